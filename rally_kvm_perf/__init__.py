@@ -1,0 +1,1 @@
+"""Rally plugins measuring KVM instances against the physical host they run on."""

@@ -1,0 +1,261 @@
+"""Statistics of repeated measurements (pure Python, no numpy/scipy).
+
+The Student t distribution is computed from the regularised incomplete beta
+function (continued fraction, as in Numerical Recipes / Cephes), so the Rally
+host needs no scientific stack; the tests check it against scipy.
+"""
+
+import math
+
+from rally_kvm_perf import exceptions
+
+# -- Student t distribution ------------------------------------------------
+
+def _betacf(a, b, x):
+    """Continued fraction of the incomplete beta function (Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return h
+
+
+def betainc(a, b, x):
+    """Regularised incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(ln_front) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(ln_front) * _betacf(b, a, 1.0 - x) / b
+
+
+def t_sf(t, df):
+    """P(T > t) for Student's t with ``df`` degrees of freedom (df may be real)."""
+    if df <= 0:
+        raise ValueError("degrees of freedom must be positive, got %r" % df)
+    if math.isinf(t):
+        return 0.0 if t > 0 else 1.0
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return tail if t >= 0 else 1.0 - tail
+
+
+def t_ppf(p, df):
+    """Quantile of Student's t: the t with P(T <= t) = p."""
+    if not 0.0 < p < 1.0:
+        raise ValueError("probability must be in (0, 1), got %r" % p)
+    if p == 0.5:
+        return 0.0
+    if p < 0.5:
+        return -t_ppf(1.0 - p, df)
+    target = 1.0 - p
+    low, high = 0.0, 1.0
+    while t_sf(high, df) > target:
+        high *= 2.0
+        if high > 1e12:
+            return math.inf
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if t_sf(mid, df) > target:
+            low = mid
+        else:
+            high = mid
+        if high - low < 1e-13 * max(1.0, high):
+            break
+    return 0.5 * (low + high)
+
+
+# -- summaries -------------------------------------------------------------
+
+def _clean(samples, what="samples"):
+    values = []
+    for value in samples:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or math.isnan(value) or math.isinf(value):
+            raise exceptions.InvalidArgument(
+                "%s must be finite numbers, got %r" % (what, value))
+        values.append(float(value))
+    return values
+
+
+def mean(values):
+    return math.fsum(values) / len(values)
+
+
+def stddev(values):
+    """Sample standard deviation (n - 1); 0 for a single value."""
+    if len(values) < 2:
+        return 0.0
+    m = mean(values)
+    return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
+
+
+def summarize(samples, confidence=0.95):
+    """Summary of one metric's samples across repetitions.
+
+    ``None`` samples (not measured / too fast) are left out and counted in
+    ``missing``. Returns n, mean, stddev, ci_low/ci_high (Student t),
+    ci_half_width, cv (stddev / mean), min, max, missing and the samples.
+    With n < 2 the interval is None (it cannot be estimated).
+    """
+    samples = list(samples)
+    values = _clean(samples)
+    result = {"n": len(values), "missing": len(samples) - len(values),
+              "samples": samples, "confidence": confidence,
+              "mean": None, "stddev": None, "ci_low": None, "ci_high": None,
+              "ci_half_width": None, "cv": None, "min": None, "max": None}
+    if not values:
+        return result
+    m, s = mean(values), stddev(values)
+    result.update({"mean": m, "stddev": s, "min": min(values),
+                   "max": max(values),
+                   "cv": (s / abs(m)) if m else None})
+    if len(values) >= 2:
+        half = t_ppf(0.5 + confidence / 2.0, len(values) - 1) * s \
+            / math.sqrt(len(values))
+        result.update({"ci_low": m - half, "ci_high": m + half,
+                       "ci_half_width": half})
+    return result
+
+
+# -- VM/host ratio -----------------------------------------------------------
+
+def ratio(vm_samples, host_samples, higher_is_better=True, confidence=0.95):
+    """VM/host ratio of means with a Fieller confidence interval.
+
+    Orientation: 1.0 means parity and < 1.0 means the VM does worse, for
+    every metric. For higher-is-better metrics (throughput) the ratio is
+    mean(VM) / mean(host); for lower-is-better ones (latency, CPU %) it is
+    mean(host) / mean(VM), so that a VM twice as slow scores 0.5 either way.
+
+    The interval is Fieller's for a ratio of two independent means, with
+    Welch-Satterthwaite degrees of freedom; it is None when either side has
+    fewer than two samples, and unbounded (None) when the denominator's
+    mean is not significantly different from zero.
+    """
+    vm, host = _clean(vm_samples, "VM samples"), _clean(host_samples,
+                                                        "host samples")
+    num, den = (vm, host) if higher_is_better else (host, vm)
+    result = {"ratio": None, "ci_low": None, "ci_high": None,
+              "confidence": confidence, "n_vm": len(vm), "n_host": len(host),
+              "orientation": "vm/host" if higher_is_better else "host/vm"}
+    if not num or not den:
+        return result
+    m_num, m_den = mean(num), mean(den)
+    if m_den == 0:
+        return result
+    r = m_num / m_den
+    result["ratio"] = r
+    if len(num) < 2 or len(den) < 2:
+        return result
+    v_num = stddev(num) ** 2 / len(num)
+    v_den = stddev(den) ** 2 / len(den)
+    if v_num == 0 and v_den == 0:
+        result["ci_low"] = result["ci_high"] = r
+        return result
+    df = _welch_df(v_num, len(num), r * r * v_den, len(den))
+    t = t_ppf(0.5 + confidence / 2.0, df)
+    a = m_den ** 2 - t * t * v_den
+    if a <= 0:
+        return result  # denominator not significantly non-zero: unbounded
+    b = m_num * m_den
+    c = m_num ** 2 - t * t * v_num
+    disc = b * b - a * c
+    root = math.sqrt(max(disc, 0.0))
+    result["ci_low"], result["ci_high"] = (b - root) / a, (b + root) / a
+    return result
+
+
+def _welch_df(var1, n1, var2, n2):
+    """Welch-Satterthwaite df for two variance-of-mean terms."""
+    num = (var1 + var2) ** 2
+    den = 0.0
+    if var1:
+        den += var1 ** 2 / (n1 - 1)
+    if var2:
+        den += var2 ** 2 / (n2 - 1)
+    return num / den if den else float(n1 + n2 - 2)
+
+
+# -- scaling fit -------------------------------------------------------------
+
+def linear_fit(xs, ys):
+    """Least-squares line y = slope * x + intercept.
+
+    Used for ratio vs number of concurrently active instances (the paper
+    finds a linear fall). Points whose y is None are left out. Returns
+    slope, intercept, r2 (None when all y are equal), slope_stderr (None
+    with fewer than three points) and n.
+    """
+    points = [(float(x), float(y)) for x, y in zip(xs, ys) if y is not None]
+    if len({x for x, _ in points}) < 2:
+        raise exceptions.InvalidArgument(
+            "a linear fit needs at least two different x values, got %r"
+            % [x for x, _ in points])
+    n = len(points)
+    mx = math.fsum(x for x, _ in points) / n
+    my = math.fsum(y for _, y in points) / n
+    sxx = math.fsum((x - mx) ** 2 for x, _ in points)
+    sxy = math.fsum((x - mx) * (y - my) for x, y in points)
+    syy = math.fsum((y - my) ** 2 for _, y in points)
+    slope = sxy / sxx
+    intercept = my - slope * mx
+    sse = math.fsum((y - (slope * x + intercept)) ** 2 for x, y in points)
+    r2 = (1.0 - sse / syy) if syy > 0 else None
+    stderr = math.sqrt(sse / (n - 2) / sxx) if n > 2 else None
+    return {"slope": slope, "intercept": intercept, "r2": r2,
+            "slope_stderr": stderr, "n": n}
+
+
+# -- before / after ------------------------------------------------------------
+
+def welch(before, after, higher_is_better=True):
+    """Welch's two-sample t-test, before vs after (e.g. unpinned vs pinned).
+
+    Returns t, df, p_value (two-sided), relative_change
+    ((mean_after - mean_before) / mean_before) and improvement (the relative
+    change signed so that > 0 is better for this metric). p_value is None
+    when either side has fewer than two samples or both have no variance.
+    """
+    a, b = _clean(before, "before samples"), _clean(after, "after samples")
+    result = {"n_before": len(a), "n_after": len(b), "t": None, "df": None,
+              "p_value": None, "relative_change": None, "improvement": None,
+              "mean_before": mean(a) if a else None,
+              "mean_after": mean(b) if b else None}
+    if a and b and result["mean_before"]:
+        change = (result["mean_after"] - result["mean_before"]) \
+            / abs(result["mean_before"])
+        result["relative_change"] = change
+        result["improvement"] = change if higher_is_better else -change
+    if len(a) < 2 or len(b) < 2:
+        return result
+    va, vb = stddev(a) ** 2 / len(a), stddev(b) ** 2 / len(b)
+    if va + vb == 0:
+        return result
+    t = (result["mean_after"] - result["mean_before"]) / math.sqrt(va + vb)
+    df = _welch_df(va, len(a), vb, len(b))
+    result.update({"t": t, "df": df, "p_value": min(1.0, 2.0 * t_sf(abs(t), df))})
+    return result

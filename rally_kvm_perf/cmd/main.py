@@ -1,0 +1,206 @@
+"""The ``rally-kvm-perf`` command.
+
+``rally-kvm-perf baseline`` measures the physical side of every VM/host
+ratio: bonnie++ and netperf repeated N times on this machine (default) or on
+a remote host over SSH, written to one JSON file.
+"""
+
+import argparse
+import datetime
+import logging
+import os
+import socket
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as oslo_logging
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf import opts
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import runner as host_runner
+
+LOG = logging.getLogger("rally_kvm_perf")
+
+# --quick: a small, fast baseline for smoke tests and CI (minutes, not hours)
+QUICK = {"runs": 3, "bonnie_size": 256, "bonnie_files": "1", "duration": 2,
+         "force": True}
+
+
+def _pair(text):
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected two numbers like 99,5, got %r" % text) from None
+    return (int(a) if a == int(a) else a, b)
+
+
+def _tests(text):
+    tests = tuple(t.strip().upper() for t in text.split(",") if t.strip())
+    bad = [t for t in tests if t not in netperf.TESTS]
+    if bad or not tests:
+        raise argparse.ArgumentTypeError(
+            "tests must be a comma-separated list of %s, got %r"
+            % (", ".join(netperf.TESTS), text))
+    return tests
+
+
+def build_parser():
+    conf = opts.register_opts()
+    parser = argparse.ArgumentParser(
+        prog="rally-kvm-perf",
+        description="KVM instance vs physical host benchmarks (Rally plugin "
+                    "companion tool).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "baseline", help="measure the host baseline (bonnie++, netperf)",
+        description="Run bonnie++ and netperf N times on a host and write "
+                    "raw outputs, samples, statistics, tool versions and "
+                    "host facts to one JSON file.")
+    p.add_argument("--host", metavar="[USER@]HOST[:PORT]",
+                   help="measure a remote host over SSH (default: this "
+                        "machine)")
+    p.add_argument("--ssh-key", metavar="FILE",
+                   default=conf.kvm_perf.ssh_key_file,
+                   help="private key for --host")
+    p.add_argument("--runs", type=int, help="repetitions (default %d)"
+                   % conf.kvm_perf.repetitions)
+    p.add_argument("--output", "-o", metavar="FILE",
+                   help="JSON file to write (default: "
+                        "kvm-perf-baseline-HOST-TIME.json here)")
+    p.add_argument("--quick", action="store_true",
+                   help="small and fast: %d runs, bonnie++ %d MiB (forced), "
+                        "netperf %d s; explicit options win"
+                   % (QUICK["runs"], QUICK["bonnie_size"], QUICK["duration"]))
+    p.add_argument("--timeout", type=int,
+                   default=conf.kvm_perf.command_timeout,
+                   help="seconds one benchmark command may run")
+    p.add_argument("--no-drop-caches", dest="drop_caches",
+                   action="store_false",
+                   help="do not drop page caches before each bonnie++ run")
+    g = p.add_argument_group("bonnie++")
+    g.add_argument("--no-bonnie", dest="bonnie", action="store_false")
+    g.add_argument("--bonnie-dir", default=conf.kvm_perf.bonnie_directory,
+                   help="directory to test (default %(default)s)")
+    g.add_argument("--bonnie-size", type=int, metavar="MiB",
+                   help="file size (default twice the host's RAM)")
+    g.add_argument("--bonnie-ram", type=int, metavar="MiB",
+                   help="RAM size bonnie++ is told (default the host's)")
+    g.add_argument("--bonnie-files", metavar="N[:MAX:MIN:DIRS]",
+                   help="-n: files in units of 1024; 0 skips file tests")
+    g.add_argument("--bonnie-fast", action="store_true",
+                   help="-f: skip per-char tests")
+    g.add_argument("--bonnie-user", help="-u user (default root when root)")
+    g.add_argument("--force", action="store_true", default=None,
+                   help="allow a bonnie++ size below twice the RAM")
+    g = p.add_argument_group("netperf")
+    g.add_argument("--no-netperf", dest="netperf", action="store_false")
+    g.add_argument("--netserver", metavar="HOST[:PORT]",
+                   help="netserver to measure against (default: a private "
+                        "netserver on a free loopback port, for this "
+                        "machine only)")
+    g.add_argument("--tests", type=_tests, default=netperf.TESTS,
+                   help="comma-separated (default %s)"
+                   % ",".join(netperf.TESTS))
+    g.add_argument("--duration", type=int, help="seconds per test "
+                   "(default %d)" % conf.kvm_perf.netperf_duration)
+    g.add_argument("--message-size", type=int, metavar="BYTES",
+                   help="stream tests' send size (-- -m)")
+    g.add_argument("--confidence", type=_pair, metavar="LEVEL,WIDTH",
+                   help="-I: e.g. 99,5 (netperf repeats until reached)")
+    g.add_argument("--cpu", action="store_true",
+                   help="-c -C: measure CPU utilisation")
+    g.add_argument("--data-port", type=int,
+                   help="fixed netperf data port (for firewalls)")
+    return parser
+
+
+def _setup_logging():
+    conf = cfg.CONF
+    oslo_logging.register_options(conf)
+    # stdout carries only the result file's path; progress goes to stderr
+    conf.set_default("use_stderr", True)
+    conf([], project="rally-kvm-perf", default_config_files=[])
+    oslo_logging.setup(conf, "rally-kvm-perf")
+    LOG.setLevel(logging.INFO)
+
+
+def _default_output(host):
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in host)
+    return os.path.abspath("kvm-perf-baseline-%s-%s.json" % (safe, stamp))
+
+
+def _baseline(args):
+    conf = cfg.CONF
+    quick = QUICK if args.quick else {}
+    runs = next(v for v in (args.runs, quick.get("runs"),
+                            conf.kvm_perf.repetitions) if v is not None)
+    bonnie_params = None
+    if args.bonnie:
+        bonnie_params = baseline.BonnieParams(
+            directory=args.bonnie_dir,
+            size_mb=args.bonnie_size or quick.get("bonnie_size"),
+            ram_mb=args.bonnie_ram,
+            files=args.bonnie_files or quick.get("bonnie_files"),
+            fast=args.bonnie_fast,
+            force=bool(args.force if args.force is not None
+                       else quick.get("force", False)),
+            user=args.bonnie_user)
+    if args.host:
+        user, host, port = host_runner.parse_ssh_target(
+            args.host, conf.kvm_perf.ssh_user, conf.kvm_perf.ssh_port)
+        runner = host_runner.SSHRunner(host, user=user, port=port,
+                                       key_filename=args.ssh_key)
+    else:
+        runner = host_runner.LocalRunner()
+        runner.name = socket.gethostname() or "localhost"
+    output = args.output or _default_output(runner.name)
+    net = None
+    if args.netperf:
+        net_host, net_port = (None, None)
+        if args.netserver:
+            net_host, net_port = netperf.parse_netserver(
+                args.netserver, conf.kvm_perf.netperf_port)
+        net = baseline.NetperfParams(
+            host=net_host, port=net_port, tests=args.tests,
+            duration=(args.duration or quick.get("duration")
+                      or conf.kvm_perf.netperf_duration),
+            message_size=args.message_size, confidence=args.confidence,
+            cpu=args.cpu, data_port=args.data_port)
+    params = baseline.BaselineParams(
+        runs=runs, bonnie=bonnie_params, netperf=net,
+        drop_caches=args.drop_caches, timeout=args.timeout)
+    LOG.info("host baseline of %s: %d runs, writing %s",
+             runner.name, runs, output)
+    try:
+        doc = baseline.measure(runner, params, output_path=output)
+    finally:
+        runner.close()
+    for warning in doc["warnings"]:
+        LOG.warning(warning)
+    print(output)
+    return doc
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging()
+    try:
+        if args.command == "baseline":
+            _baseline(args)
+    except exceptions.KVMPerfError as e:
+        print("rally-kvm-perf: error: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rally-kvm-perf: interrupted; results so far are written",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

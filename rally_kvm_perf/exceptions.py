@@ -1,0 +1,41 @@
+"""Exceptions raised by rally-kvm-perf.
+
+Every error carries a message meant for an operator: it names what was wrong
+(the offending line, argument, host or command) rather than how the code failed.
+"""
+
+
+class KVMPerfError(Exception):
+    """Base class of every rally-kvm-perf error."""
+
+
+class ParseError(KVMPerfError, ValueError):
+    """Benchmark output could not be parsed; the message names the line."""
+
+
+class InvalidArgument(KVMPerfError, ValueError):
+    """A benchmark or task argument is invalid; the message names it."""
+
+
+class CommandFailed(KVMPerfError):
+    """A command on a host or instance failed (non-zero exit or timeout)."""
+
+    def __init__(self, where, command, exit_code, stderr="", stdout=""):
+        self.where = where
+        self.command = command
+        self.exit_code = exit_code
+        self.stderr = stderr
+        self.stdout = stdout
+        detail = last_line(stderr) or last_line(stdout) or "no output"
+        super().__init__(
+            "%s: command %r exited with %s: %s"
+            % (where, command, exit_code, detail))
+
+
+class HostUnreachable(KVMPerfError):
+    """A host (or a netserver on it) cannot be reached."""
+
+
+def last_line(text):
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,366 @@
+"""The host baseline: bonnie++ and netperf repeated N times on a physical host.
+
+Every VM/host ratio divides by what this measures. The document it writes
+(JSON) keeps raw outputs, parsed samples, statistics, tool versions, host
+facts and the exact parameters, so that a later comparison can refuse a
+baseline taken with different parameters.
+
+The document is rewritten (atomically) after every sample: an interrupted or
+failed run still leaves everything measured so far on disk.
+"""
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import re
+import shlex
+import tempfile
+import time
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf import metrics
+from rally_kvm_perf.analysis import stats
+from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.host import facts as host_facts
+from rally_kvm_perf.host import netserver as local_netserver
+from rally_kvm_perf.host import runner as host_runner
+
+LOG = logging.getLogger(__name__)
+
+SCHEMA = "rally-kvm-perf/baseline/1"
+DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
+BONNIE = "bonnie++"
+
+
+@dataclasses.dataclass
+class BonnieParams:
+    directory: str
+    size_mb: int = None
+    ram_mb: int = None
+    files: str = None
+    fast: bool = False
+    force: bool = False
+    user: str = None
+    extra_args: tuple = ()
+
+
+@dataclasses.dataclass
+class NetperfParams:
+    host: str = None  # None: a private netserver on loopback (local only)
+    port: int = netperf.DEFAULT_PORT
+    tests: tuple = netperf.TESTS
+    duration: int = 60
+    message_size: int = None
+    confidence: tuple = None
+    cpu: bool = False
+    data_port: int = None
+
+
+@dataclasses.dataclass
+class BaselineParams:
+    runs: int = 10
+    bonnie: BonnieParams = None
+    netperf: NetperfParams = None
+    drop_caches: bool = True
+    timeout: int = 4 * 3600
+
+    def validate(self):
+        if isinstance(self.runs, bool) or not isinstance(self.runs, int) \
+                or self.runs < 1:
+            raise exceptions.InvalidArgument(
+                "runs must be a whole number >= 1, got %r" % (self.runs,))
+        if self.bonnie is None and self.netperf is None:
+            raise exceptions.InvalidArgument(
+                "nothing to measure: both bonnie++ and netperf are disabled")
+        if self.netperf is not None:
+            for test in self.netperf.tests:
+                if test not in netperf.TESTS:
+                    raise exceptions.InvalidArgument(
+                        "netperf test must be one of %s, got %r"
+                        % (", ".join(netperf.TESTS), test))
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+
+
+def write_json(path, document):
+    """Write atomically: readers never see half a file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".baseline-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(document, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def tool_versions(runner):
+    versions = {}
+    res = runner.run([BONNIE, "-h"], timeout=30)
+    match = re.search(r"Version:\s*(\S+)", res.stdout + res.stderr)
+    versions[BONNIE] = match.group(1) if match else None
+    res = runner.run([netperf.BINARY, "-V"], timeout=30)
+    match = re.search(r"Netperf version\s+(\S+)", res.stdout + res.stderr)
+    versions[netperf.BINARY] = match.group(1) if match else None
+    return versions
+
+
+class Baseline:
+    """Runs the host baseline on one host through a runner."""
+
+    def __init__(self, runner, params, output_path=None, progress=None,
+                 timer=None):
+        params.validate()
+        self.runner = runner
+        self.params = params
+        self.output_path = output_path
+        self.progress = progress or LOG.info
+        # timer(name) -> context manager around each benchmark command
+        # (Rally scenarios pass an atomic action timer)
+        self.timer = timer or (lambda name: contextlib.nullcontext())
+        self.started = None
+        self.doc = None
+        self._commands = {}
+
+    # -- set-up checks: fail in seconds, not after an hour of bonnie++ --
+
+    def _prepare(self):
+        facts_out = host_runner.check(self.runner, host_facts.FACTS_COMMAND,
+                                      timeout=60)
+        facts = host_facts.parse_facts(facts_out.stdout)
+        versions = tool_versions(self.runner)
+        self.doc = {
+            "schema": SCHEMA, "status": "running", "created_at": _now(),
+            "finished_at": None, "host": self.runner.name, "facts": facts,
+            "tools": versions, "parameters": self._parameters(facts),
+            "benchmarks": {}, "errors": [], "warnings": []}
+        for tool in (([BONNIE] if self.params.bonnie else [])
+                     + ([netperf.BINARY] if self.params.netperf else [])):
+            if versions.get(tool) is None:
+                raise exceptions.CommandFailed(
+                    self.runner.name, tool, 127,
+                    "%s is not installed on %s (Debian: apt-get install %s)"
+                    % (tool, self.runner.name,
+                       "bonnie++" if tool == BONNIE else "netperf"))
+        if self.params.bonnie:
+            directory = self.params.bonnie.directory
+            res = self.runner.run(["test", "-d", directory, "-a", "-w",
+                                   directory], timeout=30)
+            if res.exit_code != 0:
+                raise exceptions.InvalidArgument(
+                    "bonnie++ directory %s does not exist or is not writable "
+                    "on %s" % (directory, self.runner.name))
+        if self.params.netperf:
+            self._check_netserver()
+
+    def _parameters(self, facts):
+        p = self.params
+        doc = {"runs": p.runs, "drop_caches": p.drop_caches,
+               "bonnie": None, "netperf": None}
+        if p.bonnie:
+            b = p.bonnie
+            user = b.user or ("root" if facts["running_as_root"] else None)
+            argv = bonnie.build_command(
+                b.directory, size_mb=b.size_mb, ram_mb=b.ram_mb,
+                machine_ram_mb=facts["ram_mb"], files=b.files, user=user,
+                fast=b.fast, force=b.force, extra_args=b.extra_args)
+            self._commands[BONNIE] = argv
+            doc["bonnie"] = dict(dataclasses.asdict(b), user=user,
+                                 extra_args=list(b.extra_args),
+                                 size_mb=int(argv[argv.index("-s") + 1]
+                                             .split(":")[0]),
+                                 command=shlex.join(argv))
+        if p.netperf:
+            n = p.netperf
+            doc["netperf"] = dict(dataclasses.asdict(n), tests=list(n.tests),
+                                  commands={})
+            for test in n.tests:
+                argv = netperf.build_command(
+                    test, n.host, port=n.port, duration=n.duration,
+                    message_size=(n.message_size if test != "TCP_RR"
+                                  else None),
+                    confidence=n.confidence, cpu=n.cpu,
+                    data_port=n.data_port)
+                self._commands["netperf:" + test] = argv
+                doc["netperf"]["commands"][test] = shlex.join(argv)
+        return doc
+
+    def _check_netserver(self):
+        n = self.params.netperf
+        argv = netperf.build_command("TCP_STREAM", n.host, port=n.port,
+                                     duration=1)
+        res = self.runner.run(argv, timeout=60)
+        if res.exit_code != 0:
+            raise exceptions.HostUnreachable(
+                "netserver %s:%d is not reachable from %s: %s"
+                % (n.host, n.port, self.runner.name,
+                   exceptions.last_line(res.stderr or res.stdout)
+                   or "exit code %d" % res.exit_code))
+
+    # -- the measurement loop --
+
+    def run(self):
+        self.started = time.monotonic()
+        try:
+            self._prepare()
+            self._save()
+            for i in range(1, self.params.runs + 1):
+                for name, argv in self._commands.items():
+                    self._sample(name, argv, i)
+            self.doc["status"] = "complete"
+        except (exceptions.KVMPerfError, KeyboardInterrupt) as e:
+            if self.doc is None:
+                raise
+            self.doc["status"] = "failed"
+            self.doc["errors"].append({"message": str(e) or type(e).__name__,
+                                       "at": _now()})
+            e.document = self.doc  # what was measured before the failure
+            raise
+        finally:
+            if self.doc is not None:
+                self.doc["finished_at"] = _now()
+                self._summarize()
+                self._save()
+        return self.doc
+
+    def _elapsed(self):
+        return "%.0fs" % (time.monotonic() - self.started)
+
+    def _sample(self, name, argv, i):
+        bench = self.doc["benchmarks"].setdefault(
+            name, {"command": shlex.join(argv), "samples": [],
+                   "statistics": {}})
+        caches_dropped = None
+        if self.params.drop_caches and name == BONNIE:
+            caches_dropped = self._drop_caches()
+        self.progress("%s: %s run %d/%d started (elapsed %s)"
+                      % (self.runner.name, name, i, self.params.runs,
+                         self._elapsed()))
+        sample = {"run": i, "started_at": _now(),
+                  "caches_dropped": caches_dropped}
+        t0 = time.monotonic()
+        with self.timer(name):
+            res = self.runner.run(argv, timeout=self.params.timeout)
+        sample.update({"duration_s": round(time.monotonic() - t0, 3),
+                       "exit_code": res.exit_code, "stdout": res.stdout,
+                       "stderr": res.stderr})
+        bench["samples"].append(sample)
+        if res.exit_code != 0:
+            self._save()
+            raise exceptions.CommandFailed(self.runner.name, shlex.join(argv),
+                                           res.exit_code, res.stderr,
+                                           res.stdout)
+        try:
+            if name == BONNIE:
+                sample["metrics"] = _metrics_only(bonnie.parse(res.stdout)[-1])
+            else:
+                parsed = netperf.parse(res.stdout, test=name.split(":")[1])
+                # netperf reports only some metrics per test: keep those
+                sample["metrics"] = {k: v for k, v in
+                                     _metrics_only(parsed).items()
+                                     if v is not None}
+                sample["confidence"] = parsed["confidence"]
+                for warning in parsed["warnings"]:
+                    self.doc["warnings"].append("%s run %d: %s"
+                                                % (name, i, warning))
+        except exceptions.ParseError as e:
+            self._save()
+            raise exceptions.ParseError("%s run %d on %s: %s"
+                                        % (name, i, self.runner.name, e)) from None
+        self.progress("%s: %s run %d/%d done in %.1fs: %s"
+                      % (self.runner.name, name, i, self.params.runs,
+                         sample["duration_s"], _headline(sample["metrics"])))
+        self._save()
+
+    def _drop_caches(self):
+        res = self.runner.run(DROP_CACHES, timeout=600)
+        if res.exit_code == 0:
+            return True
+        warning = ("could not drop page caches on %s (root needed): %s"
+                   % (self.runner.name,
+                      exceptions.last_line(res.stderr) or res.exit_code))
+        if warning not in self.doc["warnings"]:
+            self.doc["warnings"].append(warning)
+            LOG.warning(warning)
+        return False
+
+    def _summarize(self):
+        for bench in self.doc["benchmarks"].values():
+            samples = [s["metrics"] for s in bench["samples"] if "metrics" in s]
+            names = [k for k in metrics.ordered(
+                {k for s in samples for k in s}) if k in metrics.METRICS]
+            bench["statistics"] = {
+                name: _without_samples(stats.summarize(
+                    s.get(name) for s in samples))
+                for name in names}
+
+    def _save(self):
+        if self.output_path:
+            write_json(self.output_path, self.doc)
+
+
+def measure(runner, params, output_path=None, progress=None, timer=None):
+    """Run the baseline and return its document.
+
+    Without a netserver target (``params.netperf.host`` None) a private
+    netserver is started on a free loopback port for the run and stopped
+    afterwards, whatever happens; that is possible only on this machine.
+    """
+    net = params.netperf
+    if net is None or net.host is not None:
+        return Baseline(runner, params, output_path, progress, timer).run()
+    if not runner.is_local:
+        raise exceptions.InvalidArgument(
+            "a netserver target (HOST[:PORT]) is required to measure %s: "
+            "give the same netserver the instances will use" % runner.name)
+    with local_netserver.LocalNetserver() as (host, port):
+        LOG.info("started a private netserver on %s:%d", host, port)
+        params = dataclasses.replace(
+            params, netperf=dataclasses.replace(net, host=host, port=port))
+        return Baseline(runner, params, output_path, progress, timer).run()
+
+
+def _metrics_only(parsed):
+    return {k: v for k, v in parsed.items() if k in metrics.METRICS}
+
+
+def _without_samples(summary):
+    # raw samples live once, in bench["samples"]
+    summary = dict(summary)
+    summary.pop("samples")
+    return summary
+
+
+def _headline(sample_metrics):
+    for key in ("block_write_kBps", "throughput_mbps", "transactions_per_s",
+                "char_write_kBps"):
+        value = sample_metrics.get(key)
+        if value is not None:
+            return "%s=%.6g" % (key, value)
+    return "no headline metric measured"
+
+
+def load(path):
+    """Load a baseline document, checking that it is one."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise exceptions.InvalidArgument(
+            "cannot read baseline file %s: %s" % (path, e)) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise exceptions.InvalidArgument(
+            "%s is not a rally-kvm-perf baseline (schema %r expected)"
+            % (path, SCHEMA))
+    return doc

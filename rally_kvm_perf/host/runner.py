@@ -1,0 +1,117 @@
+"""Run commands on this machine or on a remote host over SSH.
+
+Commands are argv lists. Locally they run without a shell; remotely they are
+quoted with shlex.join(), so no argument can inject shell syntax.
+"""
+
+import dataclasses
+import shlex
+import subprocess
+
+from rally_kvm_perf import exceptions
+
+
+@dataclasses.dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class LocalRunner:
+    """Runs commands on the machine rally-kvm-perf runs on."""
+
+    name = "localhost"
+    is_local = True
+
+    def run(self, argv, timeout=None, stdin=None):
+        try:
+            proc = subprocess.run(
+                [str(a) for a in argv], capture_output=True, text=True,
+                timeout=timeout, input=stdin, errors="replace")
+        except FileNotFoundError:
+            return Result(127, "", "%s: command not found" % argv[0])
+        except subprocess.TimeoutExpired:
+            raise exceptions.CommandFailed(
+                self.name, shlex.join(map(str, argv)),
+                "timeout", "killed after %s s" % timeout) from None
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def close(self):
+        pass
+
+
+class SSHRunner:
+    """Runs commands on a remote host through Rally's SSH client."""
+
+    is_local = False
+
+    def __init__(self, host, user="root", port=22, key_filename=None,
+                 password=None, connect_timeout=120):
+        from rally.utils import sshutils  # imported lazily: paramiko is slow
+
+        self.name = host
+        self._sshutils = sshutils
+        self._ssh = sshutils.SSH(user, host, port=port,
+                                 key_filename=key_filename, password=password)
+        self._connect_timeout = connect_timeout
+        self._connected = False
+
+    def _ensure_connected(self):
+        if self._connected:
+            return
+        try:
+            self._ssh.wait(timeout=self._connect_timeout, interval=2)
+        except (self._sshutils.SSHError, self._sshutils.SSHTimeout) as e:
+            raise exceptions.HostUnreachable(
+                "cannot reach %s over SSH: %s" % (self.name, e)) from None
+        self._connected = True
+
+    def run(self, argv, timeout=None, stdin=None):
+        self._ensure_connected()
+        command = shlex.join(str(a) for a in argv)
+        try:
+            # rally's execute() defaults to 3600 s; 0 would mean "no limit"
+            status, out, err = self._ssh.execute(
+                command, stdin=stdin, timeout=timeout or 0)
+        except self._sshutils.SSHTimeout:
+            raise exceptions.CommandFailed(
+                self.name, command, "timeout",
+                "killed after %s s" % timeout) from None
+        except self._sshutils.SSHError as e:
+            raise exceptions.HostUnreachable(
+                "SSH to %s failed while running %r: %s"
+                % (self.name, command, e)) from None
+        return Result(status, out, err)
+
+    def close(self):
+        self._ssh.close()
+
+
+def check(runner, argv, timeout=None, stdin=None):
+    """Run ``argv`` and raise CommandFailed (naming host and command) on a
+    non-zero exit; returns the Result otherwise."""
+    result = runner.run(argv, timeout=timeout, stdin=stdin)
+    if result.exit_code != 0:
+        raise exceptions.CommandFailed(
+            runner.name, shlex.join(str(a) for a in argv), result.exit_code,
+            result.stderr, result.stdout)
+    return result
+
+
+def parse_ssh_target(target, default_user="root", default_port=22):
+    """'[USER@]HOST[:PORT]' -> (user, host, port)."""
+    user, _, rest = target.rpartition("@")
+    user = user or default_user
+    host, port = rest, default_port
+    if rest.count(":") == 1:
+        host, port = rest.split(":")
+        try:
+            port = int(port)
+        except ValueError:
+            raise exceptions.InvalidArgument(
+                "SSH port must be a number in %r" % target) from None
+    if not host or host.startswith("-") or any(c.isspace() for c in target):
+        raise exceptions.InvalidArgument(
+            "SSH target must be [USER@]HOST[:PORT], got %r" % target)
+    return user, host, port

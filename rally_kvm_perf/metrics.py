@@ -1,0 +1,93 @@
+"""The metrics rally-kvm-perf measures, and which direction is better.
+
+Ratios, SLAs and before/after verdicts all read the direction from here, so a
+metric is declared once.
+"""
+
+import dataclasses
+
+HIGHER = "higher"
+LOWER = "lower"
+# A value that describes the run (e.g. netperf's elapsed time), not its
+# performance: it is reported but never turned into a ratio or a verdict.
+NEUTRAL = "neutral"
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    name: str
+    tool: str
+    unit: str
+    better: str
+    title: str
+    # The metrics the paper plots (Fig. 2-5) come first in every report.
+    paper: bool = False
+
+
+# bonnie++ operations: (stem, unit suffix of the rate, title, in the paper)
+BONNIE_OPERATIONS = (
+    ("char_write", "kBps", "Sequential output per char", True),
+    ("block_write", "kBps", "Sequential output per block", True),
+    ("rewrite", "kBps", "Sequential rewrite", True),
+    ("char_read", "kBps", "Sequential input per char", True),
+    ("block_read", "kBps", "Sequential input per block", True),
+    ("seeks", "per_s", "Random seeks", False),
+    ("seq_create", "per_s", "Sequential file create", False),
+    ("seq_stat", "per_s", "Sequential file stat", False),
+    ("seq_delete", "per_s", "Sequential file delete", False),
+    ("ran_create", "per_s", "Random file create", False),
+    ("ran_stat", "per_s", "Random file stat", False),
+    ("ran_delete", "per_s", "Random file delete", False),
+)
+
+_UNITS = {"kBps": "KiB/s", "per_s": "1/s"}
+
+
+def _bonnie_metrics():
+    for stem, suffix, title, paper in BONNIE_OPERATIONS:
+        yield Metric("%s_%s" % (stem, suffix), "bonnie++", _UNITS[suffix],
+                     HIGHER, title, paper)
+        yield Metric("%s_cpu_pct" % stem, "bonnie++", "%", LOWER,
+                     "%s, CPU" % title, paper)
+        yield Metric("%s_latency_us" % stem, "bonnie++", "us", LOWER,
+                     "%s, max latency" % title)
+
+
+NETPERF_METRICS = (
+    Metric("throughput_mbps", "netperf", "10^6 bit/s", HIGHER,
+           "Throughput (received)", True),
+    Metric("send_throughput_mbps", "netperf", "10^6 bit/s", HIGHER,
+           "Throughput (sent)"),
+    Metric("elapsed_s", "netperf", "s", NEUTRAL, "Elapsed time"),
+    Metric("transactions_per_s", "netperf", "1/s", HIGHER,
+           "Request/response transactions"),
+    Metric("latency_min_us", "netperf", "us", LOWER, "Latency, minimum"),
+    Metric("latency_mean_us", "netperf", "us", LOWER, "Latency, mean"),
+    Metric("latency_p50_us", "netperf", "us", LOWER, "Latency, 50th percentile"),
+    Metric("latency_p90_us", "netperf", "us", LOWER, "Latency, 90th percentile"),
+    Metric("latency_p99_us", "netperf", "us", LOWER, "Latency, 99th percentile"),
+    Metric("latency_max_us", "netperf", "us", LOWER, "Latency, maximum"),
+    Metric("latency_stddev_us", "netperf", "us", LOWER,
+           "Latency, standard deviation"),
+    Metric("local_cpu_pct", "netperf", "%", LOWER, "CPU, local side"),
+    Metric("remote_cpu_pct", "netperf", "%", LOWER, "CPU, remote side"),
+)
+
+BONNIE_METRICS = tuple(_bonnie_metrics())
+METRICS = {m.name: m for m in BONNIE_METRICS + NETPERF_METRICS}
+
+
+def get(name):
+    """Return the Metric called ``name``; KeyError names unknown metrics."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError("unknown metric %r; known: %s"
+                       % (name, ", ".join(sorted(METRICS)))) from None
+
+
+def ordered(names):
+    """Sort metric names: the paper's metrics first, then declaration order."""
+    order = {name: i for i, name in enumerate(METRICS)}
+    return sorted(names, key=lambda n: (not METRICS[n].paper if n in METRICS
+                                        else True, order.get(n, len(order)), n))

@@ -1,0 +1,133 @@
+"""The baseline command, run for real: real bonnie++, real netperf/netserver
+on loopback, tiny sizes. Each test takes a few seconds."""
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+TINY = ["--bonnie-size", "64", "--bonnie-ram", "32", "--bonnie-files", "0",
+        "--duration", "1"]
+
+
+def run_cli(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "rally_kvm_perf.cmd.main", "baseline", *args],
+        capture_output=True, text=True, timeout=600, env=env)
+
+
+def port_is_closed(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    d = tmp_path / "bonnie"
+    d.mkdir()
+    return tmp_path
+
+
+def test_baseline_for_real(workdir):
+    out = workdir / "baseline.json"
+    proc = run_cli("--runs", "2", "--bonnie-dir", str(workdir / "bonnie"),
+                   "--tests", "TCP_STREAM,UDP_STREAM,TCP_RR",
+                   "--message-size", "1472", "-o", str(out), *TINY)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out)
+    # progress is visible: benchmark, repetition i of N, elapsed
+    assert "bonnie++ run 2/2 started (elapsed" in proc.stderr
+    assert "netperf:TCP_RR run 1/2 done" in proc.stderr
+
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "rally-kvm-perf/baseline/1"
+    assert doc["status"] == "complete" and doc["errors"] == []
+    assert doc["tools"] == {"bonnie++": "2.00a", "netperf": "2.7.0"}
+    assert doc["facts"]["ram_mb"] > 0 and "ept" in doc["facts"]
+    assert doc["parameters"]["runs"] == 2
+    assert doc["parameters"]["bonnie"]["size_mb"] == 64
+    assert "-s 64 -r 32 -n 0" in doc["parameters"]["bonnie"]["command"]
+    assert set(doc["benchmarks"]) == {"bonnie++", "netperf:TCP_STREAM",
+                                      "netperf:UDP_STREAM", "netperf:TCP_RR"}
+    for bench in doc["benchmarks"].values():
+        assert [s["run"] for s in bench["samples"]] == [1, 2]
+        for sample in bench["samples"]:
+            assert sample["exit_code"] == 0 and sample["stdout"]
+    bon = doc["benchmarks"]["bonnie++"]
+    assert bon["samples"][0]["caches_dropped"] in (True, False)
+    assert bon["statistics"]["char_write_kBps"]["n"] == 2
+    assert bon["statistics"]["char_write_kBps"]["mean"] > 0
+    tcp = doc["benchmarks"]["netperf:TCP_STREAM"]["statistics"]
+    assert tcp["throughput_mbps"]["n"] == 2 and tcp["throughput_mbps"]["mean"] > 0
+    assert tcp["throughput_mbps"]["ci_low"] <= tcp["throughput_mbps"]["mean"]
+    udp = doc["benchmarks"]["netperf:UDP_STREAM"]
+    assert "-m 1472" in udp["command"]
+    assert udp["statistics"]["throughput_mbps"]["mean"] > 0
+    rr = doc["benchmarks"]["netperf:TCP_RR"]["statistics"]
+    assert rr["latency_p99_us"]["mean"] > 0 and rr["transactions_per_s"]["n"] == 2
+    # the private netserver is gone
+    assert port_is_closed(doc["parameters"]["netperf"]["port"])
+    assert doc["parameters"]["netperf"]["host"] == "127.0.0.1"
+    # bonnie++ cleaned up its files
+    assert os.listdir(workdir / "bonnie") == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bonnie-dir", "/nonexistent/dir"], "/nonexistent/dir does not exist"),
+    (["--bonnie-size", "64", "--bonnie-ram", "64"], "below twice the RAM"),
+    (["--netserver", "127.0.0.1:1"], "netserver 127.0.0.1:1 is not reachable"),
+    (["--runs", "0"], "runs must be"),
+    (["--tests", "TCP_CRR"], "tests must be"),
+])
+def test_bad_input_gives_one_line_error(workdir, args, message):
+    base = ["--bonnie-dir", str(workdir / "bonnie"), "--bonnie-size", "64",
+            "--bonnie-ram", "32", "--duration", "1", "-o",
+            str(workdir / "b.json")]
+    proc = run_cli(*(base + args))
+    assert proc.returncode != 0
+    error_lines = [ln for ln in proc.stderr.splitlines()
+                   if "error" in ln.lower()]
+    assert len(error_lines) == 1, proc.stderr
+    assert message in error_lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_failure_midway_keeps_what_was_measured(workdir):
+    """bonnie++ fails on its 2nd run: run 1's results are still written."""
+    bindir = workdir / "bin"
+    bindir.mkdir()
+    real = subprocess.run(["sh", "-c", "command -v bonnie++"],
+                          capture_output=True, text=True).stdout.strip()
+    counter = workdir / "count"
+    wrapper = bindir / "bonnie++"
+    # passes -h (version probe) through; the 2nd measurement fails like a
+    # full disk would
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in -h) exec %s "$@";; esac\n'
+        'n=$(cat %s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %s\n'
+        'if [ "$n" -ge 2 ]; then echo "Can\'t write block.: No space left '
+        'on device" >&2; exit 1; fi\n'
+        'exec %s "$@"\n' % (real, counter, counter, real))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    env = dict(os.environ, PATH="%s:%s" % (bindir, os.environ["PATH"]))
+    out = workdir / "partial.json"
+    proc = run_cli("--runs", "3", "--bonnie-dir", str(workdir / "bonnie"),
+                   "--tests", "TCP_STREAM", "-o", str(out), *TINY, env=env)
+    assert proc.returncode == 1
+    assert "No space left on device" in proc.stderr
+    assert "bonnie++" in proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "failed"
+    assert "No space left on device" in doc["errors"][0]["message"]
+    bon = doc["benchmarks"]["bonnie++"]
+    assert [s["exit_code"] for s in bon["samples"]] == [0, 1]
+    assert bon["statistics"]["char_write_kBps"]["n"] == 1
+    tcp = doc["benchmarks"]["netperf:TCP_STREAM"]
+    assert len(tcp["samples"]) == 1
+    assert tcp["statistics"]["throughput_mbps"]["n"] == 1
+    assert port_is_closed(doc["parameters"]["netperf"]["port"])

@@ -1,0 +1,139 @@
+"""rally-kvm-perf through a real Rally: its CLI, a real sqlite database, an
+empty environment (the host baseline needs no cloud), real benchmarks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SAMPLE = os.path.join(ROOT, "samples", "tasks", "kvm-perf-host-baseline.yaml")
+RALLY = os.path.join(os.path.dirname(sys.executable), "rally")
+
+
+@pytest.fixture(scope="module")
+def rally(tmp_path_factory):
+    home = tmp_path_factory.mktemp("rally-home")
+    conf = home / "rally.conf"
+    conf.write_text("[database]\nconnection = sqlite:///%s\n"
+                    % (home / "rally.sqlite"))
+    env = dict(os.environ, HOME=str(home))
+
+    def run(*args, check=True):
+        proc = subprocess.run([RALLY, "--config-file", str(conf), *args],
+                              capture_output=True, text=True, env=env,
+                              timeout=600, cwd=str(home))
+        if check:
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc
+
+    run("db", "create")
+    spec = home / "empty.json"
+    spec.write_text("{}")
+    run("env", "create", "--name", "local", "--spec", str(spec))
+    run.home = home
+    return run
+
+
+def test_version_lists_the_plugin_package(rally):
+    out = rally("--version")
+    text = out.stdout + out.stderr
+    assert "rally-kvm-perf" in text
+
+
+def test_plugin_list_and_show(rally):
+    listing = rally("plugin", "list", "--plugin-base", "Scenario").stdout
+    assert "KVMPerf.host_baseline" in listing
+    show = rally("plugin", "show", "KVMPerf.host_baseline").stdout
+    assert "denominator of every VM/host ratio" in show
+    for param in ("repetitions", "bonnie_directory", "netserver", "tests"):
+        assert param in show
+
+
+def test_sample_task_validates(rally):
+    rally("task", "validate", SAMPLE)
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"repetitions": 0}, "repetitions is 0 which is less than the minimum"),
+    ({"tests": ["TCP_CRR"]}, "'TCP_CRR' is not one of"),
+    ({"bonnie_size_mb": "big"}, "'big' is not of type"),
+    ({"host": "root@compute-1"}, "'netserver' is required with 'host'"),
+    ({"no_such_argument": 1}, "Unexpected argument(s) found"),
+])
+def test_bad_arguments_fail_validation(rally, tmp_path, args, message):
+    task = {"version": 2, "title": "bad", "subtasks": [{
+        "title": "bad", "workloads": [{
+            "scenario": {"KVMPerf.host_baseline": args},
+            "runner": {"constant": {"times": 1, "concurrency": 1}}}]}]}
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(task))
+    proc = rally("task", "validate", str(path), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+
+
+def _report(rally, tmp_path):
+    out = tmp_path / "report.json"
+    rally("task", "report", "--json", "--out", str(out))
+    return json.loads(out.read_text())["tasks"][0]["subtasks"][0][
+        "workloads"][0]
+
+
+def test_task_start_for_real(rally, tmp_path):
+    baseline_file = tmp_path / "baseline.json"
+    proc = rally("task", "start", SAMPLE, "--task-args", json.dumps({
+        "repetitions": 2, "bonnie_size_mb": 64, "bonnie_files": 0,
+        "duration": 1, "bonnie_directory": str(tmp_path),
+        "output_file": str(baseline_file)}))
+    assert "KVMPerf.host_baseline" in proc.stdout
+    rally("task", "sla-check")
+    workload = _report(rally, tmp_path)
+    assert workload["pass_sla"] is True
+    [iteration] = workload["data"]
+    assert iteration["error"] == []
+    atomics = [a["name"] for a in iteration["atomic_actions"]]
+    assert atomics.count("bonnie++") == 2
+    assert atomics.count("netperf:TCP_RR") == 2
+    complete = {c["title"]: c for c in iteration["output"]["complete"]}
+    table = complete["Host baseline statistics"]["data"]
+    metrics = {(row[0], row[1]): row for row in table["rows"]}
+    assert metrics[("netperf:TCP_STREAM", "throughput_mbps")][4] == 2  # n
+    assert metrics[("netperf:TCP_STREAM", "throughput_mbps")][5] > 0
+    assert metrics[("bonnie++", "char_write_kBps")][4] == 2
+    runs = complete["netperf TCP_RR latency per run"]["data"]
+    assert {name for name, _ in runs} >= {"latency_p99_us", "latency_mean_us"}
+    assert [x for x, _ in dict(runs)["latency_p99_us"]] == [1, 2]
+    facts = complete["Host facts and tools"]["data"]
+    assert any(line.startswith("EPT/NPT: ") for line in facts)
+    assert "tools: bonnie++ 2.00a, netperf 2.7.0" in facts
+    [additive] = iteration["output"]["additive"]
+    assert additive["chart_plugin"] == "StatsTable"
+    assert any("throughput_mbps" in row[0] for row in additive["data"])
+    doc = json.loads(baseline_file.read_text())
+    assert doc["status"] == "complete"
+    assert len(doc["benchmarks"]["bonnie++"]["samples"]) == 2
+
+    html = tmp_path / "report.html"
+    rally("task", "report", "--html-static", "--out", str(html))
+    page = html.read_text()
+    assert "Host baseline statistics" in page
+    assert "KVMPerf.host_baseline" in page
+
+
+def test_failed_baseline_is_reported_with_its_cause(rally, tmp_path):
+    proc = rally("task", "start", SAMPLE, "--task-args", json.dumps({
+        "repetitions": 1, "duration": 1,
+        "bonnie_directory": "/nonexistent/kvm-perf"}), check=False)
+    assert proc.returncode == 2  # the failure_rate SLA failed
+    workload = _report(rally, tmp_path)
+    [iteration] = workload["data"]
+    assert iteration["error"][0] == "InvalidArgument"
+    assert "/nonexistent/kvm-perf does not exist" in iteration["error"][1]
+    # what was learned before the failure is still in the report
+    [facts] = [c for c in iteration["output"]["complete"]
+               if c["title"] == "Host facts and tools"]
+    assert any("does not exist" in line for line in facts["data"])

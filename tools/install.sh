@@ -1,0 +1,60 @@
+#!/bin/bash
+# Install everything rally-kvm-perf needs on Debian 12 (run as root):
+# Debian packages (bonnie++ from main, netperf from non-free, what
+# libvirt-python builds against) and a virtualenv at .venv with the package
+# and its test tools. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "install: $*" >&2; }
+[ "$(id -u)" = 0 ] || { log "run as root (apt-get needs it)"; exit 1; }
+
+# netperf lives in Debian's non-free component: add it to every Debian
+# source that lacks it (deb822 .sources and classic .list files alike).
+enable_non_free() {
+    local changed=0 f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        grep -q '^Components:' "$f" || continue
+        if grep -E '^Components:' "$f" | grep -vqE '(^|[[:space:]])non-free([[:space:]]|$)'; then
+            sed -i -E '/^Components:/{/[[:space:]]non-free([[:space:]]|$)/!s/$/ non-free/}' "$f"
+            changed=1
+        fi
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] || continue
+        if grep -qE '^deb .*debian.* main' "$f" && grep -E '^deb .*debian.* main' "$f" | grep -vqE '[[:space:]]non-free([[:space:]]|$)'; then
+            sed -i -E '/^deb .*debian.* main/{/[[:space:]]non-free([[:space:]]|$)/!s/$/ non-free/}' "$f"
+            changed=1
+        fi
+    done
+    return $changed
+}
+
+DEBS="bonnie++ netperf libvirt-dev pkg-config gcc python3-venv python3-dev git"
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
+installed_count=$(dpkg-query -W -f='${Status}\n' $DEBS 2>/dev/null | grep -c ' installed$' || true)
+if [ -n "$missing" ] || [ "$installed_count" -lt "$(echo $DEBS | wc -w)" ]; then
+    enable_non_free || log "enabled Debian's non-free component for netperf"
+    log "apt-get install $DEBS"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $DEBS >/dev/null
+fi
+command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v netserver >/dev/null \
+    || { log "bonnie++/netperf not on PATH after apt-get install"; exit 1; }
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    log "creating .venv with $($PY --version 2>&1)"
+    $PY -m venv .venv
+fi
+stamp=.venv/.kvm-perf-installed
+want=$(cat requirements.txt test-requirements.txt setup.cfg | sha256sum | cut -d' ' -f1)
+if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
+    log "pip install (rally-openstack, libvirt-python, ...)"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r requirements.txt -r test-requirements.txt tox
+    .venv/bin/pip install -q -e .
+    echo "$want" > $stamp
+fi
+log "ready: $(.venv/bin/rally-kvm-perf --help >/dev/null && echo rally-kvm-perf OK)"
