@@ -31,14 +31,26 @@ enable_non_free() {
     return $changed
 }
 
-DEBS="bonnie++ netperf libvirt-dev pkg-config gcc python3-venv python3-dev git"
+# openssh-server/-client: the tests start a private sshd on loopback to run
+# the remote (SSH) path for real; no sshd service is started by the install.
+DEBS="bonnie++ netperf libvirt-dev pkg-config gcc python3-venv python3-dev git
+openssh-server openssh-client"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
 installed_count=$(dpkg-query -W -f='${Status}\n' $DEBS 2>/dev/null | grep -c ' installed$' || true)
 if [ -n "$missing" ] || [ "$installed_count" -lt "$(echo $DEBS | wc -w)" ]; then
     enable_non_free || log "enabled Debian's non-free component for netperf"
     log "apt-get install $DEBS"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $DEBS >/dev/null
+    # keep package scripts from starting services (sshd) while installing
+    policy=/usr/sbin/policy-rc.d
+    own_policy=""
+    if [ ! -e $policy ]; then
+        printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy
+        own_policy=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $DEBS >/dev/null \
+        || { [ -z "$own_policy" ] || rm -f $policy; exit 1; }
+    [ -z "$own_policy" ] || rm -f $policy
 fi
 command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v netserver >/dev/null \
     || { log "bonnie++/netperf not on PATH after apt-get install"; exit 1; }

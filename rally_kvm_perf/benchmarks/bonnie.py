@@ -17,6 +17,7 @@ the value is ``None`` (never 0) and the metric is listed in ``too_fast``.
 An empty field means the test was not run (e.g. per-char tests in fast mode).
 """
 
+import math
 import re
 
 from rally_kvm_perf import exceptions
@@ -174,8 +175,10 @@ def _number(value, field, lineno, line, result, key):
     try:
         number = float(value)
     except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
         raise _error(lineno, line, "field %s is %r, not a number"
-                     % (field, value)) from None
+                     % (field, value))
     if number < 0:
         raise _error(lineno, line, "field %s is negative (%r)" % (field, value))
     return number

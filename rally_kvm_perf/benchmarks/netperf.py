@@ -17,6 +17,7 @@ Throughput is normalised to 10^6 bit/s whatever ``-f`` unit was printed
 CPU utilisation netperf did not measure (-1) is ``None``.
 """
 
+import math
 import re
 
 from rally_kvm_perf import exceptions
@@ -215,10 +216,13 @@ def _apply_omni(values, result, where):
     def number(key):
         raw = values[key]
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
+            value = None
+        if value is None or not math.isfinite(value):
             raise exceptions.ParseError(
-                "netperf %s: %s is %r, not a number" % (where, key, raw)) from None
+                "netperf %s: %s is %r, not a number" % (where, key, raw))
+        return value
 
     for selector, key in _SELECTOR_METRICS.items():
         if selector in values:
@@ -273,14 +277,15 @@ def _check_omni_confidence(result):
 
 
 def _data_rows(body):
-    """Lines made only of numbers, with their numbers."""
+    """Lines made only of (finite) numbers, with their numbers."""
     rows = []
     for line in body:
-        cells = line.split()
         try:
-            rows.append((line, [float(c) for c in cells]))
+            numbers = [float(c) for c in line.split()]
         except ValueError:
             continue
+        if all(math.isfinite(n) for n in numbers):
+            rows.append((line, numbers))
     return rows
 
 

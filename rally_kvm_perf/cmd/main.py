@@ -9,6 +9,7 @@ import argparse
 import datetime
 import logging
 import os
+import signal
 import socket
 import sys
 
@@ -19,9 +20,8 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
-from rally_kvm_perf.host import runner as host_runner
 
-LOG = logging.getLogger("rally_kvm_perf")
+LOG = oslo_logging.getLogger("rally_kvm_perf")
 
 # --quick: a small, fast baseline for smoke tests and CI (minutes, not hours)
 QUICK = {"runs": 3, "bonnie_size": 256, "bonnie_files": "1", "duration": 2,
@@ -124,7 +124,7 @@ def _setup_logging():
     conf.set_default("use_stderr", True)
     conf([], project="rally-kvm-perf", default_config_files=[])
     oslo_logging.setup(conf, "rally-kvm-perf")
-    LOG.setLevel(logging.INFO)
+    logging.getLogger("rally_kvm_perf").setLevel(logging.INFO)
 
 
 def _default_output(host):
@@ -134,45 +134,31 @@ def _default_output(host):
 
 
 def _baseline(args):
-    conf = cfg.CONF
+    conf = cfg.CONF.kvm_perf
     quick = QUICK if args.quick else {}
-    runs = next(v for v in (args.runs, quick.get("runs"),
-                            conf.kvm_perf.repetitions) if v is not None)
-    bonnie_params = None
-    if args.bonnie:
-        bonnie_params = baseline.BonnieParams(
-            directory=args.bonnie_dir,
-            size_mb=args.bonnie_size or quick.get("bonnie_size"),
-            ram_mb=args.bonnie_ram,
-            files=args.bonnie_files or quick.get("bonnie_files"),
-            fast=args.bonnie_fast,
-            force=bool(args.force if args.force is not None
-                       else quick.get("force", False)),
-            user=args.bonnie_user)
-    if args.host:
-        user, host, port = host_runner.parse_ssh_target(
-            args.host, conf.kvm_perf.ssh_user, conf.kvm_perf.ssh_port)
-        runner = host_runner.SSHRunner(host, user=user, port=port,
-                                       key_filename=args.ssh_key)
-    else:
-        runner = host_runner.LocalRunner()
+
+    def pick(value, key):  # explicit options win over --quick
+        return value if value is not None else quick.get(key)
+
+    params = baseline.make_params(
+        conf, runs=pick(args.runs, "runs"),
+        bonnie_directory=args.bonnie_dir,
+        bonnie_size_mb=pick(args.bonnie_size, "bonnie_size"),
+        bonnie_ram_mb=args.bonnie_ram,
+        bonnie_files=pick(args.bonnie_files, "bonnie_files"),
+        bonnie_fast=args.bonnie_fast, bonnie_user=args.bonnie_user,
+        force=pick(args.force, "force"), skip_bonnie=not args.bonnie,
+        netserver=args.netserver, tests=args.tests,
+        duration=pick(args.duration, "duration"),
+        message_size=args.message_size, confidence=args.confidence,
+        cpu=args.cpu, data_port=args.data_port,
+        skip_netperf=not args.netperf, drop_caches=args.drop_caches,
+        timeout=args.timeout)
+    runner = baseline.make_runner(conf, args.host, args.ssh_key)
+    if runner.is_local:
         runner.name = socket.gethostname() or "localhost"
     output = args.output or _default_output(runner.name)
-    net = None
-    if args.netperf:
-        net_host, net_port = (None, None)
-        if args.netserver:
-            net_host, net_port = netperf.parse_netserver(
-                args.netserver, conf.kvm_perf.netperf_port)
-        net = baseline.NetperfParams(
-            host=net_host, port=net_port, tests=args.tests,
-            duration=(args.duration or quick.get("duration")
-                      or conf.kvm_perf.netperf_duration),
-            message_size=args.message_size, confidence=args.confidence,
-            cpu=args.cpu, data_port=args.data_port)
-    params = baseline.BaselineParams(
-        runs=runs, bonnie=bonnie_params, netperf=net,
-        drop_caches=args.drop_caches, timeout=args.timeout)
+    runs = params.runs
     LOG.info("host baseline of %s: %d runs, writing %s",
              runner.name, runs, output)
     try:
@@ -185,10 +171,17 @@ def _baseline(args):
     return doc
 
 
+def _terminate(signum, frame):
+    # turn SIGTERM into an exception so that every finally block runs: the
+    # private netserver is stopped and the results so far are written
+    raise KeyboardInterrupt("terminated by signal %d" % signum)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "baseline":
             _baseline(args)

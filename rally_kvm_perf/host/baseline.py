@@ -13,12 +13,13 @@ import contextlib
 import dataclasses
 import datetime
 import json
-import logging
 import os
 import re
 import shlex
 import tempfile
 import time
+
+from oslo_log import log as logging
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
@@ -308,6 +309,49 @@ class Baseline:
     def _save(self):
         if self.output_path:
             write_json(self.output_path, self.doc)
+
+
+def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
+                bonnie_ram_mb=None, bonnie_files=None, bonnie_fast=False,
+                bonnie_user=None, force=False, skip_bonnie=False,
+                netserver=None, tests=None, duration=None, message_size=None,
+                confidence=None, cpu=False, data_port=None,
+                skip_netperf=False, drop_caches=True, timeout=None):
+    """BaselineParams from flat options (the CLI's, a Rally scenario's);
+    what is not given comes from ``conf``, the ``[kvm_perf]`` option group.
+    ``netserver`` is ``HOST[:PORT]``; None means a private loopback one."""
+    bonnie_params = None
+    if not skip_bonnie:
+        bonnie_params = BonnieParams(
+            directory=bonnie_directory or conf.bonnie_directory,
+            size_mb=bonnie_size_mb, ram_mb=bonnie_ram_mb,
+            files=None if bonnie_files is None else str(bonnie_files),
+            fast=bool(bonnie_fast), force=bool(force), user=bonnie_user)
+    net = None
+    if not skip_netperf:
+        host, port = None, None
+        if netserver:
+            host, port = netperf.parse_netserver(netserver, conf.netperf_port)
+        net = NetperfParams(
+            host=host, port=port,
+            tests=tuple(t.upper() for t in (tests or netperf.TESTS)),
+            duration=duration or conf.netperf_duration,
+            message_size=message_size, confidence=confidence, cpu=bool(cpu),
+            data_port=data_port)
+    return BaselineParams(
+        runs=conf.repetitions if runs is None else runs, bonnie=bonnie_params,
+        netperf=net, drop_caches=bool(drop_caches),
+        timeout=timeout or conf.command_timeout)
+
+
+def make_runner(conf, host=None, ssh_key_file=None):
+    """This machine, or ``[USER@]HOST[:PORT]`` over SSH."""
+    if not host:
+        return host_runner.LocalRunner()
+    user, address, port = host_runner.parse_ssh_target(
+        host, conf.ssh_user, conf.ssh_port)
+    return host_runner.SSHRunner(address, user=user, port=port,
+                                 key_filename=ssh_key_file or conf.ssh_key_file)
 
 
 def measure(runner, params, output_path=None, progress=None, timer=None):

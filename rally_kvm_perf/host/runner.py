@@ -8,6 +8,11 @@ import dataclasses
 import shlex
 import subprocess
 
+# imported at load time: rally registers config options on import, which
+# must happen before a command line parses them
+from rally import exceptions as rally_exceptions
+from rally.utils import sshutils
+
 from rally_kvm_perf import exceptions
 
 
@@ -48,10 +53,7 @@ class SSHRunner:
 
     def __init__(self, host, user="root", port=22, key_filename=None,
                  password=None, connect_timeout=120):
-        from rally.utils import sshutils  # imported lazily: paramiko is slow
-
         self.name = host
-        self._sshutils = sshutils
         self._ssh = sshutils.SSH(user, host, port=port,
                                  key_filename=key_filename, password=password)
         self._connect_timeout = connect_timeout
@@ -62,7 +64,7 @@ class SSHRunner:
             return
         try:
             self._ssh.wait(timeout=self._connect_timeout, interval=2)
-        except (self._sshutils.SSHError, self._sshutils.SSHTimeout) as e:
+        except (rally_exceptions.SSHError, rally_exceptions.SSHTimeout) as e:
             raise exceptions.HostUnreachable(
                 "cannot reach %s over SSH: %s" % (self.name, e)) from None
         self._connected = True
@@ -74,11 +76,11 @@ class SSHRunner:
             # rally's execute() defaults to 3600 s; 0 would mean "no limit"
             status, out, err = self._ssh.execute(
                 command, stdin=stdin, timeout=timeout or 0)
-        except self._sshutils.SSHTimeout:
+        except rally_exceptions.SSHTimeout:
             raise exceptions.CommandFailed(
                 self.name, command, "timeout",
                 "killed after %s s" % timeout) from None
-        except self._sshutils.SSHError as e:
+        except rally_exceptions.SSHError as e:
             raise exceptions.HostUnreachable(
                 "SSH to %s failed while running %r: %s"
                 % (self.name, command, e)) from None

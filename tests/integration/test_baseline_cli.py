@@ -131,3 +131,28 @@ def test_failure_midway_keeps_what_was_measured(workdir):
     assert len(tcp["samples"]) == 1
     assert tcp["statistics"]["throughput_mbps"]["n"] == 1
     assert port_is_closed(doc["parameters"]["netperf"]["port"])
+
+
+def test_sigterm_stops_cleanly_and_keeps_results(workdir):
+    out = workdir / "terminated.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rally_kvm_perf.cmd.main", "baseline",
+         "--runs", "20", "--bonnie-dir", str(workdir / "bonnie"),
+         "--no-bonnie", "--tests", "TCP_STREAM", "--duration", "1",
+         "-o", str(out)],
+        stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "TCP_STREAM run 2/20 done" in line:
+            proc.terminate()
+            break
+    rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, "".join(seen) + rest
+    assert "interrupted; results so far are written" in rest
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "failed"
+    assert "terminated by signal 15" in doc["errors"][0]["message"]
+    samples = doc["benchmarks"]["netperf:TCP_STREAM"]["samples"]
+    assert len(samples) >= 2 and samples[0]["exit_code"] == 0
+    assert port_is_closed(doc["parameters"]["netperf"]["port"])

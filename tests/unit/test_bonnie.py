@@ -140,6 +140,8 @@ LINE = read_fixture("bonnie", "2.00a-full.csv").strip()
     (LINE.replace("1.98,", "abc,", 1), "format version"),
     (LINE.replace(",99,", ",-5,", 1), "negative"),
     ("a,b,c," * 9, "fields"),
+    (LINE.replace("456374", "nan"), "put_block is 'nan'"),
+    (LINE.replace("456374", "inf"), "put_block is 'inf'"),
     (",".join(["1.97"] * 48), "putc_latency is '1.97'"),
 ])
 def test_malformed_input_raises_parse_error_naming_the_line(text, message):

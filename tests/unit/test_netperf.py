@@ -152,6 +152,10 @@ def test_confidence_met_is_reported_achieved():
     (read_fixture("netperf", "tcp_stream.txt"), "UDP_STREAM",
      "TCP_STREAM test, but UDP_STREAM was expected"),
     ("131072  16384\n", "TCP_STREAM", "expected at least 5"),
+    (read_fixture("netperf", "tcp_rr-omni-k.txt").replace("=67\n", "=nan\n"),
+     None, "P50_LATENCY is 'nan'"),
+    (read_fixture("netperf", "tcp_stream.txt").replace("14380.55", "inf"),
+     None, "no line of numbers"),
 ])
 def test_malformed_or_failed_output_raises_parse_error(text, test, message):
     with pytest.raises(exceptions.ParseError) as e:

@@ -10,9 +10,7 @@ from rally.task import validation
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
-from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
-from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
 
@@ -96,36 +94,15 @@ class HostBaseline(scenario.Scenario):
         :param output_file: also write the baseline JSON here
         """
         conf = CONF.kvm_perf
-        bonnie_params = None
-        if not skip_bonnie:
-            bonnie_params = baseline.BonnieParams(
-                directory=bonnie_directory or conf.bonnie_directory,
-                size_mb=bonnie_size_mb, ram_mb=bonnie_ram_mb,
-                files=None if bonnie_files is None else str(bonnie_files),
-                fast=bonnie_fast, force=force)
-        net = None
-        if not skip_netperf:
-            net_host, net_port = None, None
-            if netserver:
-                net_host, net_port = netperf.parse_netserver(
-                    netserver, conf.netperf_port)
-            net = baseline.NetperfParams(
-                host=net_host, port=net_port,
-                tests=tuple(t.upper() for t in (tests or netperf.TESTS)),
-                duration=duration or conf.netperf_duration,
-                message_size=message_size)
-        params = baseline.BaselineParams(
-            runs=repetitions or conf.repetitions, bonnie=bonnie_params,
-            netperf=net, drop_caches=drop_caches,
-            timeout=command_timeout or conf.command_timeout)
-        if host:
-            user, address, port = host_runner.parse_ssh_target(
-                host, conf.ssh_user, conf.ssh_port)
-            runner = host_runner.SSHRunner(
-                address, user=user, port=port,
-                key_filename=ssh_key_file or conf.ssh_key_file)
-        else:
-            runner = host_runner.LocalRunner()
+        params = baseline.make_params(
+            conf, runs=repetitions, bonnie_directory=bonnie_directory,
+            bonnie_size_mb=bonnie_size_mb, bonnie_ram_mb=bonnie_ram_mb,
+            bonnie_files=bonnie_files, bonnie_fast=bonnie_fast, force=force,
+            skip_bonnie=skip_bonnie, netserver=netserver, tests=tests,
+            duration=duration, message_size=message_size,
+            skip_netperf=skip_netperf, drop_caches=drop_caches,
+            timeout=command_timeout)
+        runner = baseline.make_runner(conf, host, ssh_key_file)
         try:
             doc = baseline.measure(
                 runner, params, output_path=output_file,

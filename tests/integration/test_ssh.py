@@ -1,0 +1,114 @@
+"""The remote (SSH) path for real: a private sshd on a free loopback port,
+Rally's SSH client, and the baseline command with --host."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.host import netserver
+from rally_kvm_perf.host import runner as host_runner
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    if os.geteuid() != 0 or not os.path.exists(SSHD):
+        pytest.skip("needs root and openssh-server (tools/install.sh)")
+    d = tmp_path_factory.mktemp("sshd")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(d / "host_key")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(d / "client_key")], check=True)
+    shutil.copy(d / "client_key.pub", d / "authorized_keys")
+    os.chmod(d / "authorized_keys", 0o600)
+    port = netserver.free_port()
+    (d / "sshd_config").write_text(
+        "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
+        "AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "UsePAM no\nStrictModes no\n"
+        % (port, d / "host_key", d / "sshd.pid", d / "authorized_keys"))
+    os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir
+    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
+                            stderr=open(d / "sshd.log", "w"))
+    try:
+        if not netserver.wait_for_port("127.0.0.1", port, 10):
+            pytest.fail("sshd did not start: %s" % (d / "sshd.log").read_text())
+        yield {"port": port, "key": str(d / "client_key")}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_commands_are_quoted_not_interpreted(sshd):
+    runner = host_runner.SSHRunner("127.0.0.1", user="root",
+                                   port=sshd["port"], key_filename=sshd["key"])
+    try:
+        evil = "a b; echo INJECTED $(id -u) `id -u` 'q' \"dq\" > /tmp/x"
+        res = runner.run(["printf", "%s\\n", evil], timeout=30)
+        assert res.exit_code == 0
+        assert res.stdout == evil + "\n"
+        res = runner.run(["sh", "-c", "exit 3"], timeout=30)
+        assert res.exit_code == 3
+        with pytest.raises(exceptions.CommandFailed) as e:
+            host_runner.check(runner, ["ls", "/nonexistent dir"], timeout=30)
+        assert "127.0.0.1" in str(e.value) and "'/nonexistent dir'" in str(e.value)
+        with pytest.raises(exceptions.CommandFailed) as e:
+            runner.run(["sleep", "5"], timeout=1)
+        assert "timeout" in str(e.value)
+    finally:
+        runner.close()
+
+
+def test_unreachable_host_is_a_clear_error():
+    runner = host_runner.SSHRunner("127.0.0.1", port=netserver.free_port(),
+                                   connect_timeout=2)
+    with pytest.raises(exceptions.HostUnreachable) as e:
+        runner.run(["true"])
+    assert "cannot reach 127.0.0.1 over SSH" in str(e.value)
+
+
+def test_remote_baseline_over_ssh(sshd, tmp_path):
+    bonnie_dir = tmp_path / "bonnie"
+    bonnie_dir.mkdir()
+    out = tmp_path / "remote.json"
+    with netserver.LocalNetserver() as (host, port):
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "rally_kvm_perf.cmd.main", "baseline",
+             "--host", "root@127.0.0.1:%d" % sshd["port"],
+             "--ssh-key", sshd["key"], "--netserver", "%s:%d" % (host, port),
+             "--runs", "1", "--bonnie-dir", str(bonnie_dir),
+             "--bonnie-size", "64", "--bonnie-ram", "32",
+             "--bonnie-files", "0", "--tests", "TCP_STREAM,TCP_RR",
+             "--duration", "1", "-o", str(out)],
+            capture_output=True, text=True, timeout=300)
+        assert time.monotonic() - t0 < 300
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "complete" and doc["host"] == "127.0.0.1"
+    assert doc["tools"]["netperf"] == "2.7.0"
+    assert doc["benchmarks"]["netperf:TCP_STREAM"]["statistics"][
+        "throughput_mbps"]["mean"] > 0
+    assert doc["benchmarks"]["bonnie++"]["samples"][0]["exit_code"] == 0
+    # the key's content never reaches the document
+    key = open(sshd["key"]).read()
+    assert key.split("\n")[1] not in out.read_text()
+
+
+def test_remote_baseline_needs_a_netserver(sshd, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rally_kvm_perf.cmd.main", "baseline",
+         "--host", "root@127.0.0.1:%d" % sshd["port"], "--ssh-key",
+         sshd["key"], "--bonnie-dir", str(tmp_path), "-o",
+         str(tmp_path / "x.json")], capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 1
+    assert "netserver target (HOST[:PORT]) is required" in proc.stderr

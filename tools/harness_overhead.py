@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Does the harness perturb what it measures? A benchmark, not a test.
+
+Runs the host baseline through ``rally-kvm-perf baseline`` and the very same
+bonnie++/netperf commands directly (subprocess, nothing else), in a B-A-A-B
+order so that drift of the machine cancels out, then prints per headline
+metric the ratio harness/direct (target: within +/-3%) and the wall-time
+overhead of the harness. Everything talks to a private netserver on loopback.
+
+    .venv/bin/python tools/harness_overhead.py [--runs 5] [--bonnie-size 1024]
+"""
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+from rally_kvm_perf.analysis import stats
+from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import netserver
+
+# bonnie++ runs in fast mode (-f): its per-char tests run at a few MB/s
+# here, which would make a 1 GiB file take minutes per run
+HEADLINE = (
+    ("bonnie++", "block_write_kBps"),
+    ("bonnie++", "rewrite_kBps"), ("bonnie++", "block_read_kBps"),
+    ("netperf:TCP_STREAM", "throughput_mbps"),
+    ("netperf:UDP_STREAM", "throughput_mbps"),
+    ("netperf:TCP_RR", "transactions_per_s"),
+    ("netperf:TCP_RR", "latency_mean_us"),
+)
+
+
+def through_harness(args, host, port, workdir):
+    out = os.path.join(workdir, "harness-%d.json" % time.monotonic_ns())
+    cmd = [os.path.join(os.path.dirname(sys.executable), "rally-kvm-perf"),
+           "baseline", "--runs", str(args.runs), "--bonnie-dir", workdir,
+           "--bonnie-size", str(args.bonnie_size), "--bonnie-files", "0",
+           "--bonnie-fast", "--force", "--duration", str(args.duration),
+           "--netserver", "%s:%d" % (host, port), "-o", out]
+    t0 = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    doc = baseline.load(out)
+    samples = {key: [s["metrics"].get(key[1])
+                     for s in doc["benchmarks"][key[0]]["samples"]]
+               for key in HEADLINE}
+    commands = {"bonnie++": doc["parameters"]["bonnie"]["command"]}
+    for test, command in doc["parameters"]["netperf"]["commands"].items():
+        commands["netperf:" + test] = command
+    return samples, wall, commands
+
+
+def directly(args, commands):
+    samples = {key: [] for key in HEADLINE}
+    t0 = time.monotonic()
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            if name == "bonnie++":
+                subprocess.run(baseline.DROP_CACHES, check=False)
+            out = subprocess.run(shlex.split(command), check=True,
+                                 capture_output=True, text=True).stdout
+            parsed = (bonnie.parse(out)[-1] if name == "bonnie++"
+                      else netperf.parse(out, name.split(":")[1]))
+            for bench, metric in HEADLINE:
+                if bench == name:
+                    samples[(bench, metric)].append(parsed.get(metric))
+    return samples, time.monotonic() - t0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--bonnie-size", type=int, default=1024)
+    parser.add_argument("--duration", type=int, default=5)
+    args = parser.parse_args()
+    harness = {key: [] for key in HEADLINE}
+    direct = {key: [] for key in HEADLINE}
+    walls = {"harness": 0.0, "direct": 0.0}
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as workdir, \
+            netserver.LocalNetserver() as (host, port):
+        commands = None
+        # B-A-A-B: drift cancels; the first harness block yields the exact
+        # commands the direct blocks run
+        for block in ("harness", "direct", "direct", "harness"):
+            if block == "harness":
+                samples, wall, commands = through_harness(args, host, port,
+                                                          workdir)
+                target = harness
+            else:
+                samples, wall = directly(args, commands)
+                target = direct
+            walls[block] += wall
+            for key in HEADLINE:
+                target[key].extend(samples[key])
+    rows = []
+    for key in HEADLINE:
+        h = stats.summarize(harness[key])
+        d = stats.summarize(direct[key])
+        if h["mean"] is None or d["mean"] is None:
+            rows.append((key, None, None, None, h["n"], d["n"]))
+            continue
+        rows.append((key, h["mean"], d["mean"], h["mean"] / d["mean"],
+                     h["n"], d["n"]))
+    print("| metric | through harness | direct | harness/direct | n |")
+    print("|---|---|---|---|---|")
+    for (bench, metric), hm, dm, ratio, hn, dn in rows:
+        if ratio is None:
+            print("| %s %s | unmeasured (+++) | | | %d/%d |"
+                  % (bench, metric, hn, dn))
+        else:
+            print("| %s %s | %.6g | %.6g | %.3f | %d/%d |"
+                  % (bench, metric, hm, dm, ratio, hn, dn))
+    overhead = (walls["harness"] - walls["direct"]) / walls["direct"]
+    print("\nwall time: harness %.1f s, direct %.1f s, overhead %+.1f%% "
+          "(facts, version probes, a 1 s netserver check per run, JSON "
+          "rewrites)" % (walls["harness"], walls["direct"], overhead * 100))
+    print(json.dumps({"runs_per_block": args.runs,
+                      "bonnie_size_mb": args.bonnie_size,
+                      "netperf_duration_s": args.duration}))
+
+
+if __name__ == "__main__":
+    main()
