@@ -100,24 +100,25 @@ def main():
             walls[block] += wall
             for key in HEADLINE:
                 target[key].extend(samples[key])
-    rows = []
-    for key in HEADLINE:
-        h = stats.summarize(harness[key])
-        d = stats.summarize(direct[key])
+    print("| metric | through harness | direct | harness/direct (95% CI) "
+          "| Welch p | n |")
+    print("|---|---|---|---|---|---|")
+    for bench, metric in HEADLINE:
+        h = stats.summarize(harness[(bench, metric)])
+        d = stats.summarize(direct[(bench, metric)])
         if h["mean"] is None or d["mean"] is None:
-            rows.append((key, None, None, None, h["n"], d["n"]))
+            print("| %s %s | unmeasured (+++) | | | | %d/%d |"
+                  % (bench, metric, h["n"], d["n"]))
             continue
-        rows.append((key, h["mean"], d["mean"], h["mean"] / d["mean"],
-                     h["n"], d["n"]))
-    print("| metric | through harness | direct | harness/direct | n |")
-    print("|---|---|---|---|---|")
-    for (bench, metric), hm, dm, ratio, hn, dn in rows:
-        if ratio is None:
-            print("| %s %s | unmeasured (+++) | | | %d/%d |"
-                  % (bench, metric, hn, dn))
-        else:
-            print("| %s %s | %.6g | %.6g | %.3f | %d/%d |"
-                  % (bench, metric, hm, dm, ratio, hn, dn))
+        # plain harness/direct (not oriented): > 1 means the harness saw more
+        r = stats.ratio(harness[(bench, metric)], direct[(bench, metric)])
+        w = stats.welch(direct[(bench, metric)], harness[(bench, metric)])
+        ci = ("%.3f-%.3f" % (r["ci_low"], r["ci_high"])
+              if r["ci_low"] is not None else "n/a")
+        print("| %s %s | %.6g | %.6g | %.3f (%s) | %s | %d/%d |"
+              % (bench, metric, h["mean"], d["mean"], r["ratio"], ci,
+                 "%.2f" % w["p_value"] if w["p_value"] is not None
+                 else "n/a", h["n"], d["n"]))
     overhead = (walls["harness"] - walls["direct"]) / walls["direct"]
     print("\nwall time: harness %.1f s, direct %.1f s, overhead %+.1f%% "
           "(facts, version probes, a 1 s netserver check per run, JSON "

@@ -26,6 +26,7 @@ from rally_kvm_perf import metrics
 from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import facts as host_facts
 from rally_kvm_perf.host import netserver as local_netserver
 from rally_kvm_perf.host import runner as host_runner
@@ -34,7 +35,7 @@ LOG = logging.getLogger(__name__)
 
 SCHEMA = "rally-kvm-perf/baseline/1"
 DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
-BONNIE = "bonnie++"
+BONNIE = outputs.BONNIE
 
 
 @dataclasses.dataclass
@@ -193,7 +194,7 @@ class Baseline:
                                   else None),
                     confidence=n.confidence, cpu=n.cpu,
                     data_port=n.data_port)
-                self._commands["netperf:" + test] = argv
+                self._commands[outputs.netperf_name(test)] = argv
                 doc["netperf"]["commands"][test] = shlex.join(argv)
         return doc
 
@@ -263,22 +264,14 @@ class Baseline:
                                            res.exit_code, res.stderr,
                                            res.stdout)
         try:
-            if name == BONNIE:
-                sample["metrics"] = _metrics_only(bonnie.parse(res.stdout)[-1])
-            else:
-                parsed = netperf.parse(res.stdout, test=name.split(":")[1])
-                # netperf reports only some metrics per test: keep those
-                sample["metrics"] = {k: v for k, v in
-                                     _metrics_only(parsed).items()
-                                     if v is not None}
-                sample["confidence"] = parsed["confidence"]
-                for warning in parsed["warnings"]:
-                    self.doc["warnings"].append("%s run %d: %s"
-                                                % (name, i, warning))
+            sample["metrics"], warnings = outputs.parse_metrics(
+                name, res.stdout)
         except exceptions.ParseError as e:
             self._save()
             raise exceptions.ParseError("%s run %d on %s: %s"
                                         % (name, i, self.runner.name, e)) from None
+        for warning in warnings:
+            self.doc["warnings"].append("%s run %d: %s" % (name, i, warning))
         self.progress("%s: %s run %d/%d done in %.1fs: %s"
                       % (self.runner.name, name, i, self.params.runs,
                          sample["duration_s"], _headline(sample["metrics"])))
@@ -375,10 +368,6 @@ def measure(runner, params, output_path=None, progress=None, timer=None):
         return Baseline(runner, params, output_path, progress, timer).run()
 
 
-def _metrics_only(parsed):
-    return {k: v for k, v in parsed.items() if k in metrics.METRICS}
-
-
 def _without_samples(summary):
     # raw samples live once, in bench["samples"]
     summary = dict(summary)
@@ -408,3 +397,50 @@ def load(path):
             "%s is not a rally-kvm-perf baseline (schema %r expected)"
             % (path, SCHEMA))
     return doc
+
+
+def differences(doc, bonnie_params=None, netperf_params=None):
+    """Why a baseline cannot be the denominator of a sweep's ratios.
+
+    :param doc: a baseline document
+    :param bonnie_params: BonnieParams the instances run, or None
+    :param netperf_params: NetperfParams the instances run, or None
+    :returns: list of sentences, empty when the benchmarks are identical
+        (a ratio of different benchmarks is meaningless)
+    """
+    params = doc.get("parameters") or {}
+    out = []
+
+    def compare(tool, key, host_value, vm_value):
+        if host_value != vm_value:
+            out.append("%s %s: host baseline %r, instances %r"
+                       % (tool, key, host_value, vm_value))
+
+    if bonnie_params is not None:
+        host = params.get("bonnie")
+        if not host:
+            out.append("bonnie++: the host baseline has no bonnie++ run")
+        else:
+            compare("bonnie++", "size_mb", host.get("size_mb"),
+                    bonnie_params.size_mb)
+            compare("bonnie++", "files", host.get("files"),
+                    None if bonnie_params.files is None
+                    else str(bonnie_params.files))
+            compare("bonnie++", "fast", bool(host.get("fast")),
+                    bool(bonnie_params.fast))
+    if netperf_params is not None:
+        host = params.get("netperf")
+        if not host:
+            out.append("netperf: the host baseline has no netperf run")
+        else:
+            missing = [t for t in netperf_params.tests
+                       if t not in (host.get("tests") or [])]
+            if missing:
+                out.append("netperf tests %s: not in the host baseline (%s)"
+                           % (", ".join(missing),
+                              ", ".join(host.get("tests") or [])))
+            compare("netperf", "duration", host.get("duration"),
+                    netperf_params.duration)
+            compare("netperf", "message_size", host.get("message_size"),
+                    netperf_params.message_size)
+    return out

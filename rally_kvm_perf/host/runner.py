@@ -52,12 +52,27 @@ class SSHRunner:
     is_local = False
 
     def __init__(self, host, user="root", port=22, key_filename=None,
-                 password=None, connect_timeout=120):
-        self.name = host
-        self._ssh = sshutils.SSH(user, host, port=port,
+                 password=None, pkey=None, connect_timeout=120, name=None):
+        self.name = name or host
+        self.address = host
+        self._ssh = sshutils.SSH(user, host, port=port, pkey=pkey,
                                  key_filename=key_filename, password=password)
         self._connect_timeout = connect_timeout
         self._connected = False
+
+    def wait(self):
+        """Return when the host answers SSH (HostUnreachable after
+        ``connect_timeout``)."""
+        self._ensure_connected()
+
+    def reconnect(self):
+        """After a reboot: drop the old connection, wait for SSH again."""
+        try:
+            self._ssh.close()
+        except Exception:  # the old transport died with the reboot
+            pass
+        self._connected = False
+        self._ensure_connected()
 
     def _ensure_connected(self):
         if self._connected:
@@ -66,7 +81,8 @@ class SSHRunner:
             self._ssh.wait(timeout=self._connect_timeout, interval=2)
         except (rally_exceptions.SSHError, rally_exceptions.SSHTimeout) as e:
             raise exceptions.HostUnreachable(
-                "cannot reach %s over SSH: %s" % (self.name, e)) from None
+                "cannot reach %s over SSH within %s s: %s"
+                % (self.address, self._connect_timeout, e)) from None
         self._connected = True
 
     def run(self, argv, timeout=None, stdin=None):

@@ -33,3 +33,27 @@ class RemoteHostValidator(validation.Validator):
             self.fail("'%s' is required with '%s': give the netserver "
                       "HOST[:PORT] the instances measure against"
                       % (self.netserver_param, self.host_param))
+
+
+@validation.configure(name="kvm_perf_active_counts")
+class ActiveCountsValidator(validation.Validator):
+    """``active_counts`` must be whole numbers from 1 to ``instances``."""
+
+    def __init__(self, param_name="active_counts",
+                 instances_param="instances", default_instances=10):
+        self.param_name = param_name
+        self.instances_param = instances_param
+        self.default_instances = default_instances
+
+    def validate(self, context, config, plugin_cls, plugin_cfg):
+        args = (config or {}).get("args", {})
+        counts = args.get(self.param_name)
+        if counts is None:
+            return
+        instances = args.get(self.instances_param, self.default_instances)
+        if not isinstance(counts, list) or not counts or any(
+                isinstance(k, bool) or not isinstance(k, int)
+                or not 1 <= k <= instances for k in counts):
+            self.fail("'%s' must be a non-empty list of whole numbers from 1 "
+                      "to %s ('%s'), got %r" % (self.param_name, instances,
+                                                self.instances_param, counts))

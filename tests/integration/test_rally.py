@@ -46,11 +46,19 @@ def test_version_lists_the_plugin_package(rally):
 
 def test_plugin_list_and_show(rally):
     listing = rally("plugin", "list", "--plugin-base", "Scenario").stdout
-    assert "KVMPerf.host_baseline" in listing
+    for name in ("KVMPerf.host_baseline", "KVMPerf.bonnie", "KVMPerf.netperf"):
+        assert name in listing
     show = rally("plugin", "show", "KVMPerf.host_baseline").stdout
     assert "denominator of every VM/host ratio" in show
     for param in ("repetitions", "bonnie_directory", "netserver", "tests"):
         assert param in show
+    show = rally("plugin", "show", "KVMPerf.bonnie").stdout
+    assert "bonnie++ in 1, 2, ... N instances at the same time" in show
+    for param in ("active_counts", "between_repetitions", "availability_zone",
+                  "host_baseline", "install_command", "bonnie_size_mb"):
+        assert param in show
+    show = rally("plugin", "show", "KVMPerf.netperf").stdout
+    assert "peer" in show and "TCP_RR" in show
 
 
 def test_sample_task_validates(rally):

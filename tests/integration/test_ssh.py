@@ -2,8 +2,6 @@
 Rally's SSH client, and the baseline command with --host."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,38 +11,6 @@ import pytest
 from rally_kvm_perf import exceptions
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
-
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    if os.geteuid() != 0 or not os.path.exists(SSHD):
-        pytest.skip("needs root and openssh-server (tools/install.sh)")
-    d = tmp_path_factory.mktemp("sshd")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                    str(d / "host_key")], check=True)
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                    str(d / "client_key")], check=True)
-    shutil.copy(d / "client_key.pub", d / "authorized_keys")
-    os.chmod(d / "authorized_keys", 0o600)
-    port = netserver.free_port()
-    (d / "sshd_config").write_text(
-        "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
-        "AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "UsePAM no\nStrictModes no\n"
-        % (port, d / "host_key", d / "sshd.pid", d / "authorized_keys"))
-    os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
-                            stderr=open(d / "sshd.log", "w"))
-    try:
-        if not netserver.wait_for_port("127.0.0.1", port, 10):
-            pytest.fail("sshd did not start: %s" % (d / "sshd.log").read_text())
-        yield {"port": port, "key": str(d / "client_key")}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_commands_are_quoted_not_interpreted(sshd):

@@ -1,0 +1,243 @@
+"""The sweep: the same benchmark in k = 1..N instances at the same time.
+
+Instances are reached through runners (``rally_kvm_perf.host.runner``): SSH
+for cloud instances, local processes in tests. For each level k and each
+repetition, the benchmark starts in the first k instances together — every
+thread waits at a barrier, then records its start time and runs — and each
+instance's start and end times are kept so that the overlap can be judged.
+
+A failure in one instance (non-zero exit, unparsable output, SSH error)
+is recorded for that instance, level and repetition; the other instances'
+results are kept and the sweep goes on. An instance that cannot be reached
+any more is not tried again: its later runs are recorded as skipped.
+"""
+
+import contextlib
+import dataclasses
+import shlex
+import threading
+import time
+
+from oslo_log import log as logging
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.benchmarks import outputs
+
+LOG = logging.getLogger(__name__)
+
+BETWEEN = ("none", "drop_caches", "reboot")
+DROP_CACHES = "sync && echo 3 > /proc/sys/vm/drop_caches"
+
+
+@dataclasses.dataclass
+class Target:
+    """One instance: a name for the report, its hypervisor, a runner."""
+    name: str
+    runner: object
+    hypervisor: str = None
+    use_sudo: bool = False  # for root-only commands (dropping caches)
+    broken: str = None      # why it is no longer tried
+
+
+@dataclasses.dataclass
+class Benchmark:
+    """What runs in every instance: ``name`` is "bonnie++" or
+    "netperf:TEST"; ``argv`` the command (the same in every instance);
+    ``as_root``: prefix ``sudo -n`` where the SSH user is not root."""
+    name: str
+    argv: list
+    as_root: bool = False
+
+    def argv_for(self, target):
+        if self.as_root and target.use_sudo:
+            return ["sudo", "-n"] + list(self.argv)
+        return list(self.argv)
+
+
+def _now():
+    return time.time()
+
+
+class Sweep:
+    """Runs benchmarks in 1..N instances at once; see the module docstring.
+
+    :param targets: instances, in the order levels use them
+    :param benchmarks: run one after the other in each repetition
+    :param levels: numbers of concurrently active instances, e.g. [1, 2, 3]
+    :param repetitions: runs per level
+    :param between: "none", "drop_caches" (before every run) or "reboot"
+        (before every run but the first; needs ``reboot``)
+    :param reboot: callable(targets) that reboots those instances and
+        returns when they answer SSH again
+    :param command_timeout: seconds one benchmark command may run
+    :param barrier_timeout: seconds the k threads wait for each other
+    :param progress: callable(str) for progress lines
+    :param timer: callable(name) -> context manager (Rally atomic actions)
+    """
+
+    def __init__(self, targets, benchmarks, levels, repetitions=10,
+                 between="drop_caches", reboot=None, command_timeout=3600,
+                 barrier_timeout=60, progress=None, timer=None):
+        if between not in BETWEEN:
+            raise exceptions.InvalidArgument(
+                "between_repetitions must be one of %s, got %r"
+                % (", ".join(BETWEEN), between))
+        if between == "reboot" and reboot is None:
+            raise exceptions.InvalidArgument(
+                "between_repetitions=reboot needs a way to reboot instances")
+        bad = [k for k in levels
+               if isinstance(k, bool) or not isinstance(k, int)
+               or not 1 <= k <= len(targets)]
+        if bad or not levels:
+            raise exceptions.InvalidArgument(
+                "active instance counts must be whole numbers from 1 to %d "
+                "(the instances available), got %r" % (len(targets), levels))
+        self.targets = list(targets)
+        self.benchmarks = list(benchmarks)
+        self.levels = list(levels)
+        self.repetitions = repetitions
+        self.between = between
+        self.reboot = reboot
+        self.command_timeout = command_timeout
+        self.barrier_timeout = barrier_timeout
+        self.progress = progress or LOG.info
+        self.timer = timer or (lambda name: contextlib.nullcontext())
+        self.runs = []       # grows as runs finish: nothing is lost on error
+        self.warnings = []
+        self.events = []     # reboots and cache drops that failed
+
+    def run(self):
+        for level in self.levels:
+            active = self.targets[:level]
+            for rep in range(1, self.repetitions + 1):
+                self._between(active, rep, level)
+                for bench in self.benchmarks:
+                    self.runs.append(self._run_level(bench, active, level, rep))
+        return self.runs
+
+    # -- between repetitions --
+
+    def _between(self, active, rep, level):
+        alive = [t for t in active if not t.broken]
+        if self.between == "drop_caches":
+            for target in alive:
+                argv = ["sh", "-c", DROP_CACHES]
+                if target.use_sudo:
+                    argv = ["sudo", "-n"] + argv
+                try:
+                    res = target.runner.run(argv, timeout=300)
+                except exceptions.KVMPerfError as e:
+                    res = None
+                    self._mark_broken(target, level, rep, e)
+                if res is not None and res.exit_code != 0:
+                    warning = ("%s: could not drop page caches (%s)"
+                               % (target.name, exceptions.last_line(
+                                   res.stderr) or res.exit_code))
+                    if warning not in self.warnings:
+                        self.warnings.append(warning)
+        elif self.between == "reboot" and rep > 1 and alive:
+            with self.timer("kvm_perf.reboot_instances"):
+                try:
+                    self.reboot(alive)
+                except Exception as e:  # one bad reboot must not end it all
+                    self.events.append({"level": level, "repetition": rep,
+                                        "event": "reboot failed: %s" % e})
+                    self.warnings.append("reboot before level %d repetition "
+                                         "%d failed: %s" % (level, rep, e))
+
+    def _mark_broken(self, target, level, rep, error):
+        if not target.broken:
+            target.broken = ("unreachable since level %d repetition %d: %s"
+                             % (level, rep, error))
+            self.warnings.append("%s is %s" % (target.name, target.broken))
+
+    # -- one level, one repetition, one benchmark --
+
+    def _run_level(self, bench, active, level, rep):
+        record = {"benchmark": bench.name, "level": level, "repetition": rep,
+                  "command": shlex.join(bench.argv), "instances": []}
+        runnable = [t for t in active if not t.broken]
+        results = {t.name: {"instance": t.name, "hypervisor": t.hypervisor,
+                            "started_at": None, "finished_at": None,
+                            "exit_code": None, "metrics": None,
+                            "error": "skipped: %s" % t.broken}
+                   for t in active if t.broken}
+        self.progress("%s: %d instance(s) at once, repetition %d/%d"
+                      % (bench.name, level, rep, self.repetitions))
+        barrier = threading.Barrier(max(len(runnable), 1),
+                                    timeout=self.barrier_timeout)
+        threads = []
+        for target in runnable:
+            results[target.name] = {"instance": target.name,
+                                    "hypervisor": target.hypervisor}
+            thread = threading.Thread(
+                target=self._run_one,
+                args=(target, bench, barrier, results[target.name], level, rep),
+                name="kvm-perf-%s" % target.name, daemon=True)
+            threads.append(thread)
+        with self.timer("%s.%d_instances" % (bench.name, level)):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        record["instances"] = [results[t.name] for t in active]
+        return record
+
+    def _run_one(self, target, bench, barrier, out, level, rep):
+        out.update({"started_at": None, "finished_at": None,
+                    "exit_code": None, "metrics": None, "error": None})
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            out["barrier_broken"] = True  # start anyway; overlap shows it
+        out["started_at"] = _now()
+        try:
+            res = target.runner.run(bench.argv_for(target),
+                                    timeout=self.command_timeout)
+        except exceptions.HostUnreachable as e:
+            out["finished_at"] = _now()
+            out["error"] = "%s: %s" % (target.name, e)
+            self._mark_broken(target, level, rep, e)
+            return
+        except exceptions.KVMPerfError as e:  # timeout
+            out["finished_at"] = _now()
+            out["error"] = "%s: %s" % (target.name, e)
+            return
+        except Exception as e:  # never lose the other instances' results
+            out["finished_at"] = _now()
+            out["error"] = "%s: unexpected %s: %s" % (
+                target.name, type(e).__name__, e)
+            return
+        out["finished_at"] = _now()
+        out["exit_code"] = res.exit_code
+        out["stdout"], out["stderr"] = res.stdout, res.stderr
+        if res.exit_code != 0:
+            out["error"] = "%s: %s exited with %d: %s" % (
+                target.name, bench.argv[0], res.exit_code,
+                exceptions.last_line(res.stderr)
+                or exceptions.last_line(res.stdout) or "no output")
+            return
+        try:
+            out["metrics"], warnings = outputs.parse_metrics(bench.name,
+                                                             res.stdout)
+        except exceptions.ParseError as e:
+            out["error"] = "%s: %s" % (target.name, e)
+            return
+        if warnings:
+            out["warnings"] = warnings
+
+
+def failure_message(runs, limit=5):
+    """One message naming the instance, level, repetition and cause of
+    every failed run (the first ``limit``), or None."""
+    failures = [(run, inst) for run in runs for inst in run["instances"]
+                if inst.get("error")]
+    if not failures:
+        return None
+    parts = ["%s at %d active instance(s), repetition %d: %s"
+             % (run["benchmark"], run["level"], run["repetition"],
+                inst["error"]) for run, inst in failures[:limit]]
+    more = len(failures) - limit
+    return "%d instance run(s) failed: %s%s" % (
+        len(failures), "; ".join(parts),
+        "; and %d more (see the report)" % more if more > 0 else "")

@@ -1,0 +1,182 @@
+"""The sweep engine with real processes: k local "instances" (runners on
+this machine) run real netperf/bonnie++ at once against a private netserver
+on loopback."""
+
+import pytest
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.analysis import sweep as analysis
+from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.host import netserver
+from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.sweep import engine
+
+
+class Named(host_runner.LocalRunner):
+    def __init__(self, name):
+        self.name = name
+        self.calls = []
+
+    def run(self, argv, timeout=None, stdin=None):
+        self.calls.append(list(argv))
+        return super().run(argv, timeout=timeout, stdin=stdin)
+
+
+class Unreachable(Named):
+    """Stands in for an instance whose SSH connection died."""
+
+    def run(self, argv, timeout=None, stdin=None):
+        self.calls.append(list(argv))
+        raise exceptions.HostUnreachable("SSH to %s failed: Connection reset"
+                                         % self.name)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with netserver.LocalNetserver() as (host, port):
+        yield host, port
+
+
+def targets(n, cls=Named):
+    return [engine.Target("vm-%d" % i, cls("vm-%d" % i), hypervisor="host-a")
+            for i in range(1, n + 1)]
+
+
+def tcp(server, duration=1):
+    host, port = server
+    return engine.Benchmark("netperf:TCP_STREAM", netperf.build_command(
+        "TCP_STREAM", host, port=port, duration=duration))
+
+
+def test_k_runs_start_together_and_overlap(server):
+    sw = engine.Sweep(targets(3), [tcp(server, 2)], levels=[1, 3],
+                      repetitions=2, between="none")
+    runs = sw.run()
+    assert [(r["level"], r["repetition"]) for r in runs] == [
+        (1, 1), (1, 2), (3, 1), (3, 2)]
+    for run in runs:
+        assert len(run["instances"]) == run["level"]
+        for inst in run["instances"]:
+            assert inst["error"] is None, inst
+            assert inst["metrics"]["throughput_mbps"] > 0
+        starts = [i["started_at"] for i in run["instances"]]
+        # the barrier releases all k threads at once
+        assert max(starts) - min(starts) < 0.5
+    res = analysis.analyze(runs)
+    ov = res["overlap"]["netperf:TCP_STREAM"][3]
+    assert ov["start_skew_s"]["max"] < 0.5
+    assert ov["overlap_fraction"]["min"] > 0.6
+    assert res["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
+        "throughput_mbps"]["levels"][3]["vm"]["n"] == 6
+
+
+def test_a_failing_instance_keeps_the_others(server, tmp_path):
+    ts = targets(2)
+    good_dir = tmp_path / "ok"
+    good_dir.mkdir()
+    # vm-2 gets a directory that does not exist: bonnie++ fails there only
+    argv = bonnie.build_command(str(good_dir), size_mb=32, force=True,
+                                files=0, user="root", fast=True)
+    bad = list(argv)
+    bad[bad.index("-d") + 1] = str(tmp_path / "missing")
+
+    class PerTarget(Named):
+        def run(self, argv_, timeout=None, stdin=None):
+            return super().run(bad if self.name == "vm-2" else argv_,
+                               timeout=timeout, stdin=stdin)
+
+    ts[1].runner = PerTarget("vm-2")
+    sw = engine.Sweep(ts, [engine.Benchmark("bonnie++", argv)], levels=[2],
+                      repetitions=1, between="none")
+    [run] = sw.run()
+    ok, failed = run["instances"]
+    assert ok["error"] is None and ok["metrics"]["block_write_latency_us"] > 0
+    assert failed["metrics"] is None and failed["exit_code"] != 0
+    assert failed["error"].startswith("vm-2: bonnie++ exited with")
+    message = engine.failure_message(sw.runs)
+    assert "bonnie++ at 2 active instance(s), repetition 1: vm-2" in message
+
+
+def test_malformed_output_is_an_error_of_that_instance(server):
+    ts = targets(1)
+    sw = engine.Sweep(ts, [engine.Benchmark("bonnie++", ["echo", "a,b,c"])],
+                      levels=[1], repetitions=1, between="none")
+    [run] = sw.run()
+    assert "vm-1: no bonnie++ CSV result line" in run["instances"][0]["error"]
+
+
+def test_an_unreachable_instance_is_skipped_afterwards(server):
+    ts = targets(2)
+    ts[1] = engine.Target("vm-2", Unreachable("vm-2"), hypervisor="host-a")
+    sw = engine.Sweep(ts, [tcp(server)], levels=[2, 2], repetitions=2,
+                      between="drop_caches")
+    runs = sw.run()
+    assert [i["error"] is None for r in runs for i in r["instances"]
+            if i["instance"] == "vm-1"] == [True] * 4
+    vm2 = [i["error"] for r in runs for i in r["instances"]
+           if i["instance"] == "vm-2"]
+    # dropping caches before the first run found it unreachable already
+    assert all(e.startswith("skipped: unreachable since level 2 repetition 1")
+               for e in vm2)
+    assert len(ts[1].runner.calls) == 1   # tried once, never again
+    assert any("vm-2 is unreachable" in w for w in sw.warnings)
+
+
+def test_between_repetitions(server):
+    ts = targets(2)
+    rebooted = []
+    sw = engine.Sweep(ts, [tcp(server)], levels=[1, 2], repetitions=2,
+                      between="reboot",
+                      reboot=lambda active: rebooted.append(
+                          [t.name for t in active]))
+    sw.run()
+    # before every repetition but the first of each level
+    assert rebooted == [["vm-1"], ["vm-1", "vm-2"]]
+    ts = targets(1)
+    engine.Sweep(ts, [tcp(server)], levels=[1], repetitions=2,
+                 between="drop_caches").run()
+    drops = [c for c in ts[0].runner.calls if c[0] == "sh"]
+    assert len(drops) == 2 and "drop_caches" in drops[0][-1]
+
+
+def test_a_failed_reboot_is_recorded_and_the_sweep_goes_on(server):
+    def reboot(active):
+        raise RuntimeError("nova says no")
+    sw = engine.Sweep(targets(1), [tcp(server)], levels=[1], repetitions=2,
+                      between="reboot", reboot=reboot)
+    runs = sw.run()
+    assert len(runs) == 2 and runs[1]["instances"][0]["error"] is None
+    assert "nova says no" in sw.warnings[0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"levels": [0]}, "from 1 to 2"),
+    ({"levels": [3]}, "from 1 to 2"),
+    ({"levels": []}, "from 1 to 2"),
+    ({"levels": [1], "between": "coffee"}, "between_repetitions"),
+    ({"levels": [1], "between": "reboot"}, "needs a way to reboot"),
+])
+def test_invalid_arguments(kwargs, message):
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        engine.Sweep(targets(2), [], **kwargs)
+    assert message in str(e.value)
+
+
+def test_timer_wraps_each_concurrent_run(server):
+    names = []
+
+    class Timer:
+        def __init__(self, name):
+            names.append(name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    engine.Sweep(targets(2), [tcp(server)], levels=[1, 2], repetitions=1,
+                 between="none", timer=Timer).run()
+    assert names == ["netperf:TCP_STREAM.1_instances",
+                     "netperf:TCP_STREAM.2_instances"]

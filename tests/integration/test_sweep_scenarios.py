@@ -1,0 +1,237 @@
+"""KVMPerf.bonnie and KVMPerf.netperf end to end with a fake nova and real
+everything else: "instances" are this machine reached over SSH through a
+private sshd on loopback, running real bonnie++ and netperf."""
+
+import subprocess
+
+from oslo_config import cfg
+import pytest
+from rally import plugins
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import netserver
+from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.task.scenarios import sweep
+from tests import fakes
+
+CONF = cfg.CONF
+plugins.load()  # as Rally does: registers [openstack] and [kvm_perf] options
+
+
+@pytest.fixture(autouse=True)
+def fast_polls():
+    for name in ("nova_server_boot_poll_interval",
+                 "nova_server_delete_poll_interval",
+                 "nova_server_reboot_poll_interval"):
+        CONF.set_override(name, 0.01, group="openstack")
+    CONF.set_override("nova_server_pause_prepoll_delay", 0, group="openstack")
+    CONF.set_override("enable_profiler", False, group="openstack")
+    yield
+    CONF.clear_override("enable_profiler", group="openstack")
+    CONF.clear_override("nova_server_boot_poll_interval", group="openstack")
+    CONF.clear_override("nova_server_delete_poll_interval", group="openstack")
+    CONF.clear_override("nova_server_reboot_poll_interval", group="openstack")
+    CONF.clear_override("nova_server_pause_prepoll_delay", group="openstack")
+
+
+def make(cls, sshd, nova, admin=False):
+    clients = fakes.FakeClients(nova)
+    return cls(context=fakes.context(sshd["private_key"], admin=admin),
+               clients=clients, admin_clients=clients if admin else None)
+
+
+def outputs(scenario):
+    return {c["title"]: c for c in scenario._output["complete"]}
+
+
+def atomics(scenario):
+    return [a["name"] for a in scenario.atomic_actions()]
+
+
+BONNIE = {"bonnie_size_mb": 64, "bonnie_files": 0, "bonnie_fast": True,
+          "force": True}
+
+
+@pytest.fixture(scope="module")
+def bonnie_baseline(tmp_path_factory):
+    d = tmp_path_factory.mktemp("host")
+    params = baseline.make_params(
+        CONF.kvm_perf, runs=2, bonnie_directory=str(d), bonnie_size_mb=64,
+        bonnie_files=0, bonnie_fast=True, force=True, skip_netperf=True,
+        drop_caches=False)
+    path = str(d / "baseline.json")
+    baseline.measure(host_runner.LocalRunner(), params, output_path=path)
+    return path
+
+
+def ssh(sshd):
+    return {"username": "root", "port": sshd["port"],
+            "use_floating_ip": False, "ssh_timeout": 30}
+
+
+def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova, admin=True)
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
+             repetitions=2, bonnie_directory=str(tmp_path),
+             host_baseline=bonnie_baseline, **BONNIE, **ssh(sshd))
+    # booted once for the whole sweep, all deleted afterwards
+    assert len(nova.servers.created) == 2
+    assert sorted(nova.servers.deleted) == sorted(
+        s.id for s in nova.servers.created)
+    assert nova.servers.created[0].kwargs["key_name"] == "kp"
+    assert nova.servers.created[0].kwargs["security_groups"] == ["allow_ssh"]
+    names = atomics(scen)
+    assert names[0] == "kvm_perf.boot_2_servers"
+    assert names.count("bonnie++.1_instances") == 2
+    assert names.count("bonnie++.2_instances") == 2
+    assert names[-1] == "kvm_perf.delete_servers"
+    out = outputs(scen)
+    # a 64 MiB file in fast mode: the I/O rates are "+++" (too fast to
+    # measure) on this machine, the latencies are measured
+    ratio = out["bonnie++ VM/host ratio vs active instances: maximum "
+                "latency per operation"]
+    assert ratio["label"].startswith("VM/host")
+    series = dict(ratio["data"])
+    assert [k for k, _ in series["block_write_latency_us"]] == [1, 2]
+    assert all(v > 0 for _, v in series["block_write_latency_us"])
+    table = out["bonnie++ per level"]["data"]
+    rows = {(r[0], r[1]): r for r in table["rows"]}
+    assert rows[("block_write_latency_us", 2)][2] == 4  # 2 instances x 2 reps
+    assert rows[("block_write_latency_us", 1)][8] != "n/a"  # a ratio
+    assert rows[("block_write_kBps", 2)][3] == 4        # 4 x "+++"
+    overlap = out["Concurrency: how well the runs overlapped"]["data"]["rows"]
+    level2 = [r for r in overlap if r[1] == 2][0]
+    assert level2[4] < 1.0            # max start skew under a second
+    notes = out["Instances, failures and notes"]["data"]
+    assert any("on compute-1" in line for line in notes)
+    fits = out["Scaling: fitted line vs active instances"]["data"]["rows"]
+    assert any(r[1] == "block_write_latency_us" and r[2] == "ratio"
+               for r in fits)
+    [additive] = scen._output["additive"]
+    assert any("ratio, 2 active" in row[0] for row in additive["data"])
+
+
+def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
+    nova = fakes.FakeNova()
+    nova.servers.error_index = 1
+    scen = make(sweep.Bonnie, sshd, nova)
+    with pytest.raises(sweep.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    assert "never became ACTIVE" in str(e.value)
+    out = outputs(scen)
+    rows = out["bonnie++ per level"]["data"]["rows"]
+    assert {r[1] for r in rows} == {1}      # level 1 ran, level 2 could not
+    notes = out["Instances, failures and notes"]["data"]
+    assert any("levels [2] were not run" in n for n in notes)
+    assert any("ratios: absent" in n for n in notes)
+    assert len(nova.servers.deleted) == 2   # the broken one is deleted too
+
+
+def test_benchmark_failure_names_instance_level_repetition_cause(sshd):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    with pytest.raises(sweep.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory="/nonexistent/bonnie-dir", **BONNIE,
+                 **ssh(sshd))
+    message = str(e.value)
+    assert "bonnie++ at 1 active instance(s), repetition 1" in message
+    assert nova.servers.created[0].name in message
+    assert "bonnie++ exited with" in message
+    assert len(nova.servers.deleted) == 1
+
+
+def test_missing_tool_is_named_with_the_image(sshd, tmp_path):
+    class NoSuchTool(sweep.Bonnie):
+        TOOLS = ("bonnie-plus-plus-not-installed",)
+
+    nova = fakes.FakeNova()
+    scen = make(NoSuchTool, sshd, nova)
+    with pytest.raises(sweep.SweepFailed) as e:
+        scen.run("image-7", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    assert ("bonnie-plus-plus-not-installed is not installed in the instance "
+            "(image image-7)") in str(e.value)
+    assert len(nova.servers.deleted) == 1
+
+
+def test_unreachable_instance_is_reported(sshd, tmp_path):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    args = dict(ssh(sshd), port=netserver.free_port(), ssh_timeout=2)
+    with pytest.raises(sweep.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path), **BONNIE, **args)
+    assert "cannot reach 127.0.0.1 over SSH within 2 s" in str(e.value)
+    assert len(nova.servers.deleted) == 1
+
+
+def test_baseline_with_other_parameters_is_refused_before_booting(
+        sshd, tmp_path, bonnie_baseline):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path), host_baseline=bonnie_baseline,
+                 **dict(BONNIE, bonnie_size_mb=128), **ssh(sshd))
+    assert "size_mb: host baseline 64, instances 128" in str(e.value)
+    assert nova.servers.created == []
+
+
+def test_reboot_between_repetitions(sshd, tmp_path):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
+             repetitions=2, between_repetitions="reboot",
+             bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    assert [s.reboots for s in nova.servers.created] == [1, 1]
+    assert atomics(scen).count("kvm_perf.reboot_instances") == 1
+
+
+@pytest.fixture(scope="module")
+def local_netserver():
+    with netserver.LocalNetserver() as target:
+        yield target
+
+
+def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
+    host, port = local_netserver
+    params = baseline.make_params(
+        CONF.kvm_perf, runs=2, skip_bonnie=True, drop_caches=False,
+        netserver="%s:%d" % (host, port), tests=["TCP_STREAM", "TCP_RR"],
+        duration=1)
+    path = str(tmp_path / "net-baseline.json")
+    baseline.measure(host_runner.LocalRunner(), params, output_path=path)
+    nova = fakes.FakeNova()
+    scen = make(sweep.Netperf, sshd, nova)
+    scen.run("image-1", "flavor-1", netserver="%s:%d" % (host, port),
+             tests=["TCP_STREAM", "TCP_RR"], duration=1, instances=2,
+             repetitions=1, host_baseline=path, **ssh(sshd))
+    out = outputs(scen)
+    chart = out["netperf:TCP_STREAM VM/host ratio vs active instances: "
+                "throughput (Fig. 4)"]
+    assert [k for k, _ in dict(chart["data"])["throughput_mbps"]] == [1, 2]
+    rr = out["netperf:TCP_RR per level"]["data"]["rows"]
+    assert any(r[0] == "latency_p99_us" and r[8] != "n/a" for r in rr)
+    assert len(nova.servers.deleted) == 2
+
+
+def test_netperf_peer_instance_runs_the_netserver(sshd):
+    port = netserver.free_port()
+    CONF.set_override("netperf_port", port, group="kvm_perf")
+    nova = fakes.FakeNova()
+    scen = make(sweep.Netperf, sshd, nova)
+    try:
+        scen.run("image-1", "flavor-1", tests=["TCP_STREAM"], duration=1,
+                 instances=1, repetitions=1, **ssh(sshd))
+    finally:
+        CONF.clear_override("netperf_port", group="kvm_perf")
+        # the peer's netserver daemonised on this machine: stop it
+        subprocess.run(["pkill", "-f", "netserver -p %d" % port])
+    assert len(nova.servers.created) == 2   # 1 instance + the peer
+    rows = outputs(scen)["netperf:TCP_STREAM per level"]["data"]["rows"]
+    assert any(r[0] == "throughput_mbps" and r[4] > 0 for r in rows)
+    assert len(nova.servers.deleted) == 2

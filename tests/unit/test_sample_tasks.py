@@ -1,0 +1,111 @@
+"""Every sample task renders, and every workload passes the scenario's own
+Rally validators that need no cloud (args-spec, number, enum, ours)."""
+
+import glob
+import json
+import os
+
+import pytest
+from rally import api
+from rally import plugins
+from rally.common import validation
+from rally.task import scenario
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+SAMPLES = sorted(glob.glob(os.path.join(ROOT, "samples", "tasks", "*.yaml")))
+# validators that would need a cloud (clients, services, platform)
+CLOUD_VALIDATORS = {"required_platform", "required_services",
+                    "external_network_exists", "image_valid_on_flavor"}
+
+plugins.load()
+
+
+def render(path, **args):
+    with open(path) as f:
+        text = f.read()
+    rendered = api.API(skip_db_check=True).task.render_template(
+        task_template=text, template_dir=os.path.dirname(path), **args)
+    return yaml.safe_load(rendered)
+
+
+def workloads(task):
+    for subtask in task["subtasks"]:
+        for workload in subtask["workloads"]:
+            [(name, args)] = workload["scenario"].items()
+            yield name, args, workload
+
+
+def check_workload(name, args):
+    cls = scenario.Scenario.get(name)
+    errors = []
+    for vname, _platform, vargs in cls._meta_get("validators"):
+        if vname in CLOUD_VALIDATORS:
+            continue
+        validator = validation.Validator.get(vname)(**vargs)
+        try:
+            validator.validate({}, {"args": args}, cls, None)
+        except validation.ValidationError as e:
+            errors.append("%s: %s" % (vname, e))
+    return errors
+
+
+def test_there_are_samples():
+    names = {os.path.basename(p) for p in SAMPLES}
+    assert {"kvm-perf-host-baseline.yaml", "kvm-perf-paper-baseline.yaml",
+            "kvm-perf-smoke.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=os.path.basename)
+def test_sample_renders_and_validates(path):
+    task = render(path)
+    assert task["version"] == 2
+    found = list(workloads(task))
+    assert found
+    for name, args, workload in found:
+        assert check_workload(name, args) == [], (name, args)
+        assert workload["sla"]["failure_rate"]["max"] == 0
+    with open(path) as f:
+        assert f.read().startswith("{#"), "header comment: what and how long"
+
+
+def test_paper_task_has_the_papers_parameters():
+    task = render(os.path.join(ROOT, "samples", "tasks",
+                               "kvm-perf-paper-baseline.yaml"))
+    by_name = {name: (args, w) for name, args, w in workloads(task)}
+    bonnie_args, workload = by_name["KVMPerf.bonnie"]
+    assert bonnie_args["instances"] == 10 and bonnie_args["repetitions"] == 10
+    assert "bonnie_size_mb" not in bonnie_args      # default: 2 x flavor RAM
+    [flavor] = workload["contexts"]["flavors"]
+    assert (flavor["vcpus"], flavor["ram"], flavor["disk"]) == (2, 2048, 40)
+    net_args, _ = by_name["KVMPerf.netperf"]
+    assert net_args["tests"] == ["TCP_STREAM", "UDP_STREAM"]
+    assert net_args["duration"] == 60
+
+
+def test_task_args_reach_the_workloads():
+    task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
+                  instances=3, netserver="10.0.0.1:12865",
+                  host_baseline_netperf="/tmp/b.json")
+    by_name = {name: args for name, args, _ in workloads(task)}
+    assert by_name["KVMPerf.bonnie"]["active_counts"] == [1, 2, 3]
+    assert by_name["KVMPerf.netperf"]["netserver"] == "10.0.0.1:12865"
+    assert by_name["KVMPerf.netperf"]["host_baseline"] == "/tmp/b.json"
+    assert "host_baseline" not in by_name["KVMPerf.bonnie"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"active_counts": [1, 11]}, "from 1 to 10"),
+    ({"instances": 2, "active_counts": [3]}, "from 1 to 2"),
+    ({"active_counts": []}, "non-empty list"),
+    ({"between_repetitions": "nap"}, "between_repetitions"),
+    ({"repetitions": 0}, "repetitions"),
+    ({"instances": 0}, "instances"),
+    ({"tests": ["TCP_CRR"]}, "TCP_CRR"),
+    ({"surprise": 1}, "Unexpected argument"),
+])
+def test_bad_sweep_arguments_fail_validation(args, message):
+    base = {"image": {"name": "i"}, "flavor": {"name": "f"}}
+    errors = check_workload("KVMPerf.netperf", dict(base, **args))
+    assert errors and message in json.dumps(errors), errors
