@@ -92,6 +92,7 @@ def level_ratio(vm_values, baselines, bench, name):
                              higher_is_better=higher)
         result["method"] = "fieller"
         result["hosts"] = [hv]
+        result["host"] = _strip(stats.summarize(host_data[hv]))
         return result
     normalized = []
     for value, hv in values:

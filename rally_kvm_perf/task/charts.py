@@ -128,156 +128,194 @@ def facts_lines(doc):
 
 # -- the sweep (KVMPerf.bonnie / KVMPerf.netperf) ---------------------------
 
-_PAPER_IO = ("char_write_kBps", "block_write_kBps", "rewrite_kBps",
-             "char_read_kBps", "block_read_kBps")
-_PAPER_CPU = ("char_write_cpu_pct", "block_write_cpu_pct", "rewrite_cpu_pct",
-              "char_read_cpu_pct", "block_read_cpu_pct")
-_BONNIE_LATENCY = tuple("%s_latency_us" % stem for stem, _s, _t, _p
-                        in metrics.BONNIE_OPERATIONS)
-# per benchmark: (group title, metrics); metrics not listed go to "other"
+def _bonnie(stems, suffix):
+    return tuple("%s_%s" % (stem, suffix if suffix else rate)
+                 for stem, rate, _t, _p in metrics.BONNIE_OPERATIONS
+                 if stem in stems)
+
+
+_IO = ("char_write", "block_write", "rewrite", "char_read", "block_read")
+_FILES = ("seeks", "seq_create", "seq_stat", "seq_delete", "ran_create",
+          "ran_stat", "ran_delete")
+_NET_CPU = ("CPU utilisation", ("local_cpu_pct", "remote_cpu_pct"))
+_LATENCY = ("latency", ("latency_mean_us", "latency_p50_us", "latency_p90_us",
+                        "latency_p99_us", "latency_min_us", "latency_max_us",
+                        "latency_stddev_us"))
+# per benchmark, in report order: (group title, metrics of one unit). The
+# paper's metrics come first; every metric of a benchmark is in one group.
 SWEEP_GROUPS = {
-    "bonnie++": (("sequential I/O (the paper's Fig. 3)", _PAPER_IO),
-                 ("CPU utilisation of the I/O tests (Fig. 2)", _PAPER_CPU),
-                 ("maximum latency per operation", _BONNIE_LATENCY)),
-    "netperf:TCP_STREAM": (("throughput (Fig. 4)", ("throughput_mbps",)),),
-    "netperf:UDP_STREAM": (("throughput (Fig. 5)",
-                            ("throughput_mbps", "send_throughput_mbps")),),
-    "netperf:TCP_RR": (("transactions and latency",
-                        ("transactions_per_s", "latency_mean_us",
-                         "latency_p50_us", "latency_p90_us",
-                         "latency_p99_us")),),
+    "bonnie++": (
+        ("sequential I/O (the paper's Fig. 3)", _bonnie(_IO, None)),
+        ("CPU utilisation of sequential I/O (Fig. 2)", _bonnie(_IO, "cpu_pct")),
+        ("seeks and file operations", _bonnie(_FILES, None)),
+        ("CPU utilisation of seeks and file operations",
+         _bonnie(_FILES, "cpu_pct")),
+        ("maximum latency per operation",
+         _bonnie(_IO + _FILES, "latency_us"))),
+    "netperf:TCP_STREAM": (
+        ("throughput (the paper's Fig. 4)", ("throughput_mbps",
+                                             "send_throughput_mbps")),
+        _NET_CPU),
+    "netperf:UDP_STREAM": (
+        ("throughput received and sent (Fig. 5)",
+         ("throughput_mbps", "send_throughput_mbps")),
+        _NET_CPU),
+    "netperf:TCP_RR": (
+        ("transactions", ("transactions_per_s",)), _LATENCY, _NET_CPU),
 }
-_BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
-                "netperf:TCP_RR")
+BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
+               "netperf:TCP_RR")
 
 RATIO_LABEL = "VM/host (1.0 = parity, < 1 = VM worse)"
+AXIS = "instances running at once"
 
 
 def _bench_order(names):
-    return sorted(names, key=lambda b: (_BENCH_ORDER.index(b)
-                                        if b in _BENCH_ORDER else 99, b))
-
-
-def _groups(bench, metric_names):
-    groups = []
-    listed = set()
-    for title, names in SWEEP_GROUPS.get(bench, ()):
-        present = [n for n in names if n in metric_names]
-        listed.update(names)
-        if present:
-            groups.append((title, present))
-    rest = [n for n in metric_names if n not in listed]
-    if rest:
-        groups.append(("other metrics", rest))
-    return groups
+    return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
+                                        if b in BENCH_ORDER else 99, b))
 
 
 def _ratio_of(level_data):
     return (level_data.get("ratio") or {}).get("ratio")
 
 
-def sweep_complete(result, runs, targets, has_baseline, warnings):
-    """The complete (per-iteration) charts of one sweep."""
+def _series(data, group, value_of):
+    series = []
+    for name in group:
+        levels = data.get("metrics", {}).get(name, {}).get("levels", {})
+        points = [[k, value_of(d)] for k, d in sorted(levels.items())
+                  if value_of(d) is not None]
+        if points:
+            series.append([name, points])
+    return series
+
+
+def _fit_text(data, group):
+    parts = []
+    for name in group:
+        fit = data.get("metrics", {}).get(name, {}).get("fit")
+        if fit:
+            parts.append("%s: slope %+.4g per added instance, R² %s"
+                         % (name, fit["slope"],
+                            "%.3f" % fit["r2"] if fit["r2"] is not None
+                            else "n/a (flat)"))
+    return ("Fitted lines: " + "; ".join(parts) + ".") if parts else ""
+
+
+def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
+    """The complete (per-iteration) charts of one sweep.
+
+    The same charts come in the same order for the same ``benchmarks``,
+    whatever was measured: a chart without data says why in its
+    description.
+    """
     out = []
-    fits = []
-    for bench in _bench_order(result["benchmarks"]):
-        data = result["benchmarks"][bench]
-        names = [n for n in data["metrics"]
-                 if metrics.METRICS.get(n) is None
-                 or metrics.METRICS[n].better != metrics.NEUTRAL]
-        for title, group in _groups(bench, names):
+    for bench in _bench_order(benchmarks):
+        data = result["benchmarks"].get(bench, {})
+        for title, group in SWEEP_GROUPS.get(bench, ()):
+            unit = metrics.METRICS[group[0]].unit
             if has_baseline:
-                series = [[name, [[k, _ratio_of(d)] for k, d in
-                                  sorted(data["metrics"][name]["levels"]
-                                         .items())
-                                  if _ratio_of(d) is not None]]
-                          for name in group]
-                series = [s for s in series if s[1]]
-                if series:
-                    out.append({
-                        "title": "%s VM/host ratio vs active instances: %s"
-                                 % (bench, title),
-                        "description": "Mean of the instances over all "
-                                       "repetitions divided by the host's "
-                                       "mean; oriented so that 1.0 is parity "
-                                       "and below 1.0 the VM does worse, for "
-                                       "latency and CPU%% too.",
-                        "chart_plugin": "Lines", "data": series,
-                        "label": RATIO_LABEL,
-                        "axis_label": "instances running at once"})
-            by_unit = {}
-            for name in group:
-                unit = metrics.METRICS[name].unit \
-                    if name in metrics.METRICS else ""
-                points = [[k, d["vm"]["mean"]] for k, d in
-                          sorted(data["metrics"][name]["levels"].items())
-                          if d["vm"]["mean"] is not None]
-                if points:
-                    by_unit.setdefault(unit, []).append([name, points])
-            for unit, series in by_unit.items():
-                out.append({
-                    "title": "%s per instance vs active instances: %s%s"
-                             % (bench, title,
-                                " [%s]" % unit if len(by_unit) > 1 else ""),
-                    "description": "Mean over the active instances and "
-                                   "repetitions of each level.",
-                    "chart_plugin": "Lines", "data": series,
-                    "label": unit, "axis_label": "instances running at once"})
-        out.append(_level_table(bench, data, names))
-        for name in names:
-            m = data["metrics"][name]
-            fit, what = ((m["fit"], "ratio") if m["fit"]
-                         else (m["vm_fit"], "VM mean"))
-            if fit:
-                fits.append([bench, name, what, _fmt(fit["slope"]),
-                             _fmt(fit["intercept"]), _fmt(fit["r2"]),
-                             _fmt(fit["slope_stderr"]), fit["n"]])
-    if fits:
-        out.append({
-            "title": "Scaling: fitted line vs active instances",
-            "description": "Least squares over the levels: slope per added "
-                           "instance, intercept, R² (1.0 = perfectly "
-                           "linear), standard error of the slope. The paper "
-                           "finds a linear fall of the ratio.",
-            "chart_plugin": "Table",
-            "data": {"cols": ["Benchmark", "Metric", "Fitted", "Slope",
-                              "Intercept", "R²", "Slope std err", "Levels"],
-                     "rows": fits}})
-    out.append(_overlap_table(result))
+                note = _fit_text(data, group)
+            else:
+                note = "No host baseline: no ratios (see the notes)."
+            out.append({
+                "title": "%s VM/host ratio vs active instances: %s"
+                         % (bench, title),
+                "description": "Mean of the instances over all repetitions "
+                               "of a level divided by the host's mean, "
+                               "oriented so that 1.0 is parity and below 1.0 "
+                               "the VM does worse (for latency and CPU too). "
+                               + note,
+                "chart_plugin": "Lines",
+                "data": _series(data, group, _ratio_of),
+                "label": RATIO_LABEL, "axis_label": AXIS})
+            out.append({
+                "title": "%s per instance vs active instances: %s"
+                         % (bench, title),
+                "description": "Mean over the active instances and "
+                               "repetitions of each level, in %s. Empty "
+                               "series: not measured (bonnie++ '+++': too "
+                               "fast; or the test did not run)." % unit,
+                "chart_plugin": "Lines",
+                "data": _series(data, group, lambda d: d["vm"]["mean"]),
+                "label": unit, "axis_label": AXIS})
+        out.append(_level_table(bench, data))
+    out.append(_fit_table(result, benchmarks))
+    out.append(_overlap_table(result, benchmarks))
     out.append({"title": "Instances, failures and notes",
                 "chart_plugin": "TextArea",
                 "data": _notes(result, targets, has_baseline, warnings)})
+    out.append({"title": "Raw benchmark outputs",
+                "description": "stdout of every run in every instance "
+                               "(stderr too where it failed)",
+                "chart_plugin": "TextArea", "data": raw_lines(runs)})
     return out
 
 
-def _level_table(bench, data, names):
+def _summary_cells(summary):
+    if not summary:
+        return ["n/a"] * 4
+    return [_fmt(summary.get("mean")), _fmt(summary.get("stddev")),
+            _fmt(summary.get("ci_low")), _fmt(summary.get("ci_high"))]
+
+
+def _level_table(bench, data):
     rows = []
-    for name in names:
-        for k, d in sorted(data["metrics"][name]["levels"].items()):
-            vm, ratio = d["vm"], d.get("ratio") or {}
-            rows.append([name, k, vm["n"], vm["missing"], _fmt(vm["mean"]),
-                         _fmt(vm["ci_low"]), _fmt(vm["ci_high"]),
-                         _fmt(vm["cv"] * 100 if vm["cv"] is not None
-                              else None, 3),
-                         _fmt(ratio.get("ratio")), _fmt(ratio.get("ci_low")),
-                         _fmt(ratio.get("ci_high"))])
-    return {"title": "%s per level" % bench,
-            "description": "VM values over all instances and repetitions of "
-                           "a level, with 95% intervals; the ratio's "
-                           "interval is Fieller's (one host) or Student-t of "
-                           "per-instance ratios (several hosts).",
+    for name, m in data.get("metrics", {}).items():
+        metric = metrics.METRICS.get(name)
+        if metric is not None and metric.better == metrics.NEUTRAL:
+            continue
+        for k, d in sorted(m["levels"].items()):
+            ratio = d.get("ratio") or {}
+            rows.append([name, k, d["vm"]["n"], d["vm"]["missing"]]
+                        + _summary_cells(d["vm"])
+                        + _summary_cells(ratio.get("host"))
+                        + [_fmt(ratio.get("ratio")), _fmt(ratio.get("ci_low")),
+                           _fmt(ratio.get("ci_high"))])
+    return {"title": "%s per level: instances, host and ratio" % bench,
+            "description": "Per metric and number of active instances: the "
+                           "instances' values over all repetitions (mean, "
+                           "standard deviation, 95% Student-t interval), the "
+                           "host baseline's, and the VM/host ratio with its "
+                           "95% interval (Fieller's for one host; Student-t "
+                           "of per-instance ratios when instances span "
+                           "hosts). 'Unmeasured' counts bonnie++ '+++'.",
             "chart_plugin": "Table",
-            "data": {"cols": ["Metric", "Active", "n", "Unmeasured (+++)",
-                              "VM mean",
-                              "VM 95% low", "VM 95% high", "VM CV %",
-                              "VM/host", "Ratio 95% low", "Ratio 95% high"],
+            "data": {"cols": ["Metric", "Active", "n", "Unmeasured",
+                              "VM mean", "VM stddev", "VM 95% low",
+                              "VM 95% high", "Host mean", "Host stddev",
+                              "Host 95% low", "Host 95% high", "VM/host",
+                              "Ratio 95% low", "Ratio 95% high"],
                      "rows": rows}}
 
 
-def _overlap_table(result):
+def _fit_table(result, benchmarks):
     rows = []
-    for bench in _bench_order(result["overlap"]):
-        for k, o in sorted(result["overlap"][bench].items()):
+    for bench in _bench_order(benchmarks):
+        data = result["benchmarks"].get(bench, {})
+        for name, m in data.get("metrics", {}).items():
+            fit, what = ((m["fit"], "ratio") if m["fit"]
+                         else (m["vm_fit"], "VM mean"))
+            if fit:
+                rows.append([bench, name, what, _fmt(fit["slope"]),
+                             _fmt(fit["intercept"]), _fmt(fit["r2"]),
+                             _fmt(fit["slope_stderr"]), fit["n"]])
+    return {"title": "Scaling: fitted line vs active instances",
+            "description": "Least squares over the levels: slope per added "
+                           "instance, intercept, R² (1.0 = perfectly "
+                           "linear), standard error of the slope. The paper "
+                           "finds a linear fall of the ratio. The VM mean "
+                           "is fitted where there is no ratio.",
+            "chart_plugin": "Table",
+            "data": {"cols": ["Benchmark", "Metric", "Fitted", "Slope",
+                              "Intercept", "R²", "Slope std err", "Levels"],
+                     "rows": rows}}
+
+
+def _overlap_table(result, benchmarks):
+    rows = []
+    for bench in _bench_order(benchmarks):
+        for k, o in sorted(result["overlap"].get(bench, {}).items()):
             rows.append([bench, k, o["start_skew_s"]["n"],
                          _fmt(o["start_skew_s"]["mean"]),
                          _fmt(o["start_skew_s"]["max"]),
@@ -310,32 +348,40 @@ def _notes(result, targets, has_baseline, warnings):
     return lines
 
 
-def sweep_additive(result):
-    """StatsTable of the ratio (or, without baseline, the VM mean) of each
-    benchmark's headline metrics at every level; Rally aggregates it over
-    iterations."""
+def raw_lines(runs):
+    lines = []
+    for run in runs:
+        for inst in run["instances"]:
+            text = (inst.get("stdout") or "").strip()
+            if inst.get("error"):
+                text = "%s | stderr: %s | error: %s" % (
+                    text, (inst.get("stderr") or "").strip(), inst["error"])
+            lines.append("%s, %d active, repetition %d, %s: %s" % (
+                run["benchmark"], run["level"], run["repetition"],
+                inst["instance"], " | ".join(
+                    ln.strip() for ln in text.splitlines() if ln.strip())))
+    return lines
+
+
+def sweep_additive(result, benchmarks):
+    """StatsTable of every benchmark's first group (the paper's metrics):
+    the ratio at every level, or the VM mean without a baseline. Always
+    emitted, so that Rally matches it across iterations."""
     rows = []
-    for bench in _bench_order(result["benchmarks"]):
-        data = result["benchmarks"][bench]
-        # the first group with measured values (bonnie++'s I/O rates can all
-        # be "+++" on small files)
-        for _title, group in _groups(bench, list(data["metrics"])):
-            found = []
-            for name in group:
-                for k, d in sorted(data["metrics"][name]["levels"].items()):
-                    ratio = _ratio_of(d)
-                    if ratio is not None:
-                        found.append(["%s %s ratio, %d active"
-                                      % (bench, name, k), ratio])
-                    elif d["vm"]["mean"] is not None:
-                        found.append(["%s %s, %d active" % (bench, name, k),
-                                      d["vm"]["mean"]])
-            if found:
-                rows += found
-                break
-    if not rows:
-        return []
+    for bench in _bench_order(benchmarks):
+        data = result["benchmarks"].get(bench, {})
+        groups = SWEEP_GROUPS.get(bench, ())
+        for name in (groups[0][1] if groups else ()):
+            levels = data.get("metrics", {}).get(name, {}).get("levels", {})
+            for k, d in sorted(levels.items()):
+                ratio = _ratio_of(d)
+                if ratio is not None:
+                    rows.append(["%s %s ratio, %d active" % (bench, name, k),
+                                 ratio])
+                elif d["vm"]["mean"] is not None:
+                    rows.append(["%s %s, %d active" % (bench, name, k),
+                                 d["vm"]["mean"]])
     return [{"title": "Headline metrics per level",
              "description": "VM/host ratio (or the VM mean without a host "
-                            "baseline) of the paper's metrics at each level.",
+                            "baseline) of the paper's metrics per level.",
              "chart_plugin": "StatsTable", "data": rows}]

@@ -2,6 +2,7 @@
 everything else: "instances" are this machine reached over SSH through a
 private sshd on loopback, running real bonnie++ and netperf."""
 
+import json
 import subprocess
 
 from oslo_config import cfg
@@ -73,9 +74,11 @@ def ssh(sshd):
 def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     nova = fakes.FakeNova()
     scen = make(sweep.Bonnie, sshd, nova, admin=True)
+    saved = tmp_path / "sweep.json"
     scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
              repetitions=2, bonnie_directory=str(tmp_path),
-             host_baseline=bonnie_baseline, **BONNIE, **ssh(sshd))
+             host_baseline=bonnie_baseline, output_file=str(saved),
+             **BONNIE, **ssh(sshd))
     # booted once for the whole sweep, all deleted afterwards
     assert len(nova.servers.created) == 2
     assert sorted(nova.servers.deleted) == sorted(
@@ -96,11 +99,33 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     series = dict(ratio["data"])
     assert [k for k, _ in series["block_write_latency_us"]] == [1, 2]
     assert all(v > 0 for _, v in series["block_write_latency_us"])
-    table = out["bonnie++ per level"]["data"]
-    rows = {(r[0], r[1]): r for r in table["rows"]}
-    assert rows[("block_write_latency_us", 2)][2] == 4  # 2 instances x 2 reps
-    assert rows[("block_write_latency_us", 1)][8] != "n/a"  # a ratio
-    assert rows[("block_write_kBps", 2)][3] == 4        # 4 x "+++"
+    assert "Fitted lines: block_write_latency_us: slope" in ratio[
+        "description"]
+    table = out["bonnie++ per level: instances, host and ratio"]["data"]
+    cols = table["cols"]
+    rows = {(r[0], r[1]): dict(zip(cols, r)) for r in table["rows"]}
+    row = rows[("block_write_latency_us", 2)]
+    assert row["n"] == 4                               # 2 instances x 2 reps
+    assert row["VM mean"] > 0 and row["VM stddev"] != "n/a"
+    assert row["Host mean"] > 0 and row["Host 95% low"] != "n/a"
+    assert row["VM/host"] > 0   # its interval may be unbounded: noisy max
+    assert rows[("block_write_kBps", 2)]["Unmeasured"] == 4   # 4 x "+++"
+    # the same charts in the same order whatever was measured: the I/O
+    # rates are all "+++" here, their charts are still there, empty
+    titles = [c["title"] for c in scen._output["complete"]]
+    assert titles[:2] == [
+        "bonnie++ VM/host ratio vs active instances: sequential I/O (the "
+        "paper's Fig. 3)",
+        "bonnie++ per instance vs active instances: sequential I/O (the "
+        "paper's Fig. 3)"]
+    assert out[titles[0]]["data"] == []
+    raw = out["Raw benchmark outputs"]["data"]
+    assert len(raw) == 2 * 1 + 2 * 2      # level 1: 2 runs, level 2: 2 x 2
+    assert raw[0].startswith("bonnie++, 1 active, repetition 1, ")
+    assert ",2.00a," in raw[0]
+    doc = json.loads(saved.read_text())
+    assert doc["schema"] == "rally-kvm-perf/sweep/1" and len(doc["runs"]) == 4
+    assert doc["runs"][0]["instances"][0]["stdout"].startswith("1.98,2.00a")
     overlap = out["Concurrency: how well the runs overlapped"]["data"]["rows"]
     level2 = [r for r in overlap if r[1] == 2][0]
     assert level2[4] < 1.0            # max start skew under a second
@@ -109,8 +134,11 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     fits = out["Scaling: fitted line vs active instances"]["data"]["rows"]
     assert any(r[1] == "block_write_latency_us" and r[2] == "ratio"
                for r in fits)
+    # always emitted (Rally matches additive charts by position); the
+    # paper's I/O rates it lists were all "+++" here
     [additive] = scen._output["additive"]
-    assert any("ratio, 2 active" in row[0] for row in additive["data"])
+    assert additive["title"] == "Headline metrics per level"
+    assert additive["data"] == []
 
 
 def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
@@ -122,7 +150,8 @@ def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
                  bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
     assert "never became ACTIVE" in str(e.value)
     out = outputs(scen)
-    rows = out["bonnie++ per level"]["data"]["rows"]
+    rows = out["bonnie++ per level: instances, host and ratio"]["data"][
+        "rows"]
     assert {r[1] for r in rows} == {1}      # level 1 ran, level 2 could not
     notes = out["Instances, failures and notes"]["data"]
     assert any("levels [2] were not run" in n for n in notes)
@@ -212,10 +241,15 @@ def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
              repetitions=1, host_baseline=path, **ssh(sshd))
     out = outputs(scen)
     chart = out["netperf:TCP_STREAM VM/host ratio vs active instances: "
-                "throughput (Fig. 4)"]
+                "throughput (the paper's Fig. 4)"]
     assert [k for k, _ in dict(chart["data"])["throughput_mbps"]] == [1, 2]
-    rr = out["netperf:TCP_RR per level"]["data"]["rows"]
-    assert any(r[0] == "latency_p99_us" and r[8] != "n/a" for r in rr)
+    [additive] = scen._output["additive"]
+    assert any(row[0] == "netperf:TCP_STREAM throughput_mbps ratio, 2 active"
+               for row in additive["data"])
+    rr = out["netperf:TCP_RR per level: instances, host and ratio"]["data"]
+    rows = [dict(zip(rr["cols"], r)) for r in rr["rows"]]
+    assert any(r["Metric"] == "latency_p99_us" and r["VM/host"] != "n/a"
+               for r in rows)
     assert len(nova.servers.deleted) == 2
 
 
@@ -232,6 +266,9 @@ def test_netperf_peer_instance_runs_the_netserver(sshd):
         # the peer's netserver daemonised on this machine: stop it
         subprocess.run(["pkill", "-f", "netserver -p %d" % port])
     assert len(nova.servers.created) == 2   # 1 instance + the peer
-    rows = outputs(scen)["netperf:TCP_STREAM per level"]["data"]["rows"]
-    assert any(r[0] == "throughput_mbps" and r[4] > 0 for r in rows)
+    table = outputs(scen)["netperf:TCP_STREAM per level: instances, host "
+                          "and ratio"]["data"]
+    rows = [dict(zip(table["cols"], r)) for r in table["rows"]]
+    assert any(r["Metric"] == "throughput_mbps" and r["VM mean"] > 0
+               for r in rows)
     assert len(nova.servers.deleted) == 2

@@ -60,7 +60,7 @@ class _Sweep(vm_utils.VMScenario):
                between_repetitions, username, password, port,
                use_floating_ip, floating_network, ssh_timeout,
                command_timeout, availability_zone, install_command,
-               host_baseline, boot_kwargs, peer=False):
+               host_baseline, boot_kwargs, output_file=None, peer=False):
         conf = CONF.kvm_perf
         levels = list(active_counts or range(1, instances + 1))
         if max(levels) > instances:
@@ -106,7 +106,11 @@ class _Sweep(vm_utils.VMScenario):
                     runs = sw.runs
             result = analysis.analyze(runs, baselines)
             warnings = list(self.notes) + (sw.warnings if sw else [])
-            self._report(result, runs, targets, baselines, warnings)
+            benchmarks = [b.name for b in self._benchmarks(flavor_ram,
+                                                           peer_ip)]
+            self._report(result, runs, targets, benchmarks, baselines,
+                         warnings)
+            self._save(output_file, runs, result, targets, warnings)
             problems = [tg.broken for tg in targets
                         if tg.broken and tg not in healthy]
             message = engine.failure_message(runs)
@@ -313,12 +317,24 @@ class _Sweep(vm_utils.VMScenario):
 
     # -- report --
 
-    def _report(self, result, runs, targets, baselines, warnings):
+    def _report(self, result, runs, targets, benchmarks, baselines,
+                warnings):
         for complete in charts.sweep_complete(result, runs, targets,
-                                              bool(baselines), warnings):
+                                              benchmarks, bool(baselines),
+                                              warnings):
             self.add_output(complete=complete)
-        for additive in charts.sweep_additive(result):
+        for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
+
+    def _save(self, path, runs, result, targets, warnings):
+        """Everything measured, raw outputs included, to a JSON file."""
+        if not path:
+            return
+        baseline.write_json(path, {
+            "schema": "rally-kvm-perf/sweep/1", "runs": runs,
+            "analysis": result, "warnings": warnings,
+            "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
+                           "broken": tg.broken} for tg in targets]})
 
 
 _COMMON_PARAMS = """
@@ -351,6 +367,8 @@ _COMMON_PARAMS = """
             it and without the kvm_perf_baseline context only absolute
             values are reported
         :param boot_kwargs: extra arguments for nova's server create
+        :param output_file: also write everything measured (raw outputs,
+            per-run metrics, the analysis) to this JSON file
 """
 
 
@@ -412,6 +430,7 @@ class Bonnie(_Sweep):
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             boot_kwargs: t.Optional[dict] = None,
+            output_file: t.Optional[str] = None,
             bonnie_directory: str = "/var/tmp",
             bonnie_size_mb: t.Optional[int] = None,
             bonnie_files: t.Union[int, str, None] = None,
@@ -453,7 +472,7 @@ class Bonnie(_Sweep):
                     between_repetitions, username, password, port,
                     use_floating_ip, floating_network, ssh_timeout,
                     command_timeout, availability_zone, install_command,
-                    host_baseline, boot_kwargs)
+                    host_baseline, boot_kwargs, output_file)
 
     run.__doc__ = _doc(run.__doc__)
 
@@ -517,7 +536,8 @@ class Netperf(_Sweep):
             availability_zone: t.Optional[str] = None,
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
-            boot_kwargs: t.Optional[dict] = None) -> None:
+            boot_kwargs: t.Optional[dict] = None,
+            output_file: t.Optional[str] = None) -> None:
         """netperf in 1, 2, ... N instances at the same time, vs the host.
 
         Boots ``instances`` servers once, then for each number k in
@@ -553,7 +573,8 @@ class Netperf(_Sweep):
                     between_repetitions, username, password, port,
                     use_floating_ip, floating_network, ssh_timeout,
                     command_timeout, availability_zone, install_command,
-                    host_baseline, boot_kwargs, peer=netserver == "peer")
+                    host_baseline, boot_kwargs, output_file,
+                    peer=netserver == "peer")
 
     run.__doc__ = _doc(run.__doc__)
 
