@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,8 @@ def directly(args, commands):
 
 
 def main():
+    # SIGTERM unwinds like Ctrl-C, so that the private netserver is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bonnie-size", type=int, default=1024)
