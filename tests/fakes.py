@@ -26,6 +26,8 @@ class FakeServer:
         self.reboots = 0
         setattr(self, "OS-EXT-SRV-ATTR:hypervisor_hostname",
                 manager.hypervisor)
+        setattr(self, "OS-EXT-SRV-ATTR:instance_name",
+                "instance-%08x" % int(self.id.split("-")[1]))
 
     def delete(self):
         self.manager.deleted.append(self.id)
@@ -86,3 +88,104 @@ def context(private_key, admin=False):
     if admin:
         ctx["admin"] = {"credential": None}
     return ctx
+
+
+# -- admin side: flavors, hypervisors, placement ---------------------------
+
+class FakeFlavorObj:
+    def __init__(self, manager, fid, name, ram, vcpus, disk):
+        self.manager = manager
+        self.id, self.name, self.ram, self.vcpus, self.disk = (
+            fid, name, ram, vcpus, disk)
+        self.keys = {}
+
+    def set_keys(self, keys):
+        self.keys.update(keys)
+
+    def get_keys(self):
+        return dict(self.keys)
+
+
+class FakeFlavors:
+    def __init__(self, existing=()):
+        self.ids = itertools.count(100)
+        self.items = {}
+        self.deleted = []
+        for name in existing:
+            self.create(name, 512, 1, 1)
+
+    def list(self, is_public=True):
+        return list(self.items.values())
+
+    def create(self, name, ram, vcpus, disk, **kwargs):
+        flavor = FakeFlavorObj(self, "flavor-%d" % next(self.ids), name, ram,
+                               vcpus, disk)
+        self.items[flavor.id] = flavor
+        return flavor
+
+    def get(self, fid):
+        if fid not in self.items:
+            raise NotFound(fid)
+        return self.items[fid]
+
+    def delete(self, fid):
+        from novaclient import exceptions as nova_exceptions
+        if fid not in self.items:
+            raise nova_exceptions.NotFound(404)
+        self.deleted.append(fid)
+        del self.items[fid]
+
+
+class FakeHypervisor:
+    def __init__(self, name, host_ip="127.0.0.1"):
+        self.hypervisor_hostname = name
+        self.host_ip = host_ip
+        self.hypervisor_type = "QEMU"
+        self.hypervisor_version = 7002000
+        self.state, self.status = "up", "enabled"
+
+
+class FakeAdminNova:
+    def __init__(self, hypervisors=(), flavors=None, servers=None):
+        self.hypervisors = type("H", (), {
+            "list": lambda _self: list(hypervisors)})()
+        self.flavors = flavors or FakeFlavors()
+        self.servers = servers
+
+
+class FakeResponse:
+    def __init__(self, data):
+        self.data = data
+
+    def json(self):
+        return self.data
+
+
+class FakePlacement:
+    """A keystoneauth-like session answering placement's two calls."""
+
+    def __init__(self, inventories, broken=False):
+        self.inventories = inventories  # {provider name: {rc: inventory}}
+        self.broken = broken
+        self.calls = []
+
+    def get(self, url, endpoint_filter=None, headers=None):
+        self.calls.append((url, endpoint_filter["service_type"]))
+        if self.broken:
+            raise ConnectionError("placement endpoint not found")
+        names = sorted(self.inventories)
+        if url == "/resource_providers":
+            return FakeResponse({"resource_providers": [
+                {"uuid": "uuid-%s" % n, "name": n} for n in names]})
+        name = url.split("/")[2][len("uuid-"):]
+        return FakeResponse({"inventories": self.inventories[name]})
+
+
+class FakeAdminClients:
+    def __init__(self, nova, placement=None):
+        self._nova = nova
+        self.keystone = type("K", (), {
+            "get_session": lambda _self: (placement, None)})()
+
+    def nova(self, version=None):
+        return self._nova

@@ -103,7 +103,9 @@ class SSHRunner:
         return Result(status, out, err)
 
     def close(self):
-        self._ssh.close()
+        # rally's SSH.close() fails on a client that never connected
+        if getattr(self._ssh, "_client", None):
+            self._ssh.close()
 
 
 def check(runner, argv, timeout=None, stdin=None):

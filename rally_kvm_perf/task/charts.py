@@ -385,3 +385,53 @@ def sweep_additive(result, benchmarks):
              "description": "VM/host ratio (or the VM mean without a host "
                             "baseline) of the paper's metrics per level.",
              "chart_plugin": "StatsTable", "data": rows}]
+
+
+def pinning_table(report, hypervisors):
+    """Two tables: the compute hosts (EPT/NPT, facts) and the instances'
+    CPU pinning as their libvirt domains show it. Always both, empty with
+    a reason when the kvm_perf_hypervisors context is not used."""
+    hosts = []
+    for name, entry in sorted((hypervisors or {}).items()):
+        facts = entry.get("facts") or {}
+        ept = entry.get("ept") or {}
+        hosts.append([name, ept.get("feature") or "n/a",
+                      {True: "on", False: "OFF"}.get(ept.get("enabled"),
+                                                     "unknown"),
+                      ept.get("state") or entry.get("error") or "n/a",
+                      facts.get("cpu_model") or "n/a",
+                      facts.get("cpus") or "n/a", facts.get("ram_mb") or "n/a",
+                      facts.get("kernel") or "n/a",
+                      "%s %s" % (entry.get("hypervisor_type") or "",
+                                 entry.get("hypervisor_version") or "")])
+    why = ("" if hypervisors is not None else
+           " (empty: the kvm_perf_hypervisors context is not used)")
+    rows = []
+    for inst in (report or {}).get("instances", []):
+        rows.append([inst["instance"], inst["hypervisor"] or "n/a",
+                     inst["domain"] or "n/a",
+                     {True: "yes", False: "no"}.get(inst["pinned"], "n/a"),
+                     ", ".join("%s→%s" % kv for kv in
+                               sorted((inst["vcpupin"] or {}).items()))
+                     or "none",
+                     inst["emulatorpin"] or "none",
+                     inst["runtime_pinned"] or "no"])
+    problems = (report or {}).get("problems", [])
+    return [
+        {"title": "Compute hosts: EPT/NPT and facts",
+         "description": "Two-level paging (EPT on Intel, NPT on AMD) per "
+                        "compute host, with the evidence: kvm_intel.ept / "
+                        "kvm_amd.npt and the CPU flags." + why,
+         "chart_plugin": "Table",
+         "data": {"cols": ["Host", "Feature", "State", "Evidence", "CPU",
+                           "CPUs", "RAM MiB", "Kernel", "Hypervisor"],
+                  "rows": hosts}},
+        {"title": "Instances: vCPU pinning in libvirt",
+         "description": "Each instance's <vcpupin> (vCPU→host CPUs) and "
+                        "<emulatorpin> as its libvirt domain shows them after "
+                        "boot (and after runtime pinning). Problems: "
+                        + ("; ".join(problems) if problems else "none") + why,
+         "chart_plugin": "Table",
+         "data": {"cols": ["Instance", "Hypervisor", "Domain", "Pinned",
+                           "vCPU→CPU", "Emulator", "Runtime pinned to"],
+                  "rows": rows}}]

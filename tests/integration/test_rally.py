@@ -59,6 +59,12 @@ def test_plugin_list_and_show(rally):
         assert param in show
     show = rally("plugin", "show", "KVMPerf.netperf").stdout
     assert "peer" in show and "TCP_RR" in show
+    listing = rally("plugin", "list", "--plugin-base", "Context").stdout
+    for name in ("kvm_perf_flavor", "kvm_perf_hypervisors",
+                 "kvm_perf_baseline"):
+        assert name in listing
+    show = rally("plugin", "show", "kvm_perf_hypervisors").stdout
+    assert "runtime_pinning" in show and "EPT" in show
 
 
 def test_sample_task_validates(rally):

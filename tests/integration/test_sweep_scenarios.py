@@ -272,3 +272,73 @@ def test_netperf_peer_instance_runs_the_netserver(sshd):
     assert any(r["Metric"] == "throughput_mbps" and r["VM mean"] > 0
                for r in rows)
     assert len(nova.servers.deleted) == 2
+
+
+NODE = """<node>
+  <cpu><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads>
+       <active>8</active><mhz>2000</mhz><model>x86_64</model></cpu>
+  <memory>16777216</memory>
+  <domain type='test'><name>instance-00000001</name><memory>1048576</memory>
+    <vcpu placement='static'>2</vcpu><os><type>hvm</type></os></domain>
+  <domain type='test'><name>instance-00000002</name><memory>1048576</memory>
+    <vcpu placement='static'>2</vcpu><os><type>hvm</type></os></domain>
+</node>"""
+
+
+def test_contexts_give_flavor_pinning_hook_and_baselines(
+        sshd, tmp_path, bonnie_baseline):
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova, admin=True)
+    doc = baseline.load(bonnie_baseline)
+    scen.context["kvm_perf"] = {
+        "flavor": {"id": "flavor-ctx", "name": "kvm-perf-pinned",
+                   "extra_specs": {"hw:cpu_policy": "dedicated"}},
+        "hypervisors": {"compute-1": {
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            "facts": {"cpu_model": "x86_64", "cpus": 8},
+            "ept": {"feature": "EPT", "enabled": True,
+                    "state": "EPT on (kvm_intel.ept=Y)"}}},
+        "runtime_pinning": {"strategy": "spread", "cpus": "4-7"},
+        "baselines": {"compute-1": doc},
+        "warnings": ["compute-2: EPT/NPT not checked"]}
+    scen.run("image-1", instances=2, active_counts=[2], repetitions=1,
+             bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    assert {s.flavor for s in nova.servers.created} == {"flavor-ctx"}
+    out = outputs(scen)
+    pins = out["Instances: vCPU pinning in libvirt"]["data"]
+    rows = [dict(zip(pins["cols"], r)) for r in pins["rows"]]
+    # spread over 4-7: vm 1 gets 4 and 6, vm 2 gets 5 and 7
+    assert [r["Runtime pinned to"] for r in rows] == ["4,6", "5,7"]
+    assert rows[0]["vCPU→CPU"] == "0→4, 1→6" and rows[0]["Pinned"] == "yes"
+    hosts = out["Compute hosts: EPT/NPT and facts"]["data"]["rows"]
+    assert hosts[0][:3] == ["compute-1", "EPT", "on"]
+    notes = out["Instances, failures and notes"]["data"]
+    assert "note: compute-2: EPT/NPT not checked" in notes
+    table = out["bonnie++ per level: instances, host and ratio"]["data"]
+    assert any(r[0] == "block_write_latency_us" and r[12] != "n/a"
+               for r in table["rows"])   # ratio from the context baseline
+    assert "kvm_perf.check_pinning" in atomics(scen)
+
+
+def test_context_baseline_of_another_benchmark_is_refused(
+        sshd, tmp_path, bonnie_baseline):
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    scen.context["kvm_perf"] = {"baselines": {
+        "compute-1": baseline.load(bonnie_baseline)}}
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path),
+                 **dict(BONNIE, bonnie_files=1), **ssh(sshd))
+    assert "kvm_perf_baseline context measured compute-1" in str(e.value)
+    assert "files: host baseline '0', instances '1'" in str(e.value)
+    assert nova.servers.created == []
+
+
+def test_no_flavor_and_no_flavor_context(sshd):
+    scen = make(sweep.Bonnie, sshd, fakes.FakeNova())
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", instances=1, **ssh(sshd))
+    assert "add the kvm_perf_flavor context" in str(e.value)

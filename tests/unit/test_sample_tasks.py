@@ -5,10 +5,12 @@ import glob
 import json
 import os
 
+import jsonschema
 import pytest
 from rally import api
 from rally import plugins
 from rally.common import validation
+from rally.task import context
 from rally.task import scenario
 import yaml
 
@@ -37,7 +39,7 @@ def workloads(task):
             yield name, args, workload
 
 
-def check_workload(name, args):
+def check_workload(name, args, contexts=None):
     cls = scenario.Scenario.get(name)
     errors = []
     for vname, _platform, vargs in cls._meta_get("validators"):
@@ -45,7 +47,8 @@ def check_workload(name, args):
             continue
         validator = validation.Validator.get(vname)(**vargs)
         try:
-            validator.validate({}, {"args": args}, cls, None)
+            validator.validate({}, {"args": args,
+                                    "contexts": contexts or {}}, cls, None)
         except validation.ValidationError as e:
             errors.append("%s: %s" % (vname, e))
     return errors
@@ -64,8 +67,13 @@ def test_sample_renders_and_validates(path):
     found = list(workloads(task))
     assert found
     for name, args, workload in found:
-        assert check_workload(name, args) == [], (name, args)
+        assert check_workload(name, args, workload.get("contexts")) == [], (
+            name, args)
         assert workload["sla"]["failure_rate"]["max"] == 0
+        for ctx_name, ctx_config in workload.get("contexts", {}).items():
+            if ctx_name.startswith("kvm_perf_"):
+                cls = context.Context.get(ctx_name)
+                jsonschema.validate(ctx_config, cls.CONFIG_SCHEMA)
     with open(path) as f:
         assert f.read().startswith("{#"), "header comment: what and how long"
 
@@ -82,6 +90,28 @@ def test_paper_task_has_the_papers_parameters():
     net_args, _ = by_name["KVMPerf.netperf"]
     assert net_args["tests"] == ["TCP_STREAM", "UDP_STREAM"]
     assert net_args["duration"] == 60
+
+
+def test_optimized_task_uses_the_contexts():
+    path = os.path.join(ROOT, "samples", "tasks",
+                        "kvm-perf-paper-optimized.yaml")
+    task = render(path, measure_baseline=True, runtime_pinning="2-21",
+                  netserver="192.0.2.10")
+    for name, args, workload in workloads(task):
+        assert "flavor" not in args          # the kvm_perf_flavor context's
+        ctx = workload["contexts"]
+        assert ctx["kvm_perf_flavor"]["pinning"] is True
+        assert ctx["kvm_perf_hypervisors"]["ept"] == "required"
+        assert ctx["kvm_perf_hypervisors"]["runtime_pinning"]["cpus"] == "2-21"
+        if name == "KVMPerf.bonnie":
+            assert ctx["kvm_perf_baseline"]["bonnie"]["size_mb"] == 4096
+        else:
+            assert ctx["kvm_perf_baseline"]["netperf"]["netserver"] == \
+                "192.0.2.10"
+        for ctx_name in ("kvm_perf_flavor", "kvm_perf_hypervisors",
+                         "kvm_perf_baseline"):
+            jsonschema.validate(ctx[ctx_name],
+                                context.Context.get(ctx_name).CONFIG_SCHEMA)
 
 
 def test_task_args_reach_the_workloads():
@@ -109,3 +139,11 @@ def test_bad_sweep_arguments_fail_validation(args, message):
     base = {"image": {"name": "i"}, "flavor": {"name": "f"}}
     errors = check_workload("KVMPerf.netperf", dict(base, **args))
     assert errors and message in json.dumps(errors), errors
+
+
+def test_flavor_or_the_flavor_context_is_required():
+    errors = check_workload("KVMPerf.bonnie", {"image": {"name": "i"}})
+    assert "either scenario argument flavor or use context kvm_perf_flavor" \
+        in json.dumps(errors)
+    assert check_workload("KVMPerf.bonnie", {"image": {"name": "i"}},
+                          {"kvm_perf_flavor": {}}) == []

@@ -29,6 +29,7 @@ from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
 
 CONF = opts.register_opts(cfg.CONF)
 
@@ -62,6 +63,15 @@ class _Sweep(vm_utils.VMScenario):
                command_timeout, availability_zone, install_command,
                host_baseline, boot_kwargs, output_file=None, peer=False):
         conf = CONF.kvm_perf
+        shared = self.context.get(CONTEXT_KEY, {})
+        flavor_specs = None
+        if flavor is None:
+            if "flavor" not in shared:
+                raise exceptions.InvalidArgument(
+                    "no flavor: give 'flavor' or add the kvm_perf_flavor "
+                    "context")
+            flavor = shared["flavor"]["id"]
+            flavor_specs = shared["flavor"]["extra_specs"]
         levels = list(active_counts or range(1, instances + 1))
         if max(levels) > instances:
             raise exceptions.InvalidArgument(
@@ -69,14 +79,21 @@ class _Sweep(vm_utils.VMScenario):
                 % (levels, instances))
         flavor_obj = self.clients("nova").flavors.get(flavor)
         flavor_ram = int(flavor_obj.ram)
+        if flavor_specs is None:
+            try:
+                flavor_specs = flavor_obj.get_keys()
+            except Exception:  # extra specs are not readable by every user
+                flavor_specs = {}
         baselines, baseline_note = self._load_baselines(host_baseline,
                                                         flavor_ram)
         self.notes = [baseline_note] if baseline_note else []
+        self.notes += shared.get("warnings", [])
         self.servers = []
         try:
             self._boot(image, flavor, instances + (1 if peer else 0),
                        use_floating_ip, floating_network, availability_zone,
                        boot_kwargs or {})
+            self.pinning = self._after_boot(flavor_specs)
             targets = self._connect(username, password, port, ssh_timeout,
                                     install_command, image)
             peer_ip = None
@@ -126,7 +143,16 @@ class _Sweep(vm_utils.VMScenario):
 
     def _load_baselines(self, path, flavor_ram):
         ctx = self.context.get(CONTEXT_KEY, {}).get("baselines")
+        bonnie_params, netperf_params = self._baseline_params(flavor_ram)
         if ctx:  # keyed by hypervisor host name (kvm_perf_baseline context)
+            for hv, doc in ctx.items():
+                diffs = baseline.differences(doc, bonnie_params,
+                                             netperf_params)
+                if diffs:
+                    raise exceptions.InvalidArgument(
+                        "the kvm_perf_baseline context measured %s with other "
+                        "parameters than the instances use: %s"
+                        % (hv, "; ".join(diffs)))
             return ({hv: analysis.baseline_samples(doc)
                      for hv, doc in ctx.items()}, None)
         if not path:
@@ -135,7 +161,6 @@ class _Sweep(vm_utils.VMScenario):
                         "kvm_perf_baseline context): ratios are absent, "
                         "absolute values only")
         doc = baseline.load(path)
-        bonnie_params, netperf_params = self._baseline_params(flavor_ram)
         diffs = baseline.differences(doc, bonnie_params, netperf_params)
         if diffs:
             raise exceptions.InvalidArgument(
@@ -145,6 +170,23 @@ class _Sweep(vm_utils.VMScenario):
         samples = analysis.baseline_samples(doc)
         host = (doc.get("facts") or {}).get("hostname") or doc.get("host")
         return {analysis.ANY_HOST: samples, host: samples}, None
+
+    # -- pinning (kvm_perf_hypervisors) --
+
+    def _after_boot(self, flavor_specs):
+        """Runtime pinning and the pinning check, when the
+        kvm_perf_hypervisors context is there."""
+        shared = self.context.get(CONTEXT_KEY, {})
+        if "hypervisors" not in shared or "admin" not in self.context:
+            return None
+        instances = [(e["server"].name, e["server"].id) for e in self.servers
+                     if e["server"].id not in self.boot_errors]
+        with atomic.ActionTimer(self, "kvm_perf.check_pinning"):
+            report = hyper_ctx.after_boot(
+                self.context, instances, self.admin_clients("nova"),
+                flavor_specs)
+        self.notes += ["pinning: %s" % p for p in report["problems"]]
+        return report
 
     # -- instances --
 
@@ -323,6 +365,10 @@ class _Sweep(vm_utils.VMScenario):
                                               benchmarks, bool(baselines),
                                               warnings):
             self.add_output(complete=complete)
+        for complete in charts.pinning_table(
+                getattr(self, "pinning", None),
+                self.context.get(CONTEXT_KEY, {}).get("hypervisors")):
+            self.add_output(complete=complete)
         for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
 
@@ -340,7 +386,7 @@ class _Sweep(vm_utils.VMScenario):
 _COMMON_PARAMS = """
         :param image: glance image with bonnie++ and netperf installed
         :param flavor: flavor of the instances (the paper: 2 vCPU, 2 GB RAM,
-            40 GB disk)
+            40 GB disk); default: the kvm_perf_flavor context's
         :param instances: instances booted once for the whole sweep
         :param active_counts: numbers of instances running the benchmark at
             the same time, e.g. [1, 2, 4, 8]; default 1..instances
@@ -388,6 +434,8 @@ _VALIDATORS = [
     ("enum", {"param_name": "between_repetitions",
               "values": list(engine.BETWEEN), "missed": True}),
     ("kvm_perf_active_counts", {}),
+    ("required_param_or_context", {"param_name": "flavor",
+                                   "ctx_name": "kvm_perf_flavor"}),
     ("external_network_exists", {"param_name": "floating_network"}),
     ("required_services", {"services": [consts.Service.NOVA]}),
     ("required_platform", {"platform": "openstack", "users": True}),
@@ -414,7 +462,7 @@ class Bonnie(_Sweep):
 
     TOOLS = ("bonnie++",)
 
-    def run(self, image, flavor,
+    def run(self, image, flavor=None,
             instances: int = 10,
             active_counts: t.Optional[t.List[int]] = None,
             repetitions: int = 10,
@@ -516,7 +564,7 @@ class Netperf(_Sweep):
 
     TOOLS = ("netperf", "netserver")
 
-    def run(self, image, flavor,
+    def run(self, image, flavor=None,
             netserver: str = "peer",
             tests: t.Optional[t.List[t.Literal["TCP_STREAM", "UDP_STREAM",
                                                "TCP_RR"]]] = None,

@@ -1,0 +1,290 @@
+"""kvm_perf_hypervisors: compute hosts, their EPT/NPT state, and pinning."""
+
+from oslo_config import cfg
+from rally import exceptions as rally_exceptions
+from rally.common import validation
+from rally_openstack.task import context
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf import opts
+from rally_kvm_perf import pinning
+from rally_kvm_perf.host import facts as host_facts
+from rally_kvm_perf.host import libvirt_client
+from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.task.contexts import common
+
+CONF = opts.register_opts(cfg.CONF)
+
+EPT_POLICIES = ("required", "warn", "ignore")
+LOCAL_LIBVIRT = "qemu:///system"
+
+_ACCESS = {
+    "address": {"type": "string"},
+    "user": {"type": "string"},
+    "key_file": {"type": "string"},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "libvirt_uri": {"type": "string"},
+    "local": {"type": "boolean"},
+}
+
+
+@validation.add("required_platform", platform="openstack", admin=True)
+@context.configure(name="kvm_perf_hypervisors", order=342)
+class KVMPerfHypervisors(context.OpenStackContext):
+    """Find the compute hosts, check EPT/NPT on each, set up pinning hooks.
+
+    Discovers the compute hosts through nova's hypervisors API and reaches
+    each over SSH (``[kvm_perf] ssh_user/ssh_key_file/ssh_port``, or
+    ``ssh`` and per-host ``hosts`` entries here; ``local: true`` for an
+    all-in-one host, this machine) to record its facts: CPU model and
+    count, RAM, kernel, hypervisor type and version, and whether two-level
+    paging is on (EPT on Intel: kvm_intel's ``ept`` parameter and the CPU's
+    ``ept`` flag; NPT on AMD: kvm_amd's ``npt`` and ``npt``). ``ept:
+    required`` fails setup naming every host where it is off (or cannot be
+    checked) and how to turn it on; ``warn`` records it in the report.
+
+    The KVMPerf scenarios then, after their instances boot, read each
+    instance's libvirt domain (``libvirt_uri``, a template with ``{user}``
+    and ``{host}``; default ``[kvm_perf] libvirt_uri_template``) and report
+    its ``<vcpupin>``/``<emulatorpin>`` map, flagging instances whose flavor
+    asked for dedicated CPUs but are not pinned, and instances sharing a
+    host CPU. ``runtime_pinning: {strategy: spread|compact, cpus: "2-15"}``
+    pins every vCPU of the task's instances to its own host CPU through
+    libvirt (the paper's ``virsh vcpupin``), for clouds without flavor
+    pinning; no other domain is touched.
+    """
+
+    CONFIG_SCHEMA = {
+        "type": "object",
+        "properties": {
+            "ept": {"enum": list(EPT_POLICIES)},
+            "ssh": {"type": "object", "properties": _ACCESS,
+                    "additionalProperties": False},
+            "local": {"type": "boolean"},
+            "libvirt_uri": {"type": "string"},
+            "hosts": {"type": "object", "additionalProperties": {
+                "type": "object", "properties": _ACCESS,
+                "additionalProperties": False}},
+            "only": {"type": "array", "items": {"type": "string"}},
+            "verify_pinning": {"type": "boolean"},
+            "runtime_pinning": {
+                "type": "object",
+                "properties": {"strategy": {"enum": list(pinning.STRATEGIES)},
+                               "cpus": {"type": "string"}},
+                "required": ["cpus"], "additionalProperties": False},
+        },
+        "additionalProperties": False,
+    }
+    DEFAULT_CONFIG = {"ept": "warn", "verify_pinning": True}
+
+    def setup(self):
+        if "runtime_pinning" in self.config:
+            pinning.parse_cpuset(self.config["runtime_pinning"]["cpus"])
+        nova = common.admin_clients(self.context).nova()
+        only = set(self.config.get("only") or [])
+        listed = {hv.hypervisor_hostname: hv for hv in nova.hypervisors.list()}
+        if only - set(listed):
+            raise rally_exceptions.ContextSetupFailure(
+                ctx_name=self.get_name(),
+                msg="hypervisors %s not found (nova knows %s)"
+                    % (sorted(only - set(listed)), sorted(listed) or "none"))
+        found = {name: self._inspect(name, hv)
+                 for name, hv in sorted(listed.items())
+                 if not only or name in only}
+        shared = common.shared(self.context)
+        shared["hypervisors"] = found
+        shared["verify_pinning"] = self.config["verify_pinning"]
+        if "runtime_pinning" in self.config:
+            shared["runtime_pinning"] = dict(
+                {"strategy": "spread"}, **self.config["runtime_pinning"])
+        self._apply_ept_policy(found, shared)
+
+    def _access(self, name, hv):
+        conf = CONF.kvm_perf
+        access = {"user": conf.ssh_user, "key_file": conf.ssh_key_file,
+                  "port": conf.ssh_port,
+                  "address": getattr(hv, "host_ip", None) or name,
+                  "local": self.config.get("local", False),
+                  "libvirt_uri": self.config.get("libvirt_uri")}
+        access.update(self.config.get("ssh") or {})
+        access.update((self.config.get("hosts") or {}).get(name) or {})
+        if not access.get("libvirt_uri"):
+            access["libvirt_uri"] = (LOCAL_LIBVIRT if access["local"] else
+                                     conf.libvirt_uri_template)
+        access["libvirt_uri"] = access["libvirt_uri"].format(
+            user=access["user"], host=access["address"])
+        return access
+
+    def _inspect(self, name, hv):
+        access = self._access(name, hv)
+        entry = {"name": name, "access": access,
+                 "hypervisor_type": getattr(hv, "hypervisor_type", None),
+                 "hypervisor_version": getattr(hv, "hypervisor_version", None),
+                 "state": getattr(hv, "state", None),
+                 "status": getattr(hv, "status", None),
+                 "facts": None, "ept": None, "error": None}
+        runner = runner_for(entry)
+        try:
+            out = host_runner.check(runner, host_facts.FACTS_COMMAND,
+                                    timeout=120)
+            entry["facts"] = host_facts.parse_facts(out.stdout)
+            entry["ept"] = entry["facts"]["ept"]
+        except exceptions.KVMPerfError as e:
+            entry["error"] = "%s: %s" % (name, e)
+        finally:
+            runner.close()
+        return entry
+
+    def _apply_ept_policy(self, found, shared):
+        policy = self.config["ept"]
+        if policy == "ignore":
+            return
+        problems = []
+        for name, entry in sorted(found.items()):
+            ept = entry["ept"]
+            if entry["error"]:
+                problems.append("%s: EPT/NPT not checked (%s)"
+                                % (name, entry["error"]))
+            elif ept["enabled"] is not True:
+                problems.append("%s: %s%s" % (
+                    name, ept["state"],
+                    "; to enable: %s" % ept["how_to_enable"]
+                    if ept.get("how_to_enable") else ""))
+        if problems and policy == "required":
+            raise rally_exceptions.ContextSetupFailure(
+                ctx_name=self.get_name(),
+                msg="EPT/NPT is required but not on everywhere: "
+                    + " | ".join(problems))
+        shared.setdefault("warnings", []).extend(problems)
+
+    def cleanup(self):
+        pass  # it creates nothing; runtime pins die with the instances
+
+
+def runner_for(entry):
+    """A runner for a compute host entry of ``context["kvm_perf"]
+    ["hypervisors"]``: this machine or SSH."""
+    access = entry["access"]
+    if access.get("local"):
+        runner = host_runner.LocalRunner()
+        runner.name = entry["name"]
+        return runner
+    return host_runner.SSHRunner(
+        access["address"], user=access["user"], port=access["port"],
+        key_filename=access.get("key_file"), name=entry["name"],
+        connect_timeout=60)
+
+
+# -- the hook the scenarios call after their instances booted ---------------
+
+INSTANCE_NAME = "OS-EXT-SRV-ATTR:instance_name"
+HYPERVISOR = "OS-EXT-SRV-ATTR:hypervisor_hostname"
+
+
+def after_boot(ctx, instances, admin_nova, flavor_specs=None):
+    """Runtime pinning (if configured) and pinning verification.
+
+    :param ctx: the Rally context (with ``kvm_perf`` from this context)
+    :param instances: [(display name, server id)] in boot order
+    :param admin_nova: admin novaclient, to read instance_name/hypervisor
+    :param flavor_specs: the flavor's extra specs (pinning asked or not)
+    :returns: {"instances": [{instance, hypervisor, domain, vcpupin,
+        emulatorpin, runtime_pinned}], "problems": [str]} or None when the
+        kvm_perf_hypervisors context is not there
+    """
+    shared = ctx.get(common.KEY, {})
+    hypervisors = shared.get("hypervisors")
+    if hypervisors is None:
+        return None
+    report = {"instances": [], "problems": []}
+    placed = []
+    for display, server_id in instances:
+        try:
+            server = admin_nova.servers.get(server_id)
+        except Exception as e:  # reported, the benchmark can still run
+            report["problems"].append("%s: cannot read it as admin: %s"
+                                      % (display, e))
+            continue
+        placed.append({"instance": display,
+                       "domain": getattr(server, INSTANCE_NAME, None),
+                       "hypervisor": getattr(server, HYPERVISOR, None),
+                       "vcpus": None})
+    by_host = {}
+    for item in placed:
+        by_host.setdefault(item["hypervisor"], []).append(item)
+    runtime = shared.get("runtime_pinning")
+    checks = []
+    for host, items in by_host.items():
+        entry = hypervisors.get(host)
+        if entry is None:
+            report["problems"].append(
+                "%s: on %s, which kvm_perf_hypervisors did not inspect"
+                % (", ".join(i["instance"] for i in items), host))
+            continue
+        uri = entry["access"]["libvirt_uri"]
+        try:
+            lv = libvirt_client.Libvirt(uri, readonly=runtime is None)
+        except exceptions.KVMPerfError as e:
+            report["problems"].append("%s: %s" % (host, e))
+            continue
+        try:
+            if runtime:
+                _pin(lv, items, runtime, report)
+            for item in items:
+                try:
+                    domain = pinning.parse_domain(
+                        lv.domain_xml(item["domain"]))
+                except exceptions.KVMPerfError as e:
+                    domain = None
+                    report["problems"].append("%s: %s" % (item["instance"],
+                                                          e))
+                item["parsed"] = domain
+                checks.append({"instance": item["instance"],
+                               "hypervisor": host, "domain": domain,
+                               "wants_pinning":
+                                   pinning.wants_pinning(flavor_specs)})
+        finally:
+            lv.close()
+    if shared.get("verify_pinning", True):
+        report["problems"] += pinning.check(
+            [c for c in checks if c["domain"] is not None])
+    for item in placed:
+        domain = item.get("parsed")
+        report["instances"].append({
+            "instance": item["instance"], "hypervisor": item["hypervisor"],
+            "domain": item["domain"],
+            "vcpupin": ({str(k): pinning.format_cpuset(v)
+                         for k, v in domain["vcpupin"].items()}
+                        if domain else None),
+            "emulatorpin": (pinning.format_cpuset(domain["emulatorpin"])
+                            if domain and domain["emulatorpin"] else None),
+            "pinned": domain["pinned"] if domain else None,
+            "runtime_pinned": item.get("runtime_pinned")})
+    return report
+
+
+def _pin(lv, items, runtime, report):
+    vcpus = []
+    for item in items:
+        try:
+            item["vcpus"] = pinning.parse_domain(
+                lv.domain_xml(item["domain"]))["vcpus"]
+            vcpus.append((item["domain"], item["vcpus"]))
+        except exceptions.KVMPerfError as e:
+            report["problems"].append("%s: %s" % (item["instance"], e))
+    try:
+        plan = pinning.plan(vcpus, pinning.parse_cpuset(runtime["cpus"]),
+                            runtime.get("strategy", "spread"))
+    except exceptions.InvalidArgument as e:
+        report["problems"].append("runtime pinning on %s not done: %s"
+                                  % (lv.uri, e))
+        return
+    for item in items:
+        cpus = plan.get(item["domain"])
+        if cpus is None:
+            continue
+        try:
+            lv.pin(item["domain"], cpus)
+            item["runtime_pinned"] = pinning.format_cpuset(cpus)
+        except exceptions.KVMPerfError as e:
+            report["problems"].append("%s: %s" % (item["instance"], e))
