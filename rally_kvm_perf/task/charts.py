@@ -167,6 +167,10 @@ BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
                "netperf:TCP_RR")
 
 RATIO_LABEL = "VM/host (1.0 = parity, < 1 = VM worse)"
+# titles the SLAs and the exporter look tables up by
+LEVEL_TITLE = "%s per level: instances, host and ratio"
+FIT_TITLE = "Scaling: fitted line vs active instances"
+OVERLAP_TITLE = "Concurrency: how well the runs overlapped"
 AXIS = "instances running at once"
 
 
@@ -272,7 +276,7 @@ def _level_table(bench, data):
                         + _summary_cells(ratio.get("host"))
                         + [_fmt(ratio.get("ratio")), _fmt(ratio.get("ci_low")),
                            _fmt(ratio.get("ci_high"))])
-    return {"title": "%s per level: instances, host and ratio" % bench,
+    return {"title": LEVEL_TITLE % bench,
             "description": "Per metric and number of active instances: the "
                            "instances' values over all repetitions (mean, "
                            "standard deviation, 95% Student-t interval), the "
@@ -300,7 +304,7 @@ def _fit_table(result, benchmarks):
                 rows.append([bench, name, what, _fmt(fit["slope"]),
                              _fmt(fit["intercept"]), _fmt(fit["r2"]),
                              _fmt(fit["slope_stderr"]), fit["n"]])
-    return {"title": "Scaling: fitted line vs active instances",
+    return {"title": FIT_TITLE,
             "description": "Least squares over the levels: slope per added "
                            "instance, intercept, R² (1.0 = perfectly "
                            "linear), standard error of the slope. The paper "
@@ -321,7 +325,7 @@ def _overlap_table(result, benchmarks):
                          _fmt(o["start_skew_s"]["max"]),
                          _fmt(o["overlap_fraction"]["mean"]),
                          _fmt(o["overlap_fraction"]["min"])])
-    return {"title": "Concurrency: how well the runs overlapped",
+    return {"title": OVERLAP_TITLE,
             "description": "Start skew: last start minus first start of the "
                            "k runs of a repetition. Overlap: time all k ran "
                            "together over the span from first start to last "

@@ -12,6 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 SAMPLE = os.path.join(ROOT, "samples", "tasks", "kvm-perf-host-baseline.yaml")
 RALLY = os.path.join(os.path.dirname(sys.executable), "rally")
+REPLAY = os.path.join(ROOT, "tests", "rally_plugins", "replay.py")
+RECORDED = os.path.join(ROOT, "tests", "fixtures", "iterations",
+                        "netperf-sweep-with-baseline.json")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,8 @@ def rally(tmp_path_factory):
     env = dict(os.environ, HOME=str(home))
 
     def run(*args, check=True):
-        proc = subprocess.run([RALLY, "--config-file", str(conf), *args],
+        proc = subprocess.run([RALLY, "--config-file", str(conf),
+                               "--plugin-paths", REPLAY, *args],
                               capture_output=True, text=True, env=env,
                               timeout=600, cwd=str(home))
         if check:
@@ -151,3 +155,39 @@ def test_failed_baseline_is_reported_with_its_cause(rally, tmp_path):
     [facts] = [c for c in iteration["output"]["complete"]
                if c["title"] == "Host facts and tools"]
     assert any("does not exist" in line for line in facts["data"])
+
+
+def _replay_task(tmp_path, slas):
+    task = {"version": 2, "title": "replayed sweep", "subtasks": [{
+        "title": "recorded netperf sweep", "workloads": [{
+            "scenario": {"KVMPerfTest.replay": {"path": RECORDED}},
+            "runner": {"constant": {"times": 2, "concurrency": 1}},
+            "sla": slas}]}]}
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(task))
+    return str(path)
+
+
+def test_slas_pass_in_a_real_rally_task(rally, tmp_path):
+    task = _replay_task(tmp_path, {
+        "kvm_perf_ratio": {"throughput_mbps": 0.7},
+        "kvm_perf_scaling": {"throughput_mbps": {"max_loss_per_instance": 0.3}},
+        "kvm_perf_overlap": {"min_overlap": 0.8, "max_start_skew_s": 1},
+        "kvm_perf_confidence": {"throughput_mbps": 0.5}})
+    assert rally("task", "start", task).returncode == 0
+    out = rally("task", "sla-check").stdout
+    for name in ("kvm_perf_ratio", "kvm_perf_scaling", "kvm_perf_overlap",
+                 "kvm_perf_confidence"):
+        assert name in out
+    assert "FAIL" not in out
+
+
+def test_a_failing_sla_makes_rally_exit_2(rally, tmp_path):
+    task = _replay_task(tmp_path, {
+        "kvm_perf_ratio": {"throughput_mbps": 0.8, "at_instances": 2}})
+    proc = rally("task", "start", task, check=False)
+    assert proc.returncode == 2
+    check = rally("task", "sla-check", check=False)
+    assert check.returncode != 0
+    assert ("netperf:TCP_STREAM throughput_mbps at 2 instance(s): "
+            "0.714 < 0.800") in check.stdout

@@ -3,6 +3,7 @@ everything else: "instances" are this machine reached over SSH through a
 private sshd on loopback, running real bonnie++ and netperf."""
 
 import json
+import os
 import subprocess
 
 from oslo_config import cfg
@@ -42,6 +43,17 @@ def make(cls, sshd, nova, admin=False):
                clients=clients, admin_clients=clients if admin else None)
 
 
+def record(scenario, name):
+    """KVM_PERF_RECORD=DIR saves the iteration's output as a fixture for
+    the SLA and exporter tests (tests/fixtures/iterations/)."""
+    directory = os.environ.get("KVM_PERF_RECORD")
+    if directory:
+        with open(os.path.join(directory, name), "w") as f:
+            json.dump({"error": [], "output": scenario._output,
+                       "atomic_actions": scenario.atomic_actions()}, f,
+                      indent=1)
+
+
 def outputs(scenario):
     return {c["title"]: c for c in scenario._output["complete"]}
 
@@ -79,6 +91,7 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
              repetitions=2, bonnie_directory=str(tmp_path),
              host_baseline=bonnie_baseline, output_file=str(saved),
              **BONNIE, **ssh(sshd))
+    record(scen, "bonnie-sweep-with-baseline.json")
     # booted once for the whole sweep, all deleted afterwards
     assert len(nova.servers.created) == 2
     assert sorted(nova.servers.deleted) == sorted(
@@ -148,6 +161,7 @@ def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
     with pytest.raises(sweep.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=2, repetitions=1,
                  bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    record(scen, "bonnie-sweep-no-baseline-one-boot-failed.json")
     assert "never became ACTIVE" in str(e.value)
     out = outputs(scen)
     rows = out["bonnie++ per level: instances, host and ratio"]["data"][
@@ -238,7 +252,8 @@ def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
     scen = make(sweep.Netperf, sshd, nova)
     scen.run("image-1", "flavor-1", netserver="%s:%d" % (host, port),
              tests=["TCP_STREAM", "TCP_RR"], duration=1, instances=2,
-             repetitions=1, host_baseline=path, **ssh(sshd))
+             repetitions=2, host_baseline=path, **ssh(sshd))
+    record(scen, "netperf-sweep-with-baseline.json")
     out = outputs(scen)
     chart = out["netperf:TCP_STREAM VM/host ratio vs active instances: "
                 "throughput (the paper's Fig. 4)"]

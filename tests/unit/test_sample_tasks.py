@@ -12,6 +12,7 @@ from rally import plugins
 from rally.common import validation
 from rally.task import context
 from rally.task import scenario
+from rally.task import sla
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -70,6 +71,9 @@ def test_sample_renders_and_validates(path):
         assert check_workload(name, args, workload.get("contexts")) == [], (
             name, args)
         assert workload["sla"]["failure_rate"]["max"] == 0
+        for sla_name, sla_config in workload["sla"].items():
+            jsonschema.validate(sla_config,
+                                sla.SLA.get(sla_name).CONFIG_SCHEMA)
         for ctx_name, ctx_config in workload.get("contexts", {}).items():
             if ctx_name.startswith("kvm_perf_"):
                 cls = context.Context.get(ctx_name)
@@ -123,6 +127,11 @@ def test_task_args_reach_the_workloads():
     assert by_name["KVMPerf.netperf"]["netserver"] == "10.0.0.1:12865"
     assert by_name["KVMPerf.netperf"]["host_baseline"] == "/tmp/b.json"
     assert "host_baseline" not in by_name["KVMPerf.bonnie"]
+    slas = {name: w["sla"] for name, _, w in workloads(task)}
+    assert slas["KVMPerf.netperf"]["kvm_perf_ratio"] == {
+        "throughput_mbps": 0.05}
+    assert "kvm_perf_ratio" not in slas["KVMPerf.bonnie"]   # no baseline
+    assert slas["KVMPerf.bonnie"]["kvm_perf_overlap"]["min_overlap"] == 0.5
 
 
 @pytest.mark.parametrize("args, message", [

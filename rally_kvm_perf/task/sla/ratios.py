@@ -1,0 +1,211 @@
+"""SLAs on the sweep: VM/host ratios, scaling, overlap, confidence."""
+
+from rally.task import sla
+
+from rally_kvm_perf.task.sla import tables
+
+_METRICS = {"type": "object", "minProperties": 1,
+            "additionalProperties": {"type": "number", "minimum": 0}}
+_SHOWN = 5
+
+
+class _SweepSLA(sla.SLA):
+    """Collects violations over the iterations; passes when there are none
+    and at least one iteration had the data the criterion needs."""
+
+    def __init__(self, criterion_value):
+        super().__init__(criterion_value)
+        self.violations = []
+        self.checked = 0
+        self.iterations_without_data = 0
+
+    def add_iteration(self, iteration):
+        found, violations = self._check(iteration)
+        if found:
+            self.checked += found
+        else:
+            self.iterations_without_data += 1
+        self.violations += violations
+        self.success = not self.violations and self.checked > 0
+        return self.success
+
+    def merge(self, other):
+        self.violations += other.violations
+        self.checked += other.checked
+        self.iterations_without_data += other.iterations_without_data
+        self.success = not self.violations and self.checked > 0
+        return self.success
+
+    def details(self):
+        if self.checked == 0:
+            return ("%s: nothing to check (no KVMPerf sweep table in %d "
+                    "iteration(s)) - Failed" % (self.WHAT,
+                                                self.iterations_without_data))
+        if not self.violations:
+            return "%s: %d value(s) checked, all within the limits - Passed" % (
+                self.WHAT, self.checked)
+        shown = "; ".join(self.violations[:_SHOWN])
+        more = len(self.violations) - _SHOWN
+        return "%s: %d of %d value(s) out of bounds: %s%s - Failed" % (
+            self.WHAT, len(self.violations), self.checked, shown,
+            " (and %d more)" % more if more > 0 else "")
+
+
+@sla.configure(name="kvm_perf_ratio")
+class RatioSLA(_SweepSLA):
+    """Minimum VM/host ratio per metric (1.0 = parity, < 1 = VM worse).
+
+    ``{"block_write_kBps": 0.8, "throughput_mbps": 0.9}`` checks those
+    metrics at every level of every benchmark that measured them;
+    ``"at_instances": k`` checks only level k. A metric without a ratio
+    (no host baseline, or not measured) fails: a gate must not pass on
+    missing data.
+    """
+
+    WHAT = "VM/host ratio"
+    CONFIG_SCHEMA = {
+        "type": "object",
+        "properties": {"at_instances": {"type": "integer", "minimum": 1}},
+        "additionalProperties": {"type": "number", "minimum": 0},
+        "minProperties": 1,
+    }
+
+    def _check(self, iteration):
+        limits = {k: v for k, v in self.criterion_value.items()
+                  if k != "at_instances"}
+        level = self.criterion_value.get("at_instances")
+        found, bad = 0, []
+        rows = [r for r in tables.level_rows(iteration)
+                if r["Metric"] in limits
+                and (level is None or r["Active"] == level)]
+        for row in rows:
+            found += 1
+            ratio = row["VM/host"]
+            where = "%s %s at %d instance(s)" % (row["Benchmark"],
+                                                 row["Metric"], row["Active"])
+            if ratio is None:
+                bad.append("%s: no ratio (no host baseline or not measured)"
+                           % where)
+            elif ratio < limits[row["Metric"]]:
+                bad.append("%s: %.3f < %.3f" % (where, ratio,
+                                                 limits[row["Metric"]]))
+        seen = {r["Metric"] for r in rows}
+        if tables.level_rows(iteration):
+            for metric in sorted(set(limits) - seen):
+                found += 1
+                bad.append("%s: not measured%s" % (
+                    metric, " at %d instance(s)" % level if level else ""))
+        return found, bad
+
+
+@sla.configure(name="kvm_perf_scaling")
+class ScalingSLA(_SweepSLA):
+    """Bounds on the fitted line of ratio vs active instances, per metric.
+
+    ``{"block_write_kBps": {"max_loss_per_instance": 0.05, "min_r2": 0.8}}``:
+    the ratio may fall by at most 0.05 per added instance (slope >= -0.05),
+    and the fall must be linear enough (R² >= 0.8).
+    """
+
+    WHAT = "scaling"
+    CONFIG_SCHEMA = {
+        "type": "object", "minProperties": 1,
+        "additionalProperties": {
+            "type": "object", "minProperties": 1,
+            "properties": {
+                "max_loss_per_instance": {"type": "number", "minimum": 0},
+                "min_r2": {"type": "number", "minimum": 0, "maximum": 1}},
+            "additionalProperties": False}}
+
+    def _check(self, iteration):
+        found, bad = 0, []
+        rows = [r for r in tables.fit_rows(iteration)
+                if r["Metric"] in self.criterion_value]
+        for row in rows:
+            limits = self.criterion_value[row["Metric"]]
+            found += 1
+            where = "%s %s" % (row["Benchmark"], row["Metric"])
+            if row["Fitted"] != "ratio":
+                bad.append("%s: no ratio to fit (no host baseline)" % where)
+                continue
+            if "max_loss_per_instance" in limits and \
+                    row["Slope"] < -limits["max_loss_per_instance"]:
+                bad.append("%s: slope %.4f per instance < -%.4f"
+                           % (where, row["Slope"],
+                              limits["max_loss_per_instance"]))
+            if "min_r2" in limits and (row["R²"] is None
+                                       or row["R²"] < limits["min_r2"]):
+                bad.append("%s: R² %s < %.3f" % (
+                    where, "n/a" if row["R²"] is None else "%.3f" % row["R²"],
+                    limits["min_r2"]))
+        return found, bad
+
+
+@sla.configure(name="kvm_perf_overlap")
+class OverlapSLA(_SweepSLA):
+    """The k concurrent runs of each level must really have run together.
+
+    ``{"min_overlap": 0.8, "max_start_skew_s": 2}``: in every level the
+    smallest overlap fraction (time all k ran together / their span) and
+    the largest start skew. A sweep whose runs did not overlap did not
+    measure contention.
+    """
+
+    WHAT = "overlap"
+    CONFIG_SCHEMA = {
+        "type": "object", "minProperties": 1,
+        "properties": {"min_overlap": {"type": "number", "minimum": 0,
+                                       "maximum": 1},
+                       "max_start_skew_s": {"type": "number", "minimum": 0}},
+        "additionalProperties": False}
+
+    def _check(self, iteration):
+        found, bad = 0, []
+        for row in tables.overlap_rows(iteration):
+            if row["Active"] < 2:
+                continue   # one run overlaps itself
+            found += 1
+            where = "%s at %d instances" % (row["Benchmark"], row["Active"])
+            low = self.criterion_value.get("min_overlap")
+            if low is not None and (row["Overlap min"] or 0) < low:
+                bad.append("%s: overlap %.3f < %.3f"
+                           % (where, row["Overlap min"] or 0, low))
+            skew = self.criterion_value.get("max_start_skew_s")
+            if skew is not None and row["Start skew max s"] is not None \
+                    and row["Start skew max s"] > skew:
+                bad.append("%s: start skew %.3f s > %.3f s"
+                           % (where, row["Start skew max s"], skew))
+        return found, bad
+
+
+@sla.configure(name="kvm_perf_confidence")
+class ConfidenceSLA(_SweepSLA):
+    """Maximum relative 95% confidence half-width of the VM mean per metric.
+
+    ``{"block_write_kBps": 0.1}``: at every level the 95% interval of the
+    instances' mean must be within ±10% of the mean; otherwise the
+    measurement is too noisy to trust (more repetitions help).
+    """
+
+    WHAT = "confidence"
+    CONFIG_SCHEMA = _METRICS
+
+    def _check(self, iteration):
+        found, bad = 0, []
+        for row in tables.level_rows(iteration):
+            limit = self.criterion_value.get(row["Metric"])
+            if limit is None or not row["n"]:
+                continue
+            found += 1
+            where = "%s %s at %d instance(s)" % (row["Benchmark"],
+                                                 row["Metric"], row["Active"])
+            low, high, mean = (row["VM 95% low"], row["VM 95% high"],
+                               row["VM mean"])
+            if low is None or high is None or not mean:
+                bad.append("%s: no interval (fewer than 2 samples)" % where)
+                continue
+            half = (high - low) / 2.0 / abs(mean)
+            if half > limit:
+                bad.append("%s: ±%.1f%% > ±%.1f%%" % (where, half * 100,
+                                                       limit * 100))
+        return found, bad

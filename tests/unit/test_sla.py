@@ -1,0 +1,120 @@
+"""The SLAs on iteration outputs recorded from real sweeps (see
+tests/integration/test_sweep_scenarios.py, KVM_PERF_RECORD)."""
+
+import json
+import os
+
+import pytest
+from rally.task import sla
+
+from rally_kvm_perf.task.sla import ratios  # noqa: F401 (registers them)
+from tests.conftest import FIXTURES
+
+
+def load(name):
+    with open(os.path.join(FIXTURES, "iterations", name)) as f:
+        return json.load(f)
+
+
+NETPERF = "netperf-sweep-with-baseline.json"
+BONNIE = "bonnie-sweep-with-baseline.json"
+NO_BASELINE = "bonnie-sweep-no-baseline-one-boot-failed.json"
+
+
+def check(name, config, *fixtures):
+    criterion = sla.SLA.get(name)(config)
+    for fixture in fixtures:
+        criterion.add_iteration(load(fixture))
+    return criterion
+
+
+def test_recorded_values_are_what_the_tests_below_assume():
+    from rally_kvm_perf.task.sla import tables
+    rows = {(r["Benchmark"], r["Metric"], r["Active"]): r
+            for r in tables.level_rows(load(NETPERF))}
+    tcp = "netperf:TCP_STREAM"
+    assert rows[(tcp, "throughput_mbps", 1)]["VM/host"] == 0.9631
+    assert rows[(tcp, "throughput_mbps", 2)]["VM/host"] == 0.7141
+
+
+@pytest.mark.parametrize("config, passed, detail", [
+    ({"throughput_mbps": 0.7}, True, "2 value(s) checked"),
+    ({"throughput_mbps": 0.8}, False,
+     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): 0.714 < 0.800"),
+    ({"throughput_mbps": 0.9, "at_instances": 1}, True, "checked"),
+    ({"transactions_per_s": 2.0, "at_instances": 2}, False,
+     "netperf:TCP_RR transactions_per_s at 2 instance(s)"),
+    ({"block_write_kBps": 0.5}, False, "block_write_kBps: not measured"),
+])
+def test_ratio(config, passed, detail):
+    c = check("kvm_perf_ratio", config, NETPERF)
+    assert c.success is passed
+    assert detail in c.details()
+    assert c.details().endswith("Passed" if passed else "Failed")
+
+
+def test_ratio_without_baseline_fails_and_says_why():
+    c = check("kvm_perf_ratio", {"block_write_latency_us": 0.1}, NO_BASELINE)
+    assert not c.success
+    assert "no ratio (no host baseline or not measured)" in c.details()
+
+
+def test_ratio_with_nothing_to_check_fails():
+    c = check("kvm_perf_ratio", {"x": 1}, )
+    c.add_iteration({"error": [], "output": {"complete": [], "additive": []}})
+    assert not c.success and "nothing to check" in c.details()
+
+
+@pytest.mark.parametrize("config, passed, detail", [
+    ({"throughput_mbps": {"max_loss_per_instance": 0.3, "min_r2": 0.9}},
+     True, "checked"),
+    ({"throughput_mbps": {"max_loss_per_instance": 0.2}}, False,
+     "netperf:TCP_STREAM throughput_mbps: slope -0.2490 per instance < -0.2000"),
+    ({"elapsed_s": {"min_r2": 0.5}}, False, "no ratio to fit"),
+])
+def test_scaling(config, passed, detail):
+    c = check("kvm_perf_scaling", config, NETPERF)
+    assert c.success is passed and detail in c.details()
+
+
+@pytest.mark.parametrize("config, passed, detail", [
+    ({"min_overlap": 0.85, "max_start_skew_s": 0.5}, True, "2 value(s)"),
+    ({"min_overlap": 0.95}, False,
+     "netperf:TCP_STREAM at 2 instances: overlap 0.887 < 0.950"),
+    ({"max_start_skew_s": 0.0001}, False, "start skew 0.000 s"),
+])
+def test_overlap(config, passed, detail):
+    c = check("kvm_perf_overlap", config, NETPERF)
+    assert c.success is passed and detail in c.details()
+
+
+@pytest.mark.parametrize("config, passed, detail", [
+    ({"throughput_mbps": 0.5}, True, "checked"),
+    ({"throughput_mbps": 0.2}, False,
+     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): ±33.2% > ±20.0%"),
+])
+def test_confidence(config, passed, detail):
+    c = check("kvm_perf_confidence", config, NETPERF)
+    assert c.success is passed and detail in c.details()
+
+
+def test_merge_combines_iterations():
+    a = check("kvm_perf_ratio", {"throughput_mbps": 0.8}, NETPERF)
+    b = check("kvm_perf_ratio", {"throughput_mbps": 0.8}, NETPERF)
+    checked = a.checked
+    assert a.merge(b) is False
+    assert a.checked == 2 * checked and len(a.violations) == 2
+    ok = check("kvm_perf_overlap", {"min_overlap": 0.5}, NETPERF)
+    ok2 = check("kvm_perf_overlap", {"min_overlap": 0.5}, BONNIE)
+    assert ok.merge(ok2) is True and ok.checked == 3
+
+
+def test_schemas_reject_bad_configs():
+    import jsonschema
+    for name, config in [("kvm_perf_ratio", {}),
+                         ("kvm_perf_ratio", {"throughput_mbps": -1}),
+                         ("kvm_perf_scaling", {"x": {"slope": 1}}),
+                         ("kvm_perf_overlap", {"min_overlap": 2}),
+                         ("kvm_perf_confidence", {"x": "10%"})]:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(config, sla.SLA.get(name).CONFIG_SCHEMA)
