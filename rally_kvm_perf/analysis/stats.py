@@ -164,29 +164,40 @@ def ratio(vm_samples, host_samples, higher_is_better=True, confidence=0.95):
               "orientation": "vm/host" if higher_is_better else "host/vm"}
     if not num or not den:
         return result
-    m_num, m_den = mean(num), mean(den)
-    if m_den == 0:
-        return result
+    fieller = ratio_from_summaries(
+        (mean(num), stddev(num), len(num)), (mean(den), stddev(den), len(den)),
+        confidence)
+    result.update(fieller)
+    return result
+
+
+def ratio_from_summaries(num, den, confidence=0.95):
+    """Ratio of two independent means with Fieller's interval, from
+    (mean, sample stddev, n) of each side. Returns ratio, ci_low, ci_high
+    (None where undefined: n < 2, or an unbounded interval)."""
+    (m_num, s_num, n_num), (m_den, s_den, n_den) = num, den
+    out = {"ratio": None, "ci_low": None, "ci_high": None}
+    if not n_num or not n_den or not m_den:
+        return out
     r = m_num / m_den
-    result["ratio"] = r
-    if len(num) < 2 or len(den) < 2:
-        return result
-    v_num = stddev(num) ** 2 / len(num)
-    v_den = stddev(den) ** 2 / len(den)
+    out["ratio"] = r
+    if n_num < 2 or n_den < 2:
+        return out
+    v_num = s_num ** 2 / n_num
+    v_den = s_den ** 2 / n_den
     if v_num == 0 and v_den == 0:
-        result["ci_low"] = result["ci_high"] = r
-        return result
-    df = _welch_df(v_num, len(num), r * r * v_den, len(den))
+        out["ci_low"] = out["ci_high"] = r
+        return out
+    df = _welch_df(v_num, n_num, r * r * v_den, n_den)
     t = t_ppf(0.5 + confidence / 2.0, df)
     a = m_den ** 2 - t * t * v_den
     if a <= 0:
-        return result  # denominator not significantly non-zero: unbounded
+        return out  # denominator not significantly non-zero: unbounded
     b = m_num * m_den
     c = m_num ** 2 - t * t * v_num
-    disc = b * b - a * c
-    root = math.sqrt(max(disc, 0.0))
-    result["ci_low"], result["ci_high"] = (b - root) / a, (b + root) / a
-    return result
+    root = math.sqrt(max(b * b - a * c, 0.0))
+    out["ci_low"], out["ci_high"] = (b - root) / a, (b + root) / a
+    return out
 
 
 def _welch_df(var1, n1, var2, n2):
@@ -250,12 +261,24 @@ def welch(before, after, higher_is_better=True):
             / abs(result["mean_before"])
         result["relative_change"] = change
         result["improvement"] = change if higher_is_better else -change
-    if len(a) < 2 or len(b) < 2:
-        return result
-    va, vb = stddev(a) ** 2 / len(a), stddev(b) ** 2 / len(b)
-    if va + vb == 0:
-        return result
-    t = (result["mean_after"] - result["mean_before"]) / math.sqrt(va + vb)
-    df = _welch_df(va, len(a), vb, len(b))
-    result.update({"t": t, "df": df, "p_value": min(1.0, 2.0 * t_sf(abs(t), df))})
+    result.update(welch_from_summaries(
+        (result["mean_before"], stddev(a) if a else 0.0, len(a)),
+        (result["mean_after"], stddev(b) if b else 0.0, len(b))))
     return result
+
+
+def welch_from_summaries(before, after):
+    """Welch's t-test from (mean, sample stddev, n) of each side: t, df and
+    the two-sided p_value (None with n < 2 or no variance at all)."""
+    (ma, sa, na), (mb, sb, nb) = before, after
+    out = {"t": None, "df": None, "p_value": None}
+    if na < 2 or nb < 2:
+        return out
+    va, vb = sa ** 2 / na, sb ** 2 / nb
+    if va + vb == 0:
+        return out
+    t = (mb - ma) / math.sqrt(va + vb)
+    df = _welch_df(va, na, vb, nb)
+    out.update({"t": t, "df": df,
+                "p_value": min(1.0, 2.0 * t_sf(abs(t), df))})
+    return out

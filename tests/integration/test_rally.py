@@ -1,8 +1,11 @@
 """rally-kvm-perf through a real Rally: its CLI, a real sqlite database, an
 empty environment (the host baseline needs no cloud), real benchmarks."""
 
+import csv
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -191,3 +194,78 @@ def test_a_failing_sla_makes_rally_exit_2(rally, tmp_path):
     assert check.returncode != 0
     assert ("netperf:TCP_STREAM throughput_mbps at 2 instance(s): "
             "0.714 < 0.800") in check.stdout
+
+
+def _start(rally, tmp_path, title, recorded, name):
+    task = {"version": 2, "title": title, "subtasks": [{
+        "title": title, "workloads": [{
+            "scenario": {"KVMPerfTest.replay": {"path": recorded}},
+            "runner": {"constant": {"times": 1, "concurrency": 1}},
+            "sla": {"kvm_perf_overlap": {"min_overlap": 0.5}}}]}]}
+    path = tmp_path / name
+    path.write_text(json.dumps(task))
+    out = rally("task", "start", str(path)).stdout
+    return re.search(r"Task .*?([0-9a-f-]{36}): started", out).group(1)
+
+
+def test_kvm_perf_exporter_writes_the_report(rally, tmp_path):
+    second = os.path.join(ROOT, "tests", "fixtures", "iterations",
+                          "netperf-sweep-second-run.json")
+    before = _start(rally, tmp_path, "before: unpinned", RECORDED, "a.json")
+    after = _start(rally, tmp_path, "after: pinned", second, "b.json")
+    out = tmp_path / "report"
+    rally("task", "export", before, after, "--type", "kvm-perf",
+          "--to", str(out))
+    page = (out / "index.html").read_text()
+    for fig in ("fig2", "fig3", "fig4", "fig5", "fig7"):
+        assert "id='%s'" % fig in page
+    assert page.count("<svg") >= 5
+    assert "Before / after" in page and "Welch" in page
+    # self-contained: nothing is fetched from the network (the only URLs
+    # left are SVG's XML namespace names, which are never fetched)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page
+    assert set(re.findall(r"https?://[^\s'\"]+", page)) <= {
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    rows = list(csv.DictReader((out / "ratios.csv").read_text()
+                               .splitlines()))
+    tcp = [r for r in rows if r["benchmark"] == "netperf:TCP_STREAM"
+           and r["metric"] == "throughput_mbps"]
+    assert [r["active_instances"] for r in tcp] == ["1", "2", "1", "2"]
+    assert tcp[1]["ratio"] == "0.7141"
+    doc = json.loads((out / "ratios.json").read_text())
+    [comp] = doc["comparisons"]
+    assert comp["before"].startswith("1. before: unpinned")
+    verdicts = {r["verdict"] for r in comp["rows"]}
+    assert verdicts <= {"improved", "worse", "no significant change",
+                        "not enough data"} and verdicts
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-quic", "--no-first-run",
+                  "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def test_report_opens_offline_in_headless_chromium(rally, tmp_path):
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: tools/install.sh installs it"
+    run_id = _start(rally, tmp_path, "sweep", RECORDED, "c.json")
+    out = tmp_path / "report"
+    rally("task", "export", run_id, "--type", "kvm-perf", "--to", str(out))
+    url = "file://%s" % (out / "index.html")
+    base = [chromium] + CHROMIUM_FLAGS + [
+        "--user-data-dir=%s" % (tmp_path / "profile")]
+    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True,
+                         text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<svg") >= 4          # the figures were parsed
+    assert "Fig. 4: netperf TCP_STREAM throughput" in dom.stdout
+    console = [ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln]
+    assert console == []                          # no console messages
+    shot = tmp_path / "report.png"
+    proc = subprocess.run(base + ["--window-size=1280,2000",
+                                  "--screenshot=%s" % shot, url],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and shot.stat().st_size > 20000

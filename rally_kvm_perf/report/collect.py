@@ -1,0 +1,150 @@
+"""From Rally task results (the JSON report format) to the numbers the
+kvm-perf report shows: per-level ratios of every KVMPerf sweep workload and
+before/after comparisons (pure functions)."""
+
+from rally_kvm_perf import metrics
+from rally_kvm_perf.analysis import stats
+from rally_kvm_perf.task.sla import tables
+
+SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf")
+ALPHA = 0.05
+
+
+def _optimised(contexts):
+    flavor = contexts.get("kvm_perf_flavor") or {}
+    hyper = contexts.get("kvm_perf_hypervisors") or {}
+    parts = []
+    if flavor.get("pinning"):
+        parts.append("pinned flavor")
+    if hyper.get("runtime_pinning"):
+        parts.append("runtime pinning")
+    if hyper.get("ept") == "required":
+        parts.append("EPT/NPT required")
+    return ", ".join(parts)
+
+
+def datasets(tasks_results):
+    """One dataset per KVMPerf sweep workload, in task order."""
+    out = []
+    for t_index, task in enumerate(tasks_results, 1):
+        for subtask in task.get("subtasks", []):
+            for wl in subtask.get("workloads", []):
+                # any workload whose iterations hold sweep tables (the
+                # KVMPerf scenarios, or a replay of their output)
+                if wl.get("name") not in SWEEPS and not any(
+                        tables.level_rows(it) for it in wl.get("data") or []):
+                    continue
+                ctx = wl.get("contexts") or {}
+                rows, fits, hosts, notes = [], [], [], []
+                for i, iteration in enumerate(wl.get("data") or [], 1):
+                    for row in tables.level_rows(iteration):
+                        row["Iteration"] = i
+                        rows.append(row)
+                    fits += tables.fit_rows(iteration)
+                    hosts += tables.table_rows(
+                        iteration, "Compute hosts: EPT/NPT and facts")
+                    for chart in (iteration.get("output") or {}).get(
+                            "complete", []):
+                        if chart.get("title") == \
+                                "Instances, failures and notes":
+                            notes += chart["data"]
+                    if iteration.get("error"):
+                        notes.append("iteration %d failed: %s"
+                                     % (i, ": ".join(iteration["error"][:2])))
+                optimised = _optimised(ctx)
+                label = "%d. %s (%s)" % (
+                    len(out) + 1, subtask.get("title") or wl["name"],
+                    optimised or "not optimised")
+                out.append({"label": label, "task": task.get("uuid"),
+                            "task_index": t_index, "scenario": wl["name"],
+                            "args": wl.get("args") or {}, "contexts": ctx,
+                            "optimised": optimised, "rows": rows,
+                            "fits": fits, "hosts": hosts, "notes": notes,
+                            "pass_sla": wl.get("pass_sla"),
+                            "sla": wl.get("sla_results", {}).get("sla", [])})
+    return out
+
+
+RECORD_FIELDS = (
+    "dataset", "scenario", "iteration", "benchmark", "metric", "better",
+    "active_instances", "n", "unmeasured", "vm_mean", "vm_stddev",
+    "vm_ci_low", "vm_ci_high", "host_mean", "host_stddev", "host_ci_low",
+    "host_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high")
+_COLUMNS = ("n", "Unmeasured", "VM mean", "VM stddev", "VM 95% low",
+            "VM 95% high", "Host mean", "Host stddev", "Host 95% low",
+            "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high")
+
+
+def records(sets):
+    """Flat rows for ratios.csv / ratios.json."""
+    out = []
+    for ds in sets:
+        for row in ds["rows"]:
+            metric = metrics.METRICS.get(row["Metric"])
+            out.append(dict(zip(RECORD_FIELDS, (
+                ds["label"], ds["scenario"], row["Iteration"],
+                row["Benchmark"], row["Metric"],
+                metric.better if metric else None, row["Active"])
+                + tuple(row[c] for c in _COLUMNS))))
+    return out
+
+
+def verdict(p_value, improvement):
+    if p_value is None or improvement is None:
+        return "not enough data"
+    if p_value >= ALPHA:
+        return "no significant change"
+    return "improved" if improvement > 0 else "worse"
+
+
+def compare(before, after):
+    """Before vs after (e.g. unpinned vs pinned) per benchmark, metric and
+    level of the instances' values: relative change with its 95% interval
+    (Fieller, from the two summaries), Welch's p-value and a verdict."""
+    def index(ds):
+        return {(r["Benchmark"], r["Metric"], r["Active"]): r
+                for r in ds["rows"]}
+    b_rows, a_rows = index(before), index(after)
+    out = []
+    for key in sorted(set(b_rows) & set(a_rows),
+                      key=lambda k: (k[0], metrics.ordered([k[1]])[0], k[2])):
+        metric = metrics.METRICS.get(key[1])
+        if metric is None or metric.better == metrics.NEUTRAL:
+            continue
+        b, a = b_rows[key], a_rows[key]
+        if not b["n"] or not a["n"] or not b["VM mean"]:
+            continue
+        summary_b = (b["VM mean"], b["VM stddev"] or 0.0, b["n"])
+        summary_a = (a["VM mean"], a["VM stddev"] or 0.0, a["n"])
+        welch = stats.welch_from_summaries(summary_b, summary_a)
+        ratio = stats.ratio_from_summaries(summary_a, summary_b)
+        change = ratio["ratio"] - 1.0
+        higher = metric.better == metrics.HIGHER
+        improvement = change if higher else -change
+        out.append({
+            "benchmark": key[0], "metric": key[1], "active_instances": key[2],
+            "better": metric.better, "before": b["VM mean"],
+            "after": a["VM mean"], "relative_change": change,
+            "change_ci_low": (None if ratio["ci_low"] is None
+                              else ratio["ci_low"] - 1.0),
+            "change_ci_high": (None if ratio["ci_high"] is None
+                               else ratio["ci_high"] - 1.0),
+            "p_value": welch["p_value"], "improvement": improvement,
+            "ratio_before": b["VM/host"], "ratio_after": a["VM/host"],
+            "verdict": verdict(welch["p_value"], improvement)})
+    return out
+
+
+def comparisons(sets):
+    """Pairs to compare: per scenario, the first dataset (before) with each
+    later one (after)."""
+    out = []
+    by_scenario = {}
+    for ds in sets:
+        by_scenario.setdefault(ds["scenario"], []).append(ds)
+    for scenario, group in by_scenario.items():
+        for after in group[1:]:
+            out.append({"scenario": scenario, "before": group[0]["label"],
+                        "after": after["label"],
+                        "rows": compare(group[0], after)})
+    return out

@@ -1,0 +1,284 @@
+"""The kvm-perf report: the paper's figures redrawn from the data (SVG by
+matplotlib, inline), tables, comparisons; one self-contained HTML page."""
+
+import csv
+import datetime
+import html
+import io
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend comes first)
+
+from rally_kvm_perf import metrics  # noqa: E402
+from rally_kvm_perf.report import collect  # noqa: E402
+from rally_kvm_perf.task import charts  # noqa: E402
+
+_IO = charts.SWEEP_GROUPS["bonnie++"][0][1]
+_CPU = charts.SWEEP_GROUPS["bonnie++"][1][1]
+FIGURES = (
+    ("fig2", "Fig. 2: bonnie++ CPU utilisation, VM/host", "bonnie++", _CPU),
+    ("fig3", "Fig. 3: bonnie++ char/block write, rewrite, char/block read, "
+             "VM/host", "bonnie++", _IO),
+    ("fig4", "Fig. 4: netperf TCP_STREAM throughput, VM/host",
+     "netperf:TCP_STREAM", ("throughput_mbps",)),
+    ("fig5", "Fig. 5: netperf UDP_STREAM throughput received, VM/host",
+     "netperf:UDP_STREAM", ("throughput_mbps",)),
+)
+STYLES = ("-", "--", ":", "-.")
+
+
+def _svg(fig):
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    # the RDF metadata block only names matplotlib; keep pages lean
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    if start != -1 and end != -1:
+        text = text[:start] + text[end + len("</metadata>"):]
+    return text
+
+
+def _points(ds, bench, metric, field):
+    pts = {}
+    for row in ds["rows"]:
+        if (row["Benchmark"], row["Metric"]) == (bench, metric) \
+                and row[field] is not None:
+            pts.setdefault(row["Active"], []).append(row[field])
+    return sorted((k, sum(v) / len(v)) for k, v in pts.items())
+
+
+def _fit_label(ds, bench, metric):
+    for fit in ds["fits"]:
+        if (fit["Benchmark"], fit["Metric"]) == (bench, metric) \
+                and fit["Fitted"] == "ratio" and fit["Slope"] is not None:
+            r2 = fit["R²"]
+            return ", slope %+.3g, R² %s" % (
+                fit["Slope"], "%.2f" % r2 if r2 is not None else "n/a")
+    return ""
+
+
+def figure(sets, bench, names, title):
+    """A ratio-vs-active-instances figure; the VM mean when no ratios."""
+    has_ratio = any(_points(ds, bench, n, "VM/host")
+                    for ds in sets for n in names)
+    field = "VM/host" if has_ratio else "VM mean"
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    drawn = 0
+    for d_index, ds in enumerate(sets):
+        for name in names:
+            pts = _points(ds, bench, name, field)
+            if not pts:
+                continue
+            drawn += 1
+            label = "%s [%s]%s" % (name, ds["label"].split(" (")[0],
+                                   _fit_label(ds, bench, name)
+                                   if has_ratio else "")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts],
+                    STYLES[d_index % len(STYLES)], marker="o", label=label)
+    if has_ratio or not drawn:
+        ax.axhline(1.0, color="grey", linewidth=0.8)
+        ax.set_ylabel("VM/host (1.0 = parity)")
+    else:
+        unit = metrics.METRICS[names[0]].unit if names[0] in metrics.METRICS \
+            else ""
+        ax.set_ylabel("VM mean [%s] (no host baseline)" % unit)
+    ax.set_xlabel("instances running at once")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, alpha=0.3)
+    if drawn:
+        ax.legend(fontsize=7, loc="best")
+    else:
+        ax.text(0.5, 0.5, "not measured in these tasks", ha="center",
+                va="center", transform=ax.transAxes)
+    return _svg(fig), drawn
+
+
+def comparison_figure(comp):
+    """Fig. 7: relative change of the paper's metrics, before -> after, at
+    the largest level both measured, with 95% intervals."""
+    paper = set(_IO) | set(_CPU) | {"throughput_mbps"}
+    rows = [r for r in comp["rows"] if r["metric"] in paper]
+    if not rows:
+        return None
+    top = max(r["active_instances"] for r in rows)
+    rows = [r for r in rows if r["active_instances"] == top]
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.5))
+    labels = ["%s %s" % (r["benchmark"], r["metric"]) for r in rows]
+    values = [r["improvement"] * 100 for r in rows]
+    errors = [[0 if r["change_ci_low"] is None else
+               abs(r["relative_change"] - r["change_ci_low"]) * 100
+               for r in rows],
+              [0 if r["change_ci_high"] is None else
+               abs(r["change_ci_high"] - r["relative_change"]) * 100
+               for r in rows]]
+    colors = ["tab:green" if r["verdict"] == "improved" else
+              "tab:red" if r["verdict"] == "worse" else "tab:grey"
+              for r in rows]
+    ax.barh(labels, values, xerr=errors, color=colors)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("improvement %% at %d instances (green: significant gain, "
+                  "red: significant loss, grey: no significant change)" % top)
+    ax.set_title("Fig. 7: %s -> %s" % (comp["before"], comp["after"]),
+                 fontsize=9)
+    return _svg(fig)
+
+
+def ratios_csv(records):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=collect.RECORD_FIELDS)
+    writer.writeheader()
+    for rec in records:
+        writer.writerow(rec)
+    return buf.getvalue()
+
+
+def _e(value):
+    if isinstance(value, float):
+        return html.escape("%.4g" % value)
+    return html.escape("" if value is None else str(value))
+
+
+def _table(cols, rows, cls=""):
+    head = "".join("<th>%s</th>" % _e(c) for c in cols)
+    body = "".join("<tr>%s</tr>" % "".join("<td>%s</td>" % _e(v) for v in r)
+                   for r in rows)
+    return "<table class='%s'><tr>%s</tr>%s</table>" % (cls, head, body)
+
+
+def sentence(row):
+    """Plain-language verdict of one comparison row."""
+    change = row["improvement"] * 100
+    ci = ""
+    if row["change_ci_low"] is not None:
+        low, high = sorted(((row["change_ci_low"]) * 100,
+                            (row["change_ci_high"]) * 100))
+        if row["better"] == metrics.LOWER:
+            low, high = -high, -low
+        ci = " (95%% interval %+.1f%% to %+.1f%%)" % (low, high)
+    p = ("p = %.3g" % row["p_value"]) if row["p_value"] is not None \
+        else "p n/a"
+    what = {"improved": "improved by %.1f%%" % abs(change),
+            "worse": "got worse by %.1f%%" % abs(change),
+            "no significant change": "no significant change (%+.1f%%)"
+                                     % change,
+            "not enough data": "not enough data"}[row["verdict"]]
+    return "%s %s at %d instances: %s%s, %s." % (
+        row["benchmark"], row["metric"], row["active_instances"], what, ci, p)
+
+
+CSS = """
+body{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:12px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#eee} td:first-child,th:first-child{text-align:left}
+.figure{display:inline-block;margin:0.5em;vertical-align:top}
+.improved{color:#060}.worse{color:#a00}.pass{color:#060}.fail{color:#a00}
+"""
+
+
+def page(sets, comps, files):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>"
+             "<title>KVM instance vs host: rally-kvm-perf report</title>"
+             "<style>%s</style></head><body>" % CSS,
+             "<h1>KVM instance vs physical host</h1>",
+             "<p>Generated %s by rally-kvm-perf from %d Rally workload(s). "
+             "Ratios are VM/host, oriented so that 1.0 is parity and below "
+             "1.0 the instance does worse (latency and CPU too). Data: "
+             "%s.</p>" % (_e(now), len(sets), ", ".join(
+                 "<a href='%s'>%s</a>" % (_e(f), _e(f)) for f in files))]
+    if not sets:
+        parts.append("<p>No KVMPerf.bonnie / KVMPerf.netperf workload in "
+                     "these tasks.</p></body></html>")
+        return "".join(parts)
+    parts.append("<h2>Workloads</h2>")
+    parts.append(_table(
+        ["Dataset", "Scenario", "Task", "Optimisation", "SLA", "Arguments"],
+        [[ds["label"], ds["scenario"], ds["task"],
+          ds["optimised"] or "none",
+          "passed" if ds["pass_sla"] else "FAILED",
+          json.dumps(ds["args"], sort_keys=True)] for ds in sets]))
+    parts.append("<h2>The paper's figures, redrawn</h2>")
+    for fid, title, bench, names in FIGURES:
+        svg, _drawn = figure(sets, bench, names, title)
+        parts.append("<div class='figure' id='%s'>%s</div>" % (fid, svg))
+    for comp in comps:
+        parts.append("<h2>Before / after: %s</h2>" % _e(comp["scenario"]))
+        parts.append("<p>Before: %s. After: %s. Welch's t-test on the "
+                     "instances' values per level (significant when p &lt; "
+                     "%.2f).</p>" % (_e(comp["before"]), _e(comp["after"]),
+                                     collect.ALPHA))
+        svg = comparison_figure(comp)
+        if svg:
+            parts.append("<div class='figure' id='fig7'>%s</div>" % svg)
+        parts.append("<ul>%s</ul>" % "".join(
+            "<li class='%s'>%s</li>" % (
+                {"improved": "improved", "worse": "worse"}.get(
+                    r["verdict"], ""), _e(sentence(r)))
+            for r in comp["rows"]
+            if metrics.METRICS[r["metric"]].paper))
+        parts.append(_table(
+            ["Benchmark", "Metric", "Active", "Before", "After", "Change %",
+             "95% low %", "95% high %", "p", "Ratio before", "Ratio after",
+             "Verdict"],
+            [[r["benchmark"], r["metric"], r["active_instances"], r["before"],
+              r["after"], r["relative_change"] * 100,
+              None if r["change_ci_low"] is None else r["change_ci_low"] * 100,
+              None if r["change_ci_high"] is None
+              else r["change_ci_high"] * 100, r["p_value"], r["ratio_before"],
+              r["ratio_after"], r["verdict"]] for r in comp["rows"]]))
+    for ds in sets:
+        parts.append("<h2>%s</h2>" % _e(ds["label"]))
+        paper = [r for r in ds["rows"]
+                 if metrics.METRICS.get(r["Metric"])
+                 and metrics.METRICS[r["Metric"]].paper]
+        parts.append("<h3>Per level (the paper's metrics; all metrics in "
+                     "ratios.csv)</h3>")
+        parts.append(_table(
+            ["Benchmark", "Metric", "Active", "n", "VM mean", "VM stddev",
+             "Host mean", "VM/host", "Ratio 95% low", "Ratio 95% high"],
+            [[r["Benchmark"], r["Metric"], r["Active"], r["n"], r["VM mean"],
+              r["VM stddev"], r["Host mean"], r["VM/host"],
+              r["Ratio 95% low"], r["Ratio 95% high"]] for r in paper]))
+        parts.append("<h3>Scaling fits</h3>")
+        parts.append(_table(
+            ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²"],
+            [[f["Benchmark"], f["Metric"], f["Fitted"], f["Slope"],
+              f["Intercept"], f["R²"]] for f in ds["fits"]]))
+        if ds["hosts"]:
+            parts.append("<h3>Compute hosts: EPT/NPT</h3>")
+            cols = list(ds["hosts"][0])
+            parts.append(_table(cols, [[h[c] for c in cols]
+                                       for h in ds["hosts"]]))
+        parts.append("<h3>SLA</h3>")
+        parts.append("<ul>%s</ul>" % "".join(
+            "<li class='%s'>%s: %s</li>" % (
+                "pass" if s.get("success") else "fail", _e(s.get("criterion")),
+                _e(s.get("detail"))) for s in ds["sla"]))
+        if ds["notes"]:
+            parts.append("<h3>Notes</h3><ul>%s</ul>" % "".join(
+                "<li>%s</li>" % _e(n) for n in ds["notes"]))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def build(tasks_results):
+    """{file name: content} of the report."""
+    sets = collect.datasets(tasks_results)
+    comps = collect.comparisons(sets)
+    recs = collect.records(sets)
+    files = ["ratios.csv", "ratios.json"]
+    return {
+        "index.html": page(sets, comps, files),
+        "ratios.csv": ratios_csv(recs),
+        "ratios.json": json.dumps({"datasets": [
+            {k: ds[k] for k in ("label", "task", "scenario", "args",
+                                "optimised", "pass_sla")} for ds in sets],
+            "ratios": recs, "comparisons": comps}, indent=1, sort_keys=True),
+    }
