@@ -10,9 +10,10 @@ bash tools/install.sh
 
 case "${1:-main}" in
 test)
-    # pep8 (ruff) and the unit + integration tests (real bonnie++, netperf,
-    # Rally); tox builds its own virtualenvs from requirements.txt
-    exec .venv/bin/tox -e pep8,py3
+    # pep8 (ruff), the unit + integration tests (real bonnie++, netperf,
+    # Rally, libvirt, Chromium) and the docs (sphinx -W); tox builds its
+    # own virtualenvs from requirements.txt
+    exec .venv/bin/tox -e pep8,py3,docs
     ;;
 main)
     ;;

@@ -35,7 +35,7 @@ def datasets(tasks_results):
                         tables.level_rows(it) for it in wl.get("data") or []):
                     continue
                 ctx = wl.get("contexts") or {}
-                rows, fits, hosts, notes = [], [], [], []
+                rows, fits, hosts, pins, notes = [], [], [], [], []
                 for i, iteration in enumerate(wl.get("data") or [], 1):
                     for row in tables.level_rows(iteration):
                         row["Iteration"] = i
@@ -43,6 +43,8 @@ def datasets(tasks_results):
                     fits += tables.fit_rows(iteration)
                     hosts += tables.table_rows(
                         iteration, "Compute hosts: EPT/NPT and facts")
+                    pins += tables.table_rows(
+                        iteration, "Instances: vCPU pinning in libvirt")
                     for chart in (iteration.get("output") or {}).get(
                             "complete", []):
                         if chart.get("title") == \
@@ -59,7 +61,8 @@ def datasets(tasks_results):
                             "task_index": t_index, "scenario": wl["name"],
                             "args": wl.get("args") or {}, "contexts": ctx,
                             "optimised": optimised, "rows": rows,
-                            "fits": fits, "hosts": hosts, "notes": notes,
+                            "fits": fits, "hosts": hosts, "pinning": pins,
+                            "notes": notes,
                             "pass_sla": wl.get("pass_sla"),
                             "sla": wl.get("sla_results", {}).get("sla", [])})
     return out

@@ -256,6 +256,11 @@ def page(sets, comps, files):
             cols = list(ds["hosts"][0])
             parts.append(_table(cols, [[h[c] for c in cols]
                                        for h in ds["hosts"]]))
+        if ds.get("pinning"):
+            parts.append("<h3>Instances: vCPU pinning in libvirt</h3>")
+            cols = list(ds["pinning"][0])
+            parts.append(_table(cols, [[p[c] for c in cols]
+                                       for p in ds["pinning"]]))
         parts.append("<h3>SLA</h3>")
         parts.append("<ul>%s</ul>" % "".join(
             "<li class='%s'>%s: %s</li>" % (

@@ -208,6 +208,18 @@ def _start(rally, tmp_path, title, recorded, name):
     return re.search(r"Task .*?([0-9a-f-]{36}): started", out).group(1)
 
 
+def test_rallys_own_html_report_shows_the_sweep_charts(rally, tmp_path):
+    run_id = _start(rally, tmp_path, "sweep", RECORDED, "h.json")
+    html = tmp_path / "rally.html"
+    rally("task", "report", run_id, "--html-static", "--out", str(html))
+    page = html.read_text()
+    for title in ("netperf:TCP_STREAM VM/host ratio vs active instances",
+                  "Concurrency: how well the runs overlapped",
+                  "netperf:TCP_STREAM per level: instances, host and ratio",
+                  "Headline metrics per level"):
+        assert title in page
+
+
 def test_kvm_perf_exporter_writes_the_report(rally, tmp_path):
     second = os.path.join(ROOT, "tests", "fixtures", "iterations",
                           "netperf-sweep-second-run.json")

@@ -144,6 +144,8 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     assert level2[4] < 1.0            # max start skew under a second
     notes = out["Instances, failures and notes"]["data"]
     assert any("on compute-1" in line for line in notes)
+    assert "note: tools in the instances: bonnie++ 2.00a, netperf 2.7.0" \
+        in notes
     fits = out["Scaling: fitted line vs active instances"]["data"]["rows"]
     assert any(r[1] == "block_write_latency_us" and r[2] == "ratio"
                for r in fits)

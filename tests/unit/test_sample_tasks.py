@@ -58,6 +58,7 @@ def check_workload(name, args, contexts=None):
 def test_there_are_samples():
     names = {os.path.basename(p) for p in SAMPLES}
     assert {"kvm-perf-host-baseline.yaml", "kvm-perf-paper-baseline.yaml",
+            "kvm-perf-paper-optimized.yaml", "kvm-perf-compare.yaml",
             "kvm-perf-smoke.yaml"} <= names
 
 
@@ -116,6 +117,18 @@ def test_optimized_task_uses_the_contexts():
                          "kvm_perf_baseline"):
             jsonschema.validate(ctx[ctx_name],
                                 context.Context.get(ctx_name).CONFIG_SCHEMA)
+
+
+def test_compare_task_has_before_then_after_per_scenario():
+    task = render(os.path.join(ROOT, "samples", "tasks",
+                               "kvm-perf-compare.yaml"))
+    found = [(name, w["contexts"]["kvm_perf_flavor"]["pinning"],
+              w["contexts"]["kvm_perf_hypervisors"]["ept"])
+             for name, _args, w in workloads(task)]
+    assert found == [("KVMPerf.bonnie", False, "warn"),
+                     ("KVMPerf.netperf", False, "warn"),
+                     ("KVMPerf.bonnie", True, "required"),
+                     ("KVMPerf.netperf", True, "required")]
 
 
 def test_task_args_reach_the_workloads():

@@ -122,6 +122,12 @@ class _Sweep(vm_utils.VMScenario):
                 finally:
                     runs = sw.runs
             result = analysis.analyze(runs, baselines)
+            versions = sorted({"%s %s" % kv for tg in healthy
+                               for kv in getattr(tg, "tools", {}).items()
+                               if kv[1]})
+            if versions:
+                self.notes.append("tools in the instances: %s"
+                                  % ", ".join(versions))
             warnings = list(self.notes) + (sw.warnings if sw else [])
             benchmarks = [b.name for b in self._benchmarks(flavor_ram,
                                                            peer_ip)]
@@ -316,6 +322,7 @@ class _Sweep(vm_utils.VMScenario):
                     "apt-get install -y bonnie++ netperf'" % (tool, image))
         res = run(["id", "-u"], timeout=60)
         target.use_sudo = res.stdout.strip() != "0"
+        target.tools = baseline.tool_versions(target.runner)
 
     def _reboot_targets(self, targets):
         by_name = {e["target"].name: e for e in self.servers

@@ -1,0 +1,40 @@
+"""The Zuul job cannot run here (no DevStack): check its structure."""
+
+import os
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def load(*parts):
+    with open(os.path.join(ROOT, *parts)) as f:
+        return yaml.safe_load(f)
+
+
+def test_job_definition():
+    entries = load(".zuul.yaml")
+    [job] = [e["job"] for e in entries if "job" in e]
+    [project] = [e["project"] for e in entries if "project" in e]
+    assert job["name"] == "rally-kvm-perf-smoke"
+    assert job["parent"] == "devstack"
+    assert "rally-kvm-perf-smoke" in project["check"]["jobs"]
+    for key in ("run", "post-run"):
+        assert os.path.exists(os.path.join(ROOT, job[key])), job[key]
+    nova = job["vars"]["devstack_local_conf"]["post-config"]["$NOVA_CONF"]
+    assert nova["compute"]["cpu_dedicated_set"]   # pinned flavors can boot
+
+
+def test_playbooks_run_the_smoke_task_and_keep_the_reports():
+    run = load("playbooks", "rally-kvm-perf-smoke", "run.yaml")
+    [play] = run
+    commands = " ".join(t["shell"] for t in play["tasks"])
+    assert "samples/tasks/kvm-perf-smoke.yaml" in commands
+    assert "rally-kvm-perf baseline" in commands
+    assert os.path.exists(os.path.join(ROOT, "samples", "tasks",
+                                       "kvm-perf-smoke.yaml"))
+    post = " ".join(t.get("shell", "") for t in
+                    load("playbooks", "rally-kvm-perf-smoke", "post.yaml")[0][
+                        "tasks"])
+    assert "--type kvm-perf" in post and "--html-static" in post
