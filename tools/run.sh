@@ -11,9 +11,10 @@ bash tools/install.sh
 case "${1:-main}" in
 test)
     # pep8 (ruff), the unit + integration tests (real bonnie++, netperf,
-    # Rally, libvirt, Chromium) and the docs (sphinx -W); tox builds its
+    # Rally, libvirt, Chromium), the docs (sphinx -W) and the functional
+    # tests (the guest image built and booted under qemu); tox builds its
     # own virtualenvs from requirements.txt
-    exec .venv/bin/tox -e pep8,py3,docs
+    exec .venv/bin/tox -e pep8,py3,docs,functional
     ;;
 main)
     ;;

@@ -107,9 +107,13 @@ def write_json(path, document):
         raise
 
 
+# bonnie++ lives in /usr/sbin on Debian, which is not on a normal user's PATH
+SBIN_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
 def tool_versions(runner):
     versions = {}
-    res = runner.run([BONNIE, "-h"], timeout=30)
+    res = runner.run(["env", SBIN_PATH, BONNIE, "-h"], timeout=30)
     match = re.search(r"Version:\s*(\S+)", res.stdout + res.stderr)
     versions[BONNIE] = match.group(1) if match else None
     res = runner.run([netperf.BINARY, "-V"], timeout=30)

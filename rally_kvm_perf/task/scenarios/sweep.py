@@ -313,7 +313,8 @@ class _Sweep(vm_utils.VMScenario):
                     target.name, "install_command", res.exit_code,
                     res.stderr, res.stdout)
         for tool in self.TOOLS:
-            res = run(["sh", "-c", 'command -v "$0"', tool], timeout=60)
+            res = run(["env", baseline.SBIN_PATH, "sh", "-c",
+                       'command -v "$0"', tool], timeout=60)
             if res.exit_code != 0:
                 raise exceptions.CommandFailed(
                     target.name, tool, 127,

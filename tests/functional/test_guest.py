@@ -1,0 +1,148 @@
+"""A real guest: the project's image (tools/aio/build-guest-image.sh) booted
+under qemu (TCG: no usable KVM here) with user networking restricted to a
+port forward on loopback, reached over SSH, measured with the sweep engine
+against a host baseline taken with the same parameters: a real VM/host
+ratio. Slow (image build on first use, then a boot): ``tox -e functional``.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from rally_kvm_perf import opts
+from rally_kvm_perf.analysis import sweep as analysis
+from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import netserver
+from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.sweep import engine
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CACHE = os.environ.get("KVM_PERF_CACHE", "/var/cache/rally-kvm-perf")
+
+
+@pytest.fixture(scope="module")
+def image():
+    out = subprocess.run(
+        ["bash", os.path.join(ROOT, "tools", "aio", "build-guest-image.sh"),
+         CACHE], capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def guest(image, tmp_path_factory):
+    d = tmp_path_factory.mktemp("guest")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(d / "key")], check=True)
+    seed = d / "seed"
+    seed.mkdir()
+    (seed / "meta-data").write_text("instance-id: kvm-perf-test\n"
+                                    "local-hostname: kvm-perf-guest\n")
+    (seed / "user-data").write_text(
+        "#cloud-config\nssh_authorized_keys:\n  - %s\n"
+        % (d / "key.pub").read_text().strip())
+    subprocess.run(["genisoimage", "-quiet", "-output", str(d / "seed.iso"),
+                    "-volid", "cidata", "-joliet", "-rock",
+                    str(seed / "meta-data"), str(seed / "user-data")],
+                   check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                    "-b", image, str(d / "disk.qcow2"), "4G"], check=True)
+    port = netserver.free_port()
+    console = open(d / "console.log", "w")
+    # restrict=on: the guest reaches nothing but the forwarded port
+    proc = subprocess.Popen(
+        ["qemu-system-x86_64", "-machine", "accel=tcg", "-m", "1024",
+         "-smp", "2", "-nographic", "-no-reboot",
+         "-drive", "file=%s,if=virtio" % (d / "disk.qcow2"),
+         "-drive", "file=%s,if=virtio,media=cdrom" % (d / "seed.iso"),
+         "-netdev", "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22"
+         % port, "-device", "virtio-net-pci,netdev=n0"],
+        stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT)
+    runner = host_runner.SSHRunner("127.0.0.1", user="debian", port=port,
+                                   key_filename=str(d / "key"),
+                                   connect_timeout=600, name="guest-1")
+    try:
+        t0 = time.monotonic()
+        try:
+            runner.wait()
+        except Exception:
+            console.flush()
+            pytest.fail("guest never answered SSH; console tail:\n%s"
+                        % (d / "console.log").read_text()[-3000:])
+        print("guest answered SSH after %.0f s" % (time.monotonic() - t0))
+        yield runner
+    finally:
+        runner.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        console.close()
+
+
+def test_guest_has_the_tools(guest):
+    versions = baseline.tool_versions(guest)
+    assert versions == {"bonnie++": "2.00a", "netperf": "2.7.0"}
+
+
+def test_vm_host_ratio_of_a_real_guest(guest, tmp_path):
+    size, conf = 128, opts.register_opts().kvm_perf
+    host_doc = baseline.measure(
+        host_runner.LocalRunner(),
+        baseline.make_params(conf, runs=2, bonnie_directory=str(tmp_path),
+                             bonnie_size_mb=size, bonnie_files=0,
+                             bonnie_fast=True, force=True, skip_netperf=True,
+                             drop_caches=False))
+    argv = bonnie.build_command("/var/tmp", size_mb=size, force=True,
+                                files=0, fast=True, user="root")
+    target = engine.Target("guest-1", guest, hypervisor="this-machine",
+                           use_sudo=True)
+    sw = engine.Sweep([target], [engine.Benchmark("bonnie++", argv,
+                                                  as_root=True)],
+                      levels=[1], repetitions=2, between="drop_caches")
+    runs = sw.run()
+    assert all(i["error"] is None for r in runs for i in r["instances"]), runs
+    result = analysis.analyze(runs, {"this-machine": analysis.baseline_samples(
+        host_doc)})
+    level = result["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_latency_us"]["levels"][1]
+    assert level["vm"]["n"] == 2 and level["ratio"]["ratio"] > 0
+    print("TCG guest vs host, bonnie++ block write max latency ratio: %.3f"
+          % level["ratio"]["ratio"])
+
+
+def test_netperf_loopback_ratio_of_a_real_guest(guest):
+    """The same netperf, guest loopback vs host loopback (the guest's
+    network stays closed: restrict=on)."""
+    conf = opts.register_opts().kvm_perf
+    host_doc = baseline.measure(
+        host_runner.LocalRunner(),
+        baseline.make_params(conf, runs=2, skip_bonnie=True,
+                             tests=["TCP_STREAM", "TCP_RR"], duration=2,
+                             drop_caches=False))
+    started = guest.run(["env", baseline.SBIN_PATH, "netserver", "-p",
+                         "12865"], timeout=30)
+    assert started.exit_code == 0, started.stderr
+    benchmarks = [engine.Benchmark(
+        "netperf:%s" % test, netperf.build_command(
+            test, "127.0.0.1", port=12865, duration=2))
+        for test in ("TCP_STREAM", "TCP_RR")]
+    target = engine.Target("guest-1", guest, hypervisor="this-machine")
+    runs = engine.Sweep([target], benchmarks, levels=[1], repetitions=2,
+                        between="none").run()
+    assert all(i["error"] is None for r in runs for i in r["instances"]), runs
+    result = analysis.analyze(runs, {"this-machine": analysis.baseline_samples(
+        host_doc)})
+    tcp = result["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
+        "throughput_mbps"]["levels"][1]
+    rr = result["benchmarks"]["netperf:TCP_RR"]["metrics"][
+        "latency_mean_us"]["levels"][1]
+    assert 0 < tcp["ratio"]["ratio"] < 1 and 0 < rr["ratio"]["ratio"] < 1
+    print("TCG guest vs host, loopback TCP_STREAM ratio %.3f, TCP_RR mean "
+          "latency ratio %.3f" % (tcp["ratio"]["ratio"], rr["ratio"]["ratio"]))

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Build the benchmark guest image: Debian bookworm (debootstrap, minbase),
+# cloud kernel, openssh-server, cloud-init, bonnie++ and netperf; an MBR disk
+# with extlinux, converted to qcow2. Cached: rebuilt only when this recipe
+# changes (the cache key is this file's hash).
+#
+#   bash tools/aio/build-guest-image.sh [OUTPUT_DIR]   # prints the image path
+#
+# Needs root (loop devices, mount, chroot) and Debian's debootstrap,
+# qemu-utils, extlinux and syslinux-common.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-${KVM_PERF_CACHE:-/var/cache/rally-kvm-perf}}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+key=$(sha256sum "$here/build-guest-image.sh" | cut -c1-12)
+image=$out/debian-12-bonnie-netperf-$key.qcow2
+log() { echo "guest-image: $*" >&2; }
+
+if [ -s "$image" ]; then
+    log "cached: $image"
+    echo "$image"
+    exit 0
+fi
+[ "$(id -u)" = 0 ] || { log "run as root (loop devices, mount, chroot)"; exit 1; }
+mkdir -p "$out"
+work=$(mktemp -d "$out/build.XXXXXX")
+mnt=$work/root
+loop=""
+cleanup() {
+    set +e
+    for d in dev/pts dev proc sys; do
+        mountpoint -q "$mnt/$d" && umount "$mnt/$d"
+    done
+    mountpoint -q "$mnt" && umount "$mnt"
+    [ -n "$loop" ] && losetup -d "$loop"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap "exit 143" INT TERM
+
+start=$(date +%s)
+raw=$work/disk.raw
+truncate -s 2G "$raw"
+# one bootable Linux partition from 1 MiB; reached through an offset loop
+# device, so no partition device nodes are needed
+echo 'start=2048, type=83, bootable' | sfdisk -q "$raw"
+loop=$(losetup -f --show -o $((2048 * 512)) "$raw")
+mkfs.ext4 -q -L kvmperf-root "$loop"
+uuid=$(blkid -s UUID -o value "$loop")
+mkdir -p "$mnt"
+mount "$loop" "$mnt"
+
+log "debootstrap bookworm (minbase) from $mirror"
+debootstrap --variant=minbase bookworm "$mnt" "$mirror" >"$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+for d in dev dev/pts proc sys; do mount --bind "/$d" "$mnt/$d"; done
+cat >"$mnt/etc/apt/sources.list" <<SOURCES
+deb $mirror bookworm main non-free
+deb $mirror bookworm-updates main non-free
+SOURCES
+cat >"$mnt/etc/fstab" <<FSTAB
+UUID=$uuid / ext4 errors=remount-ro 0 1
+FSTAB
+echo kvm-perf-guest >"$mnt/etc/hostname"
+log "installing kernel, ssh, cloud-init, bonnie++, netperf in the image"
+chroot "$mnt" /bin/sh -c '
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends \
+        linux-image-cloud-amd64 systemd-sysv udev openssh-server cloud-init \
+        bonnie++ netperf sudo iproute2 ifupdown isc-dhcp-client \
+        ca-certificates >/dev/null &&
+    apt-get clean' >"$work/chroot.log" 2>&1 || { tail -20 "$work/chroot.log" >&2; exit 1; }
+# DHCP on the first NIC whatever its name; cloud-init reads the key
+cat >"$mnt/etc/network/interfaces" <<NET
+auto lo
+iface lo inet loopback
+allow-hotplug ens3 ens4 eth0 enp0s3 enp0s4
+iface ens3 inet dhcp
+iface ens4 inet dhcp
+iface eth0 inet dhcp
+iface enp0s3 inet dhcp
+iface enp0s4 inet dhcp
+NET
+mkdir -p "$mnt/etc/cloud/cloud.cfg.d"
+cat >"$mnt/etc/cloud/cloud.cfg.d/90-kvm-perf.cfg" <<CLOUD
+datasource_list: [ConfigDrive, NoCloud, OpenStack, None]
+locale: C.UTF-8
+system_info:
+  default_user:
+    name: debian
+    sudo: "ALL=(ALL) NOPASSWD:ALL"
+    shell: /bin/bash
+CLOUD
+# no netserver daemon at boot: the benchmark starts what it needs
+chroot "$mnt" systemctl disable netperf >/dev/null 2>&1 || true
+
+log "boot loader (extlinux)"
+kernel=$(cd "$mnt/boot" && ls vmlinuz-* | head -n1)
+initrd=$(cd "$mnt/boot" && ls initrd.img-* | head -n1)
+mkdir -p "$mnt/boot/extlinux"
+extlinux --install "$mnt/boot/extlinux" >/dev/null 2>&1
+cat >"$mnt/boot/extlinux/extlinux.conf" <<BOOT
+DEFAULT linux
+TIMEOUT 1
+LABEL linux
+  LINUX /boot/$kernel
+  INITRD /boot/$initrd
+  APPEND root=UUID=$uuid ro console=ttyS0 net.ifnames=1
+BOOT
+cleanup_mounts() {
+    for d in dev/pts dev proc sys; do umount "$mnt/$d"; done
+    umount "$mnt"
+    losetup -d "$loop"
+    loop=""
+}
+cleanup_mounts
+dd if=/usr/lib/EXTLINUX/mbr.bin of="$raw" bs=440 count=1 conv=notrunc status=none
+
+log "converting to qcow2"
+qemu-img convert -q -O qcow2 -c "$raw" "$work/image.qcow2"
+mv "$work/image.qcow2" "$image"
+log "built $image in $(( $(date +%s) - start )) s ($(du -h "$image" | cut -f1))"
+echo "$image"
