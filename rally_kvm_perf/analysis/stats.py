@@ -113,20 +113,23 @@ def stddev(values):
     return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
-def summarize(samples, confidence=0.95):
+def summarize(samples, confidence=0.95, keep_samples=True):
     """Summary of one metric's samples across repetitions.
 
     ``None`` samples (not measured / too fast) are left out and counted in
     ``missing``. Returns n, mean, stddev, ci_low/ci_high (Student t),
     ci_half_width, cv (stddev / mean), min, max, missing and the samples.
     With n < 2 the interval is None (it cannot be estimated).
+    ``keep_samples=False`` leaves the samples out (they are kept elsewhere).
     """
     samples = list(samples)
     values = _clean(samples)
     result = {"n": len(values), "missing": len(samples) - len(values),
-              "samples": samples, "confidence": confidence,
+              "confidence": confidence,
               "mean": None, "stddev": None, "ci_low": None, "ci_high": None,
               "ci_half_width": None, "cv": None, "min": None, "max": None}
+    if keep_samples:
+        result["samples"] = samples
     if not values:
         return result
     m, s = mean(values), stddev(values)

@@ -92,7 +92,7 @@ def level_ratio(vm_values, baselines, bench, name):
                              higher_is_better=higher)
         result["method"] = "fieller"
         result["hosts"] = [hv]
-        result["host"] = _strip(stats.summarize(host_data[hv]))
+        result["host"] = stats.summarize(host_data[hv], keep_samples=False)
         return result
     normalized = []
     for value, hv in values:
@@ -152,7 +152,8 @@ def analyze(runs, baselines=None):
             for level in sorted(levels):
                 values = levels[level].get(name, [])
                 per[level] = {
-                    "vm": _strip(stats.summarize(v for v, _ in values)),
+                    "vm": stats.summarize([v for v, _ in values],
+                                          keep_samples=False),
                     "ratio": level_ratio(values, baselines, bench, name)}
             bench_out["metrics"][name] = {
                 "levels": per,
@@ -162,10 +163,11 @@ def analyze(runs, baselines=None):
     for bench, levels in overlaps.items():
         result["overlap"][bench] = {
             level: {
-                "overlap_fraction": _strip(stats.summarize(
-                    o["overlap_fraction"] for o in items)),
-                "start_skew_s": _strip(stats.summarize(
-                    o["start_skew_s"] for o in items)),
+                "overlap_fraction": stats.summarize(
+                    [o["overlap_fraction"] for o in items],
+                    keep_samples=False),
+                "start_skew_s": stats.summarize(
+                    [o["start_skew_s"] for o in items], keep_samples=False),
             } for level, items in sorted(levels.items())}
     return result
 
@@ -177,8 +179,3 @@ def _fit(per_level, value_of):
         return None
     return stats.linear_fit([x for x, _ in points], [y for _, y in points])
 
-
-def _strip(summary):
-    summary = dict(summary)
-    summary.pop("samples", None)
-    return summary

@@ -299,8 +299,9 @@ class Baseline:
             names = [k for k in metrics.ordered(
                 {k for s in samples for k in s}) if k in metrics.METRICS]
             bench["statistics"] = {
-                name: _without_samples(stats.summarize(
-                    s.get(name) for s in samples))
+                # raw samples live once, in bench["samples"]
+                name: stats.summarize((s.get(name) for s in samples),
+                                      keep_samples=False)
                 for name in names}
 
     def _save(self):
@@ -370,13 +371,6 @@ def measure(runner, params, output_path=None, progress=None, timer=None):
         params = dataclasses.replace(
             params, netperf=dataclasses.replace(net, host=host, port=port))
         return Baseline(runner, params, output_path, progress, timer).run()
-
-
-def _without_samples(summary):
-    # raw samples live once, in bench["samples"]
-    summary = dict(summary)
-    summary.pop("samples")
-    return summary
 
 
 def _headline(sample_metrics):

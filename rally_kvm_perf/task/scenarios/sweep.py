@@ -109,18 +109,15 @@ class _Sweep(vm_utils.VMScenario):
                        [k for k in levels if k > len(healthy)]))
             runs = []
             sw = None
+            benchmarks = self._benchmarks(flavor_ram, peer_ip)
             if levels_run:
                 sw = engine.Sweep(
-                    healthy, self._benchmarks(flavor_ram, peer_ip),
-                    levels_run, repetitions=repetitions,
+                    healthy, benchmarks, levels_run, repetitions=repetitions,
                     between=between_repetitions,
                     reboot=self._reboot_targets, command_timeout=(
                         command_timeout or conf.command_timeout),
                     timer=lambda name: atomic.ActionTimer(self, name))
-                try:
-                    runs = sw.run()
-                finally:
-                    runs = sw.runs
+                runs = sw.run()
             result = analysis.analyze(runs, baselines)
             versions = sorted({"%s %s" % kv for tg in healthy
                                for kv in getattr(tg, "tools", {}).items()
@@ -129,10 +126,8 @@ class _Sweep(vm_utils.VMScenario):
                 self.notes.append("tools in the instances: %s"
                                   % ", ".join(versions))
             warnings = list(self.notes) + (sw.warnings if sw else [])
-            benchmarks = [b.name for b in self._benchmarks(flavor_ram,
-                                                           peer_ip)]
-            self._report(result, runs, targets, benchmarks, baselines,
-                         warnings)
+            self._report(result, runs, targets, [b.name for b in benchmarks],
+                         baselines, warnings)
             self._save(output_file, runs, result, targets, warnings)
             problems = [tg.broken for tg in targets
                         if tg.broken and tg not in healthy]
