@@ -37,5 +37,12 @@ class HostUnreachable(KVMPerfError):
 
 
 def last_line(text):
+    """The line of a tool's output that says what went wrong: the last one,
+    or, when the tool printed its usage after the error (bonnie++: 'Can't
+    change to directory ...', then usage, then 'Version: 2.00a'), the last
+    one before the usage."""
     lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    usage = [i for i, ln in enumerate(lines) if ln.lower().startswith("usage:")]
+    if usage and usage[0] > 0:
+        return lines[usage[0] - 1]
     return lines[-1] if lines else ""

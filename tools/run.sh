@@ -1,25 +1,57 @@
 #!/bin/bash
 # The README's two commands.
-#   bash tools/run.sh        install everything, then run the main job: the
-#                            host baseline of this machine through Rally
-#                            (KVMPerf.host_baseline), HTML report + JSON
-#   bash tools/run.sh test   install everything, then run the tests
+#   bash tools/run.sh        install everything, then the main job: the smoke
+#                            sweep (samples/tasks/kvm-perf-smoke.yaml) through
+#                            `rally task start`, against the cloud in the OS_*
+#                            variables, or, with none set, against the local
+#                            single-node cloud it stands up (tools/aio);
+#                            Rally's HTML report + the kvm-perf report
+#   bash tools/run.sh test   install everything, then run the tests (the
+#                            functional ones against the local cloud)
+#   bash tools/run.sh host-baseline
+#                            only this machine's host baseline through Rally
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install.sh
+# shellcheck source=tools/aio/lib.sh
+. tools/aio/lib.sh
 
 case "${1:-main}" in
 test)
-    # pep8 (ruff), the unit + integration tests (real bonnie++, netperf,
-    # Rally, libvirt, Chromium), the docs (sphinx -W) and the functional
-    # tests (the guest image built and booted under qemu); tox builds its
-    # own virtualenvs from requirements.txt
-    exec .venv/bin/tox -e pep8,py3,docs,functional
+    # The local cloud comes up in the background (apt, services, guest
+    # image: mostly waiting) while pep8 (ruff), the unit + integration tests
+    # (real bonnie++, netperf, Rally, libvirt, Chromium) and the docs
+    # (sphinx -W) run; then the functional tests: guests under qemu, and
+    # the smoke sweep through Rally against the cloud. tox builds its own
+    # virtualenvs from requirements.txt
+    t0=$(date +%s)
+    mkdir -p "$AIO_STATE"
+    up_log=$AIO_STATE/up.log
+    bash tools/aio/cloud.sh up > "$up_log" 2>&1 &
+    up_pid=$!
+    rc=0
+    .venv/bin/tox -e pep8,py3,docs || rc=$?
+    echo "pep8, py3, docs: $(( $(date +%s) - t0 )) s"
+    if ! wait $up_pid; then
+        # the failing service and its log tail are in there
+        cat "$up_log"
+        bash tools/aio/cloud.sh status || true
+        bash tools/aio/cloud.sh down || true
+        exit 1
+    fi
+    grep '^aio: up in' "$up_log" || true
+    [ $rc = 0 ] || { bash tools/aio/cloud.sh down; exit $rc; }
+    t1=$(date +%s)
+    KVM_PERF_AIO_REQUIRED=1 .venv/bin/tox -e functional || rc=$?
+    echo "functional: $(( $(date +%s) - t1 )) s; .ci/run total: $(( $(date +%s) - t0 )) s"
+    [ $rc = 0 ] || bash tools/aio/cloud.sh status || true
+    bash tools/aio/cloud.sh down
+    exit $rc
     ;;
-main)
+main|host-baseline)
     ;;
 *)
-    echo "usage: $0 [test]" >&2; exit 2
+    echo "usage: $0 [test|host-baseline]" >&2; exit 2
     ;;
 esac
 
@@ -32,12 +64,15 @@ conf=$RALLY_HOME/rally.conf
     "$RALLY_HOME" > "$conf"
 rally() { HOME=$RALLY_HOME .venv/bin/rally --config-file "$conf" "$@"; }
 [ -f "$RALLY_HOME/rally.sqlite" ] || rally db create >/dev/null
+stamp=$(date +%Y%m%dT%H%M%S)
+rc=0
+if [ "${1:-main}" = main ]; then
+    exec bash tools/smoke.sh "$RALLY_HOME" "$RESULTS/smoke-$stamp"
+fi
 if ! rally env show local >/dev/null 2>&1; then
     echo '{}' > "$RALLY_HOME/empty-env.json"
     rally env create --name local --spec "$RALLY_HOME/empty-env.json" >/dev/null
 fi
-stamp=$(date +%Y%m%dT%H%M%S)
-rc=0
 rally task start samples/tasks/kvm-perf-host-baseline.yaml --env local \
     --task-args "{\"bonnie_directory\": \"/var/tmp/rally-kvm-perf\",
                   \"output_file\": \"$RESULTS/host-baseline-$stamp.json\"}" \

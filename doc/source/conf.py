@@ -23,8 +23,8 @@ def _rst(text):
 
 
 def write_reference(app):
-    from rally.common.plugin import plugin as rally_plugin
     from rally import plugins
+    from rally.common.plugin import plugin as rally_plugin
 
     plugins.load()
     ours = [p for p in rally_plugin.Plugin.get_all()

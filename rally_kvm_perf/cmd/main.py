@@ -93,6 +93,10 @@ def build_parser():
     g.add_argument("--bonnie-fast", action="store_true",
                    help="-f: skip per-char tests")
     g.add_argument("--bonnie-user", help="-u user (default root when root)")
+    g.add_argument("--bonnie-arg", action="append", default=[],
+                   dest="bonnie_extra_args", metavar="ARG",
+                   help="one more bonnie++ argument, e.g. -D (O_DIRECT); "
+                        "repeatable; the instances must use the same")
     g.add_argument("--force", action="store_true", default=None,
                    help="allow a bonnie++ size below twice the RAM")
     g = p.add_argument_group("netperf")
@@ -147,6 +151,7 @@ def _baseline(args):
         bonnie_ram_mb=args.bonnie_ram,
         bonnie_files=pick(args.bonnie_files, "bonnie_files"),
         bonnie_fast=args.bonnie_fast, bonnie_user=args.bonnie_user,
+        bonnie_extra_args=args.bonnie_extra_args,
         force=pick(args.force, "force"), skip_bonnie=not args.bonnie,
         netserver=args.netserver, tests=args.tests,
         duration=pick(args.duration, "duration"),

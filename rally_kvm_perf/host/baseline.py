@@ -312,6 +312,7 @@ class Baseline:
 def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
                 bonnie_ram_mb=None, bonnie_files=None, bonnie_fast=False,
                 bonnie_user=None, force=False, skip_bonnie=False,
+                bonnie_extra_args=None,
                 netserver=None, tests=None, duration=None, message_size=None,
                 confidence=None, cpu=False, data_port=None,
                 skip_netperf=False, drop_caches=True, timeout=None):
@@ -324,7 +325,8 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
             directory=bonnie_directory or conf.bonnie_directory,
             size_mb=bonnie_size_mb, ram_mb=bonnie_ram_mb,
             files=None if bonnie_files is None else str(bonnie_files),
-            fast=bool(bonnie_fast), force=bool(force), user=bonnie_user)
+            fast=bool(bonnie_fast), force=bool(force), user=bonnie_user,
+            extra_args=tuple(bonnie_extra_args or ()))
     net = None
     if not skip_netperf:
         host, port = None, None
@@ -426,6 +428,9 @@ def differences(doc, bonnie_params=None, netperf_params=None):
                     else str(bonnie_params.files))
             compare("bonnie++", "fast", bool(host.get("fast")),
                     bool(bonnie_params.fast))
+            # e.g. -D (O_DIRECT) changes what is measured
+            compare("bonnie++", "extra_args", list(host.get("extra_args") or []),
+                    list(bonnie_params.extra_args or []))
     if netperf_params is not None:
         host = params.get("netperf")
         if not host:

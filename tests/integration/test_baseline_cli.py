@@ -76,6 +76,22 @@ def test_baseline_for_real(workdir):
     assert os.listdir(workdir / "bonnie") == []
 
 
+def test_extra_bonnie_argument_is_run_and_recorded(workdir):
+    """--bonnie-arg=-D: O_DIRECT, the disk instead of the page cache; the
+    baseline records it so that only instances running -D compare."""
+    out = workdir / "direct.json"
+    proc = run_cli("--runs", "1", "--no-netperf", "--bonnie-dir",
+                   str(workdir / "bonnie"), "--bonnie-size", "64",
+                   "--bonnie-ram", "32", "--bonnie-files", "0", "--bonnie-fast",
+                   "--bonnie-arg=-D", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    bonnie = doc["parameters"]["bonnie"]
+    assert bonnie["extra_args"] == ["-D"]
+    assert bonnie["command"].endswith(" -D")
+    assert doc["benchmarks"]["bonnie++"]["samples"][0]["exit_code"] == 0
+
+
 @pytest.mark.parametrize("args, message", [
     (["--bonnie-dir", "/nonexistent/dir"], "/nonexistent/dir does not exist"),
     (["--bonnie-size", "64", "--bonnie-ram", "64"], "below twice the RAM"),

@@ -226,6 +226,20 @@ def test_baseline_with_other_parameters_is_refused_before_booting(
     assert nova.servers.created == []
 
 
+def test_baseline_without_the_instances_extra_args_is_refused(
+        sshd, tmp_path, bonnie_baseline):
+    """-D (O_DIRECT) measures the disk, not the page cache: a baseline
+    taken without it is another benchmark."""
+    nova = fakes.FakeNova()
+    scen = make(sweep.Bonnie, sshd, nova)
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path), host_baseline=bonnie_baseline,
+                 bonnie_extra_args=["-D"], **BONNIE, **ssh(sshd))
+    assert "extra_args: host baseline [], instances ['-D']" in str(e.value)
+    assert nova.servers.created == []
+
+
 def test_reboot_between_repetitions(sshd, tmp_path):
     nova = fakes.FakeNova()
     scen = make(sweep.Bonnie, sshd, nova)

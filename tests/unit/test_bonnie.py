@@ -203,3 +203,16 @@ def test_build_command_rejects_bad_arguments(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
         bonnie.build_command(**kwargs)
     assert message in str(e.value)
+
+
+def test_error_line_of_a_failed_run_is_bonnies_complaint():
+    """bonnie++ prints its error, then its usage, then its version: the
+    message must carry the error, not "Version: 2.00a"."""
+    stderr = read_fixture("bonnie", "2.00a-bad-directory.stderr")
+    assert stderr.strip().endswith("Version: 2.00a")
+    assert exceptions.last_line(stderr) == \
+        'Can\'t change to directory "/var/tmp/nonexist".'
+    err = exceptions.CommandFailed("vm-1", "bonnie++", 1, stderr)
+    assert 'Can\'t change to directory "/var/tmp/nonexist"' in str(err)
+    assert exceptions.last_line("a\nb\n") == "b"
+    assert exceptions.last_line("usage: x\n") == "usage: x"

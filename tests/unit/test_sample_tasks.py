@@ -142,9 +142,44 @@ def test_task_args_reach_the_workloads():
     assert "host_baseline" not in by_name["KVMPerf.bonnie"]
     slas = {name: w["sla"] for name, _, w in workloads(task)}
     assert slas["KVMPerf.netperf"]["kvm_perf_ratio"] == {
-        "throughput_mbps": 0.05}
+        "throughput_mbps": 0.001}
     assert "kvm_perf_ratio" not in slas["KVMPerf.bonnie"]   # no baseline
     assert slas["KVMPerf.bonnie"]["kvm_perf_overlap"]["min_overlap"] == 0.5
+    # O_DIRECT by default: a host with far more RAM than the file would
+    # otherwise time its page cache
+    assert by_name["KVMPerf.bonnie"]["bonnie_extra_args"] == ["-D"]
+
+
+def test_smoke_on_the_local_cloud_measures_its_own_baseline():
+    task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
+                  netserver="10.99.0.1:12865", measure_baseline=True,
+                  local_host=True, output_dir="/tmp/out")
+    found = {name: (args, w) for name, args, w in workloads(task)}
+    bonnie_args, bonnie_wl = found["KVMPerf.bonnie"]
+    netperf_args, netperf_wl = found["KVMPerf.netperf"]
+    assert bonnie_wl["contexts"]["kvm_perf_hypervisors"]["local"] is True
+    base = bonnie_wl["contexts"]["kvm_perf_baseline"]
+    # the host runs exactly what the instances run
+    assert base["bonnie"]["size_mb"] == bonnie_args["bonnie_size_mb"]
+    assert base["bonnie"]["extra_args"] == bonnie_args["bonnie_extra_args"]
+    assert base["netperf"] is None
+    nbase = netperf_wl["contexts"]["kvm_perf_baseline"]
+    assert nbase["netperf"]["netserver"] == netperf_args["netserver"]
+    assert nbase["netperf"]["tests"] == netperf_args["tests"]
+    assert nbase["netperf"]["duration"] == netperf_args["duration"]
+    assert bonnie_args["output_file"] == "/tmp/out/bonnie.json"
+    assert bonnie_wl["sla"]["kvm_perf_ratio"] == {"block_write_kBps": 0.001}
+
+
+def test_smoke_pinned_single_scenario():
+    task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
+                  pinning=True, instances=1, scenarios=["netperf"],
+                  direct_io=False)
+    [(name, args, wl)] = workloads(task)
+    assert name == "KVMPerf.netperf"
+    assert wl["contexts"]["kvm_perf_flavor"]["pinning"] is True
+    assert "kvm_perf_overlap" not in wl["sla"]   # one instance overlaps nothing
+    assert args["active_counts"] == [1]
 
 
 @pytest.mark.parametrize("args, message", [

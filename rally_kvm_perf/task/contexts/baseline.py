@@ -53,6 +53,8 @@ class KVMPerfBaseline(context.OpenStackContext):
                     "files": {"type": ["integer", "string"]},
                     "fast": {"type": "boolean"},
                     "force": {"type": "boolean"},
+                    "extra_args": {"type": "array",
+                                   "items": {"type": "string"}},
                 },
                 "required": ["size_mb"], "additionalProperties": False},
             "netperf": {
@@ -118,6 +120,7 @@ class KVMPerfBaseline(context.OpenStackContext):
             bonnie_files=(b or {}).get("files"),
             bonnie_fast=(b or {}).get("fast", False),
             force=(b or {}).get("force", False), skip_bonnie=b is None,
+            bonnie_extra_args=(b or {}).get("extra_args"),
             netserver=(n or {}).get("netserver"),
             tests=(n or {}).get("tests"),
             duration=(n or {}).get("duration"),

@@ -43,6 +43,7 @@ class HostBaseline(scenario.Scenario):
             bonnie_ram_mb: t.Optional[int] = None,
             bonnie_files: t.Union[int, str, None] = None,
             bonnie_fast: bool = False,
+            bonnie_extra_args: t.Optional[t.List[str]] = None,
             force: bool = False,
             skip_bonnie: bool = False,
             netserver: t.Optional[str] = None,
@@ -78,6 +79,8 @@ class HostBaseline(scenario.Scenario):
         :param bonnie_ram_mb: RAM size bonnie++ is told (default the host's)
         :param bonnie_files: bonnie++ ``-n`` (0 skips the file tests)
         :param bonnie_fast: bonnie++ ``-f``: skip the per-char tests
+        :param bonnie_extra_args: further bonnie++ arguments, e.g. ["-D"]
+            (O_DIRECT); the instances must use the same
         :param force: allow a bonnie++ size below twice the RAM
         :param skip_bonnie: do not run bonnie++
         :param netserver: ``HOST[:PORT]`` netserver to measure against; it
@@ -98,6 +101,7 @@ class HostBaseline(scenario.Scenario):
             conf, runs=repetitions, bonnie_directory=bonnie_directory,
             bonnie_size_mb=bonnie_size_mb, bonnie_ram_mb=bonnie_ram_mb,
             bonnie_files=bonnie_files, bonnie_fast=bonnie_fast, force=force,
+            bonnie_extra_args=bonnie_extra_args,
             skip_bonnie=skip_bonnie, netserver=netserver, tests=tests,
             duration=duration, message_size=message_size,
             skip_netperf=skip_netperf, drop_caches=drop_caches,

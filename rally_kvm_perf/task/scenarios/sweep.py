@@ -548,7 +548,7 @@ class Bonnie(_Sweep):
         return (baseline.BonnieParams(
             directory=o["directory"], size_mb=size,
             files=None if o["files"] is None else str(o["files"]),
-            fast=o["fast"]), None)
+            fast=o["fast"], extra_args=tuple(o["extra_args"])), None)
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})

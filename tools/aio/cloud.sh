@@ -1,0 +1,402 @@
+#!/bin/bash
+# A single-node OpenStack (Debian bookworm's Zed packages) for rally-kvm-perf,
+# entirely inside a network namespace this script creates: every service,
+# libvirtd, the guests' bridge and taps, and every client of the guests.
+#
+#   bash tools/aio/cloud.sh up       install, configure, start (idempotent)
+#   bash tools/aio/cloud.sh status   each service: PID, alive, port
+#   bash tools/aio/cloud.sh exec CMD run CMD in the namespace with admin OS_*
+#   bash tools/aio/cloud.sh down     stop what up started, remove the namespace
+#   bash tools/aio/cloud.sh purge    down, then drop the databases and state
+#
+# State (configs, PIDs, secrets, one log per service) is in
+# $KVM_PERF_AIO_STATE (default /var/lib/rally-kvm-perf/aio).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/aio/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tools/aio/configure.sh
+. "$here/configure.sh"
+
+[ "$(id -u)" = 0 ] || aio_die "run as root (namespaces, daemons, packages)"
+
+load_secrets() {
+    mkdir -p "$AIO_STATE" "$AIO_LOGS" "$AIO_PIDS" "$AIO_DONE"
+    local f=$AIO_STATE/secrets
+    if [ ! -s "$f" ]; then
+        (umask 077
+         for v in ADMIN SERVICE DB RABBIT; do
+             echo "AIO_${v}_PASS=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+         done > "$f")
+    fi
+    # shellcheck disable=SC1090
+    . "$f"
+}
+
+step_done() { [ -e "$AIO_DONE/$1" ]; }
+mark_done() { touch "$AIO_DONE/$1"; }
+
+# openstack CLI as admin inside the namespace (credentials from the file,
+# never on a command line)
+os() { in_ns bash -c '. "$0" && exec openstack "$@"' "$AIO_ETC/openrc" "$@"; }
+compute_up() { os compute service list --service nova-compute -f value -c State | grep -qx up; }
+hypervisor_listed() { os hypervisor list -f value | grep -q .; }
+agent_alive() { os network agent list --agent-type "$1" -f value -c Alive | grep -q True; }
+
+# -- the namespace and its provider network --
+
+ns_up() {
+    if ! ns_exists; then
+        ip netns add "$AIO_NS"
+        aio_log "created network namespace $AIO_NS"
+    fi
+    ip -n "$AIO_NS" link set lo up
+    if ! ip -n "$AIO_NS" link show "$AIO_GW_DEV" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$AIO_GW_DEV" type veth peer name "$AIO_PHYS_DEV"
+        ip -n "$AIO_NS" addr add "$AIO_GW/24" dev "$AIO_GW_DEV"
+    fi
+    ip -n "$AIO_NS" link set "$AIO_GW_DEV" up
+    ip -n "$AIO_NS" link set "$AIO_PHYS_DEV" up
+}
+
+# -- infrastructure --
+
+start_mariadb() {
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+    [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql > "$AIO_LOGS/mariadb-install.log" 2>&1
+    start_daemon mariadb mariadbd --user=mysql --bind-address=127.0.0.1 \
+        --skip-name-resolve --max-connections=500 --innodb-buffer-pool-size=256M
+    wait_port mariadb 3306 60
+    local sql="CREATE USER IF NOT EXISTS 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';"
+    for d in keystone glance placement nova_api nova nova_cell0 neutron; do
+        sql="$sql CREATE DATABASE IF NOT EXISTS $d;"
+        sql="$sql GRANT ALL PRIVILEGES ON $d.* TO 'openstack'@'127.0.0.1';"
+    done
+    # the password travels on stdin, never on a command line
+    echo "$sql FLUSH PRIVILEGES;" | in_ns mariadb -uroot
+}
+
+start_rabbitmq() {
+    chown -R rabbitmq:rabbitmq /var/lib/rabbitmq
+    # a node name and addresses that exist inside the namespace
+    local renv=(HOME=/var/lib/rabbitmq RABBITMQ_NODENAME=rabbit@localhost
+                RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1)
+    start_daemon rabbitmq env "${renv[@]}" \
+        setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
+        /usr/lib/rabbitmq/bin/rabbitmq-server
+    wait_port rabbitmq 5672 120
+    rabbitctl() { in_ns env "${renv[@]}" \
+        setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
+        /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
+    if ! rabbitctl list_users 2>/dev/null | grep -q '^openstack'; then
+        rabbitctl add_user openstack "$AIO_RABBIT_PASS" > /dev/null
+        rabbitctl set_permissions openstack '.*' '.*' '.*' > /dev/null
+    else
+        rabbitctl change_password openstack "$AIO_RABBIT_PASS" > /dev/null
+    fi
+}
+
+# -- keystone and the catalog --
+
+uwsgi_app() {
+    local name=$1 port=$2 script=$3
+    shift 3
+    start_daemon "$name" env "$@" uwsgi --plugins python3 --master --die-on-term \
+        --http-socket "127.0.0.1:$port" --wsgi-file "$script" --processes 1 \
+        --threads 4 --add-header Connection:close --buffer-size 65535
+}
+
+start_keystone() {
+    local conf=$AIO_ETC/keystone.conf
+    mkdir -p "$AIO_STATE/keystone"
+    if ! step_done keystone-db; then
+        in_ns keystone-manage --config-file "$conf" db_sync
+        in_ns keystone-manage --config-file "$conf" fernet_setup \
+            --keystone-user root --keystone-group root
+        in_ns keystone-manage --config-file "$conf" credential_setup \
+            --keystone-user root --keystone-group root
+        mark_done keystone-db
+    fi
+    uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public OS_KEYSTONE_CONFIG_FILES="$conf"
+    wait_port keystone 5000 60
+    if ! step_done keystone-bootstrap; then
+        in_ns env OS_BOOTSTRAP_PASSWORD="$AIO_ADMIN_PASS" keystone-manage \
+            --config-file "$conf" bootstrap \
+            --bootstrap-admin-url "http://$AIO_API:5000/v3/" \
+            --bootstrap-internal-url "http://$AIO_API:5000/v3/" \
+            --bootstrap-public-url "http://$AIO_API:5000/v3/" \
+            --bootstrap-region-id "$AIO_REGION"
+        mark_done keystone-bootstrap
+    fi
+    wait_for keystone 60 os token issue
+}
+
+catalog() {
+    step_done catalog && return 0
+    os project show service > /dev/null 2>&1 || os project create --domain default service > /dev/null
+    local svc type port
+    for svc in glance:image:9292 placement:placement:8778 nova:compute:8774/v2.1 \
+               neutron:network:9696; do
+        IFS=: read -r name type port <<< "$svc"
+        os user show "$name" > /dev/null 2>&1 || \
+            os user create --domain default --password "$AIO_SERVICE_PASS" "$name" > /dev/null
+        os role add --project service --user "$name" admin
+        os service show "$type" > /dev/null 2>&1 || \
+            os service create --name "$name" "$type" > /dev/null
+        for iface in public internal admin; do
+            [ -n "$(os endpoint list --service "$type" --interface $iface -f value -c ID)" ] || \
+                os endpoint create --region "$AIO_REGION" "$type" $iface \
+                    "http://$AIO_API:$port" > /dev/null
+        done
+    done
+    mark_done catalog
+}
+
+# -- glance, placement, nova, neutron --
+
+start_glance() {
+    step_done glance-db || { in_ns glance-manage --config-file "$AIO_ETC/glance-api.conf" \
+        db_sync > "$AIO_LOGS/glance-db.log" 2>&1 && mark_done glance-db; }
+    mkdir -p /var/lib/glance/tmp
+    start_daemon glance glance-api --config-file "$AIO_ETC/glance-api.conf"
+}
+
+start_placement() {
+    step_done placement-db || { in_ns env OS_PLACEMENT_CONFIG_DIR="$AIO_ETC" \
+        placement-manage --config-file "$AIO_ETC/placement.conf" db sync \
+        > "$AIO_LOGS/placement-db.log" 2>&1 && mark_done placement-db; }
+    uwsgi_app placement 8778 /usr/bin/placement-api OS_PLACEMENT_CONFIG_DIR="$AIO_ETC"
+}
+
+nova_manage() { in_ns nova-manage --config-file "$AIO_ETC/nova.conf" "$@"; }
+
+start_nova_control() {
+    if ! step_done nova-db; then
+        {
+            nova_manage api_db sync
+            nova_manage cell_v2 map_cell0
+            nova_manage cell_v2 list_cells | grep -q ' cell1 ' || nova_manage cell_v2 create_cell --name=cell1
+            nova_manage db sync
+        } > "$AIO_LOGS/nova-db.log" 2>&1 || service_failed nova-db "database setup failed"
+        mark_done nova-db
+    fi
+    start_daemon nova-api nova-api --config-file "$AIO_ETC/nova.conf"
+    start_daemon nova-conductor nova-conductor --config-file "$AIO_ETC/nova.conf"
+    start_daemon nova-scheduler nova-scheduler --config-file "$AIO_ETC/nova.conf"
+}
+
+start_libvirt() {
+    # libvirt-qemu outside /dev/kvm's group makes libvirt find KVM "not
+    # available now" although its probe used it: it then re-probes QEMU on
+    # every domain definition and every capabilities call (minutes per
+    # boot, zombie probe processes). Join the group by number: its name
+    # differs between machines (here gid 103 is "ssl-cert").
+    local gid name
+    gid=$(stat -c %g /dev/kvm 2>/dev/null || true)
+    if [ -n "$gid" ] && [ "$gid" != 0 ] && ! id -G libvirt-qemu | tr ' ' '\n' | grep -qx "$gid"; then
+        name=$(getent group "$gid" | cut -d: -f1)
+        if [ -z "$name" ]; then
+            name=kvmperf-kvm
+            groupadd -g "$gid" "$name"
+        fi
+        usermod -a -G "$name" libvirt-qemu
+        aio_log "libvirt-qemu joined group $name ($gid), the group of /dev/kvm"
+        stop_daemon libvirtd
+    fi
+    mkdir -p /run/libvirt
+    start_daemon virtlogd /usr/sbin/virtlogd
+    start_daemon libvirtd /usr/sbin/libvirtd
+    wait_for libvirtd 60 in_ns virsh -c qemu:///system version
+}
+
+start_nova_compute() {
+    start_daemon nova-compute nova-compute --config-file "$AIO_ETC/nova.conf"
+    wait_port nova-api 8774 120
+    wait_for nova-compute 180 compute_up
+    nova_manage cell_v2 discover_hosts > /dev/null 2>&1
+    wait_for nova-compute 120 hypervisor_listed
+}
+
+start_neutron() {
+    local confs=(--config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/ml2_conf.ini")
+    step_done neutron-db || { in_ns neutron-db-manage "${confs[@]}" upgrade heads \
+        > "$AIO_LOGS/neutron-db.log" 2>&1 && mark_done neutron-db; } \
+        || service_failed neutron-db "database migration failed"
+    start_daemon neutron-server neutron-server "${confs[@]}"
+    # the agents time out on RPC until the server answers
+    wait_port neutron-server 9696 180
+    start_daemon neutron-linuxbridge-agent env PATH="$AIO_BIN:$PATH" \
+        neutron-linuxbridge-agent --config-file "$AIO_ETC/neutron.conf" \
+        --config-file "$AIO_ETC/linuxbridge_agent.ini"
+    start_daemon neutron-dhcp-agent env PATH="$AIO_BIN:$PATH" neutron-dhcp-agent \
+        --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/dhcp_agent.ini"
+    wait_for neutron-linuxbridge-agent 120 agent_alive linux-bridge
+    wait_for neutron-dhcp-agent 120 agent_alive dhcp
+}
+
+provider_network() {
+    os network show provider > /dev/null 2>&1 || os network create --share \
+        --provider-network-type flat --provider-physical-network provider \
+        provider > /dev/null
+    os subnet show provider-v4 > /dev/null 2>&1 || os subnet create --network provider \
+        --subnet-range "$AIO_CIDR" --gateway "$AIO_GW" --dhcp \
+        --allocation-pool "start=$AIO_POOL_START,end=$AIO_POOL_END" provider-v4 > /dev/null
+}
+
+# the host side of the netperf runs: instances and the host baseline measure
+# against the same netserver, on the provider gateway
+start_netserver() {
+    start_daemon netserver netserver -D -L "$AIO_GW" -p "$AIO_NETSERVER_PORT"
+    wait_port netserver "$AIO_NETSERVER_PORT" 30 "$AIO_GW"
+}
+
+upload_image() {
+    local path key current
+    path=$(cat "$AIO_STATE/image-path")
+    key=$(basename "$path" .qcow2)
+    current=$(os image list --name "$AIO_IMAGE_NAME" -f value -c ID)
+    if [ -n "$current" ]; then
+        [ "$(os image show "$current" -f value -c properties | grep -o "$key" || true)" ] \
+            && return 0
+        aio_log "image recipe changed: replacing $AIO_IMAGE_NAME"
+        os image delete "$current"
+    fi
+    os image create "$AIO_IMAGE_NAME" --public --disk-format qcow2 \
+        --container-format bare --file "$path" --property "kvm_perf_recipe=$key" > /dev/null
+}
+
+# in the background, beside the cloud's start; the caller waits on $!
+build_image_bg() {
+    ( bash "$here/build-guest-image.sh" > "$AIO_STATE/image-path.tmp" \
+        2> "$AIO_LOGS/guest-image.log" && mv "$AIO_STATE/image-path.tmp" \
+        "$AIO_STATE/image-path" ) > /dev/null 2>&1 &
+}
+
+up() {
+    local t0 image_pid
+    t0=$(date +%s)
+    bash "$here/install-packages.sh"
+    load_secrets
+    write_configs
+    rm -f "$AIO_STATE/image-path"
+    build_image_bg
+    image_pid=$!
+    ns_up
+    start_mariadb
+    start_rabbitmq
+    start_daemon memcached memcached -u memcache -l 127.0.0.1 -m 64
+    wait_port memcached 11211 30
+    start_keystone
+    catalog
+    start_glance
+    start_placement
+    start_nova_control
+    start_libvirt
+    wait_port glance 9292 120
+    wait_port placement 8778 120
+    start_neutron
+    start_nova_compute
+    provider_network
+    start_netserver
+    wait "$image_pid" || { log_tail guest-image 40; aio_die "guest image build failed"; }
+    upload_image
+    aio_log "up in $(( $(date +%s) - t0 )) s; namespace $AIO_NS, logs in $AIO_LOGS"
+    aio_log "admin credentials: $AIO_ETC/openrc; Rally spec: $AIO_ETC/rally-env.json"
+}
+
+status() {
+    local rc=0 name pid
+    [ -f "$AIO_PIDS/order" ] || { echo "not started"; return 3; }
+    ns_exists && echo "namespace $AIO_NS: present" || { echo "namespace $AIO_NS: absent"; rc=3; }
+    for name in $(awk '!seen[$0]++' "$AIO_PIDS/order"); do
+        pid=$(pid_of "$name")
+        if alive "$name"; then
+            printf '%-28s pid %-8s running\n' "$name" "$pid"
+        elif [ -n "$pid" ]; then
+            printf '%-28s pid %-8s DEAD (log: %s)\n' "$name" "$pid" "$AIO_LOGS/$name.log"
+            rc=1
+        fi
+    done
+    return $rc
+}
+
+down() {
+    local name pid f
+    if [ -f "$AIO_PIDS/order" ]; then
+        # TERM everything (reverse start order: clients before the services
+        # they use), then wait for all at once; KILL what is left after 20 s
+        local names
+        names=$(tac "$AIO_PIDS/order" | awk '!seen[$0]++')
+        for name in $names; do signal_daemon "$name" TERM; done
+        for _ in $(seq 40); do
+            alive_any=""
+            for name in $names; do alive "$name" && alive_any=1; done
+            [ -n "$alive_any" ] || break
+            sleep 0.5
+        done
+        for name in $names; do
+            alive "$name" && aio_log "$name did not stop on TERM: killing it"
+            signal_daemon "$name" KILL
+            rm -f "$AIO_PIDS/$name.pid"
+        done
+        rm -f "$AIO_PIDS/order"
+    fi
+    # dnsmasq runs in neutron's own qdhcp namespaces; it wrote its pid file
+    for f in /var/lib/neutron/dhcp/*/pid; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        if grep -q dnsmasq "/proc/$pid/cmdline" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+        rm -f "$f"
+    done
+    if ns_exists; then
+        # whatever is left in our namespace was started by us (guests' qemu)
+        for pid in $(ip netns pids "$AIO_NS"); do kill -TERM "$pid" 2>/dev/null || true; done
+        sleep 1
+        for pid in $(ip netns pids "$AIO_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns delete "$AIO_NS"
+    fi
+    # neutron's qdhcp namespaces were mounted in the agent's own mount
+    # namespace; what remains here is an empty file
+    for f in /run/netns/qdhcp-*; do
+        [ -e "$f" ] || continue
+        mountpoint -q "$f" && ip netns delete "$(basename "$f")" || rm -f "$f"
+    done
+    aio_log "down: every process started by up is stopped, namespace $AIO_NS removed"
+}
+
+purge() {
+    down
+    if [ -d /var/lib/mysql ]; then
+        load_secrets
+        ns_up
+        start_mariadb > /dev/null
+        echo "DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance;
+              DROP DATABASE IF EXISTS placement; DROP DATABASE IF EXISTS nova_api;
+              DROP DATABASE IF EXISTS nova; DROP DATABASE IF EXISTS nova_cell0;
+              DROP DATABASE IF EXISTS neutron;" | in_ns mariadb -uroot
+        down
+    fi
+    rm -rf "$AIO_STATE" /var/lib/glance/images/* /var/lib/nova/instances/*
+    aio_log "purged"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+purge) purge ;;
+status) status ;;
+exec)
+    shift
+    [ $# -gt 0 ] || aio_die "usage: $0 exec CMD [ARGS...]"
+    ns_exists || aio_die "the cloud is not up (namespace $AIO_NS absent): run '$0 up'"
+    # shellcheck disable=SC1090,SC1091
+    . "$AIO_ETC/openrc"
+    exec ip netns exec "$AIO_NS" "$@"
+    ;;
+*)
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,224 @@
+# Writes the local cloud's configuration files into $AIO_ETC (the packages'
+# files in /etc stay untouched; every daemon gets --config-file). Sourced by
+# cloud.sh after lib.sh; needs the secrets in the environment.
+
+write_configs() {
+    local db="mysql+pymysql://openstack:$AIO_DB_PASS@127.0.0.1"
+    local rabbit="rabbit://openstack:$AIO_RABBIT_PASS@127.0.0.1:5672/"
+    local ks="http://$AIO_API:5000"
+    mkdir -p "$AIO_ETC" "$AIO_BIN" /var/lib/nova/instances /var/lib/glance/images \
+        /var/lib/neutron /var/lib/nova/tmp /var/lib/neutron/tmp
+    chmod 700 "$AIO_ETC"
+    umask 077
+
+    # keystone_authtoken / service credentials, shared by every service
+    auth_section() {
+        cat <<EOF
+www_authenticate_uri = $ks
+auth_url = $ks
+memcached_servers = 127.0.0.1:11211
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $AIO_SERVICE_PASS
+region_name = $AIO_REGION
+EOF
+    }
+
+    cat > "$AIO_ETC/keystone.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+[database]
+connection = $db/keystone
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $AIO_STATE/keystone/fernet-keys
+[credential]
+key_repository = $AIO_STATE/keystone/credential-keys
+[cache]
+enabled = false
+EOF
+
+    cat > "$AIO_ETC/placement.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+[placement_database]
+connection = $db/placement
+[api]
+auth_strategy = keystone
+[keystone_authtoken]
+$(auth_section placement)
+EOF
+
+    cat > "$AIO_ETC/glance-api.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+bind_host = $AIO_API
+bind_port = 9292
+workers = 1
+enabled_backends = fs:file
+[database]
+connection = $db/glance
+[keystone_authtoken]
+$(auth_section glance)
+[paste_deploy]
+flavor = keystone
+config_file = /etc/glance/glance-api-paste.ini
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = /var/lib/glance/images/
+[oslo_concurrency]
+lock_path = /var/lib/glance/tmp
+EOF
+
+    cat > "$AIO_ETC/nova.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+my_ip = $AIO_GW
+transport_url = $rabbit
+state_path = /var/lib/nova
+instances_path = /var/lib/nova/instances
+enabled_apis = osapi_compute
+osapi_compute_listen = $AIO_API
+osapi_compute_workers = 1
+compute_driver = libvirt.LibvirtDriver
+# cloud-init reads the SSH key from a config drive: no metadata service
+force_config_drive = True
+config_drive_format = iso9660
+mkisofs_cmd = genisoimage
+# a 2-core machine: new servers are few and small
+reserved_host_memory_mb = 1024
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = /etc/nova/api-paste.ini
+[api_database]
+connection = $db/nova_api
+[database]
+connection = $db/nova
+[keystone_authtoken]
+$(auth_section nova)
+[service_user]
+send_service_user_token = false
+[glance]
+api_servers = http://$AIO_API:9292
+[placement]
+$(auth_section placement | sed -e "s/^username = .*/username = nova/" -e '/^www_authenticate_uri/d' -e '/^memcached/d')
+[neutron]
+$(auth_section neutron | sed -e "s/^username = .*/username = nova/" -e '/^www_authenticate_uri/d' -e '/^memcached/d')
+service_metadata_proxy = false
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = -1
+[vnc]
+enabled = false
+[spice]
+enabled = false
+[libvirt]
+# no usable hardware virtualisation here: TCG, and no host CPU model
+virt_type = qemu
+cpu_mode = none
+[compute]
+# CPU 1 for hw:cpu_policy=dedicated flavors (PCPU), CPU 0 for the others
+cpu_dedicated_set = 1
+cpu_shared_set = 0
+[oslo_concurrency]
+lock_path = /var/lib/nova/tmp
+[oslo_messaging_notifications]
+driver = noop
+EOF
+
+    cat > "$AIO_ETC/neutron.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+bind_host = $AIO_API
+core_plugin = ml2
+# the router plugin only for its API (floating IP listings); no L3 agent
+service_plugins = router
+auth_strategy = keystone
+transport_url = $rabbit
+api_workers = 1
+rpc_workers = 1
+rpc_state_report_workers = 0
+api_paste_config = /etc/neutron/api-paste.ini
+state_path = /var/lib/neutron
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+dhcp_agents_per_network = 1
+[experimental]
+# Zed's neutron-server refuses ML2/linuxbridge without this
+linuxbridge = true
+[database]
+connection = $db/neutron
+[keystone_authtoken]
+$(auth_section neutron)
+[nova]
+$(auth_section nova | sed -e '/^www_authenticate_uri/d' -e '/^memcached/d')
+[oslo_concurrency]
+lock_path = /var/lib/neutron/tmp
+[agent]
+root_helper = sudo
+[privsep]
+# we run as root: start the helper directly, with the agent's PATH (which
+# puts our ebtables wrapper first)
+helper_command = privsep-helper
+EOF
+
+    cat > "$AIO_ETC/ml2_conf.ini" <<EOF
+[ml2]
+type_drivers = flat
+tenant_network_types =
+mechanism_drivers = linuxbridge
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = provider
+EOF
+
+    cat > "$AIO_ETC/linuxbridge_agent.ini" <<EOF
+[linux_bridge]
+physical_interface_mappings = provider:$AIO_PHYS_DEV
+[vxlan]
+enable_vxlan = false
+[securitygroup]
+enable_security_group = true
+firewall_driver = iptables
+enable_ipset = false
+EOF
+
+    cat > "$AIO_ETC/dhcp_agent.ini" <<EOF
+[DEFAULT]
+interface_driver = linuxbridge
+dhcp_driver = neutron.agent.linux.dhcp.Dnsmasq
+enable_isolated_metadata = false
+force_metadata = false
+EOF
+
+    # Debian 12's ebtables cannot delete some of neutron's rules: the agent
+    # gets a wrapper first on its PATH (see ebtables-wrapper.sh)
+    install -m 755 "$here/ebtables-wrapper.sh" "$AIO_BIN/ebtables"
+
+    cat > "$AIO_ETC/openrc" <<EOF
+export OS_AUTH_URL=$ks/v3
+export OS_IDENTITY_API_VERSION=3
+export OS_REGION_NAME=$AIO_REGION
+export OS_USERNAME=admin
+export OS_PASSWORD=$AIO_ADMIN_PASS
+export OS_PROJECT_NAME=admin
+export OS_USER_DOMAIN_NAME=Default
+export OS_PROJECT_DOMAIN_NAME=Default
+EOF
+
+    cat > "$AIO_ETC/rally-env.json" <<EOF
+{"openstack": {"auth_url": "$ks/v3", "region_name": "$AIO_REGION",
+  "admin": {"username": "admin", "password": "$AIO_ADMIN_PASS",
+            "project_name": "admin", "user_domain_name": "Default",
+            "project_domain_name": "Default"}}}
+EOF
+    umask 022
+}

@@ -1,0 +1,116 @@
+# Shared by tools/aio/*.sh: where the local cloud keeps its state, and how
+# its daemons are started, waited for and stopped. Sourced, not run.
+
+AIO_NS=${KVM_PERF_AIO_NS:-kvmperf}
+AIO_STATE=${KVM_PERF_AIO_STATE:-/var/lib/rally-kvm-perf/aio}
+AIO_LOGS=$AIO_STATE/logs
+AIO_PIDS=$AIO_STATE/pids
+AIO_ETC=$AIO_STATE/etc
+AIO_BIN=$AIO_STATE/bin
+AIO_DONE=$AIO_STATE/done
+# The provider network lives only inside the namespace: nothing outside it
+# can reach these addresses, and nothing inside routes anywhere else.
+AIO_CIDR=10.99.0.0/24
+AIO_GW=10.99.0.1
+AIO_POOL_START=10.99.0.100
+AIO_POOL_END=10.99.0.199
+AIO_GW_DEV=kvp-gw        # host end of the provider veth, holds the gateway
+AIO_PHYS_DEV=kvp-phys    # the linuxbridge agent's physical interface
+AIO_NETSERVER_PORT=12865
+AIO_IMAGE_NAME=debian-12-bonnie-netperf
+AIO_API=127.0.0.1
+AIO_REGION=RegionOne
+
+aio_log() { echo "aio: $*" >&2; }
+aio_die() { echo "aio: ERROR: $*" >&2; exit 1; }
+
+# run a command inside the cloud's namespace
+in_ns() { ip netns exec "$AIO_NS" "$@"; }
+
+ns_exists() { [ -e "/run/netns/$AIO_NS" ]; }
+
+pid_of() { cat "$AIO_PIDS/$1.pid" 2>/dev/null || true; }
+
+alive() {
+    local pid
+    pid=$(pid_of "$1")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+log_tail() {
+    local name=$1 lines=${2:-40}
+    echo "----- last $lines lines of $AIO_LOGS/$name.log -----" >&2
+    tail -n "$lines" "$AIO_LOGS/$name.log" >&2 2>/dev/null || echo "(no log)" >&2
+    echo "-----" >&2
+}
+
+service_failed() {
+    local name=$1 why=$2
+    aio_log "service '$name' failed to start: $why"
+    log_tail "$name" 60
+    exit 1
+}
+
+# start_daemon NAME [env VAR=...] CMD...: start CMD in the namespace in its
+# own session (so that down can stop its whole process group), record its
+# PID, and log to logs/NAME.log. Does nothing when NAME already runs.
+start_daemon() {
+    local name=$1
+    shift
+    if alive "$name"; then
+        return 0
+    fi
+    echo "=== $(date -Is) start: $*" >> "$AIO_LOGS/$name.log"
+    # ip netns exec and setsid both exec: $! is the daemon's own PID
+    ip netns exec "$AIO_NS" setsid "$@" >> "$AIO_LOGS/$name.log" 2>&1 < /dev/null &
+    echo $! > "$AIO_PIDS/$name.pid"
+    echo "$name" >> "$AIO_PIDS/order"
+}
+
+# wait_port NAME PORT [TIMEOUT]: until something listens on 127.0.0.1:PORT
+# inside the namespace; fails naming NAME (with its log) if NAME dies first.
+wait_port() {
+    local name=$1 port=$2 timeout=${3:-120} host=${4:-127.0.0.1} t=0
+    until in_ns bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null; do
+        alive "$name" || service_failed "$name" "exited (port $port never opened)"
+        [ $t -lt $((timeout * 2)) ] || service_failed "$name" "port $port not open after ${timeout}s"
+        sleep 0.5
+        t=$((t + 1))
+    done
+}
+
+# wait_for NAME TIMEOUT CMD...: until CMD succeeds; fails naming NAME
+wait_for() {
+    local name=$1 timeout=$2 t=0
+    shift 2
+    until "$@" > /dev/null 2>&1; do
+        alive "$name" || service_failed "$name" "exited"
+        [ $t -lt "$timeout" ] || service_failed "$name" "not ready after ${timeout}s ($*)"
+        sleep 1
+        t=$((t + 1))
+    done
+}
+
+# signal_daemon NAME SIG: to its whole process group (it leads one)
+signal_daemon() {
+    local pid
+    pid=$(pid_of "$1")
+    [ -n "$pid" ] || return 0
+    kill -"$2" -- "-$pid" 2>/dev/null || kill -"$2" "$pid" 2>/dev/null || true
+}
+
+# stop NAME: TERM its process group, KILL what is left after 20 s
+stop_daemon() {
+    local name=$1 pid t=0
+    pid=$(pid_of "$name")
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        while kill -0 "$pid" 2>/dev/null && [ $t -lt 40 ]; do
+            sleep 0.5
+            t=$((t + 1))
+        done
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$AIO_PIDS/$name.pid"
+}
