@@ -11,8 +11,10 @@
 #
 # State (configs, PIDs, secrets, one log per service) is in
 # $KVM_PERF_AIO_STATE (default /var/lib/rally-kvm-perf/aio).
-set -euo pipefail
+set -eEuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# whatever fails unexpectedly is named, with the function it failed in
+trap 'echo "aio: ERROR: \"$BASH_COMMAND\" failed (exit $?) in ${FUNCNAME[0]:-cloud.sh}" >&2' ERR
 # shellcheck source=tools/aio/lib.sh
 . "$here/lib.sh"
 # shellcheck source=tools/aio/configure.sh
@@ -34,6 +36,19 @@ load_secrets() {
 }
 
 step_done() { [ -e "$AIO_DONE/$1" ]; }
+
+# setup_step NAME CMD...: a one-off setup command (database sync, catalog),
+# logged to logs/NAME.log; a failure names the step and shows its log
+setup_step() {
+    local name=$1
+    shift
+    echo "=== $(date -Is) $1 ${2:-} ${3:-} ..." >> "$AIO_LOGS/$name.log"
+    if ! "$@" >> "$AIO_LOGS/$name.log" 2>&1; then
+        aio_log "setup step '$name' failed"
+        log_tail "$name" 40
+        exit 1
+    fi
+}
 mark_done() { touch "$AIO_DONE/$1"; }
 
 # openstack CLI as admin inside the namespace (credentials from the file,
@@ -67,13 +82,16 @@ start_mariadb() {
     start_daemon mariadb mariadbd --user=mysql --bind-address=127.0.0.1 \
         --skip-name-resolve --max-connections=500 --innodb-buffer-pool-size=256M
     wait_port mariadb 3306 60
-    local sql="CREATE USER IF NOT EXISTS 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';"
+    # ALTER too: after a purge the user may exist with an older password
+    local sql="CREATE USER IF NOT EXISTS 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';
+        ALTER USER 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';"
     for d in keystone glance placement nova_api nova nova_cell0 neutron; do
         sql="$sql CREATE DATABASE IF NOT EXISTS $d;"
         sql="$sql GRANT ALL PRIVILEGES ON $d.* TO 'openstack'@'127.0.0.1';"
     done
     # the password travels on stdin, never on a command line
-    echo "$sql FLUSH PRIVILEGES;" | in_ns mariadb -uroot
+    echo "$sql FLUSH PRIVILEGES;" | in_ns mariadb -uroot > /dev/null 2>> "$AIO_LOGS/mariadb.log" \
+        || service_failed mariadb "could not create the databases and their user"
 }
 
 start_rabbitmq() {
@@ -110,18 +128,18 @@ start_keystone() {
     local conf=$AIO_ETC/keystone.conf
     mkdir -p "$AIO_STATE/keystone"
     if ! step_done keystone-db; then
-        in_ns keystone-manage --config-file "$conf" db_sync
-        in_ns keystone-manage --config-file "$conf" fernet_setup \
-            --keystone-user root --keystone-group root
-        in_ns keystone-manage --config-file "$conf" credential_setup \
-            --keystone-user root --keystone-group root
+        setup_step keystone-db in_ns keystone-manage --config-file "$conf" db_sync
+        setup_step keystone-db in_ns keystone-manage --config-file "$conf" \
+            fernet_setup --keystone-user root --keystone-group root
+        setup_step keystone-db in_ns keystone-manage --config-file "$conf" \
+            credential_setup --keystone-user root --keystone-group root
         mark_done keystone-db
     fi
     uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public OS_KEYSTONE_CONFIG_FILES="$conf"
     wait_port keystone 5000 60
     if ! step_done keystone-bootstrap; then
-        in_ns env OS_BOOTSTRAP_PASSWORD="$AIO_ADMIN_PASS" keystone-manage \
-            --config-file "$conf" bootstrap \
+        setup_step keystone-bootstrap in_ns env OS_BOOTSTRAP_PASSWORD="$AIO_ADMIN_PASS" \
+            keystone-manage --config-file "$conf" bootstrap \
             --bootstrap-admin-url "http://$AIO_API:5000/v3/" \
             --bootstrap-internal-url "http://$AIO_API:5000/v3/" \
             --bootstrap-public-url "http://$AIO_API:5000/v3/" \
@@ -155,16 +173,16 @@ catalog() {
 # -- glance, placement, nova, neutron --
 
 start_glance() {
-    step_done glance-db || { in_ns glance-manage --config-file "$AIO_ETC/glance-api.conf" \
-        db_sync > "$AIO_LOGS/glance-db.log" 2>&1 && mark_done glance-db; }
+    step_done glance-db || { setup_step glance-db in_ns glance-manage --config-file \
+        "$AIO_ETC/glance-api.conf" db_sync && mark_done glance-db; }
     mkdir -p /var/lib/glance/tmp
     start_daemon glance glance-api --config-file "$AIO_ETC/glance-api.conf"
 }
 
 start_placement() {
-    step_done placement-db || { in_ns env OS_PLACEMENT_CONFIG_DIR="$AIO_ETC" \
-        placement-manage --config-file "$AIO_ETC/placement.conf" db sync \
-        > "$AIO_LOGS/placement-db.log" 2>&1 && mark_done placement-db; }
+    step_done placement-db || { setup_step placement-db in_ns env \
+        OS_PLACEMENT_CONFIG_DIR="$AIO_ETC" placement-manage --config-file \
+        "$AIO_ETC/placement.conf" db sync && mark_done placement-db; }
     uwsgi_app placement 8778 /usr/bin/placement-api OS_PLACEMENT_CONFIG_DIR="$AIO_ETC"
 }
 
@@ -172,12 +190,11 @@ nova_manage() { in_ns nova-manage --config-file "$AIO_ETC/nova.conf" "$@"; }
 
 start_nova_control() {
     if ! step_done nova-db; then
-        {
-            nova_manage api_db sync
-            nova_manage cell_v2 map_cell0
-            nova_manage cell_v2 list_cells | grep -q ' cell1 ' || nova_manage cell_v2 create_cell --name=cell1
-            nova_manage db sync
-        } > "$AIO_LOGS/nova-db.log" 2>&1 || service_failed nova-db "database setup failed"
+        setup_step nova-db nova_manage api_db sync
+        setup_step nova-db nova_manage cell_v2 map_cell0
+        nova_manage cell_v2 list_cells 2>/dev/null | grep -q ' cell1 ' || \
+            setup_step nova-db nova_manage cell_v2 create_cell --name=cell1
+        setup_step nova-db nova_manage db sync
         mark_done nova-db
     fi
     start_daemon nova-api nova-api --config-file "$AIO_ETC/nova.conf"
@@ -219,9 +236,8 @@ start_nova_compute() {
 
 start_neutron() {
     local confs=(--config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/ml2_conf.ini")
-    step_done neutron-db || { in_ns neutron-db-manage "${confs[@]}" upgrade heads \
-        > "$AIO_LOGS/neutron-db.log" 2>&1 && mark_done neutron-db; } \
-        || service_failed neutron-db "database migration failed"
+    step_done neutron-db || { setup_step neutron-db in_ns neutron-db-manage \
+        "${confs[@]}" upgrade heads && mark_done neutron-db; }
     start_daemon neutron-server neutron-server "${confs[@]}"
     # the agents time out on RPC until the server answers
     wait_port neutron-server 9696 180
@@ -375,7 +391,8 @@ purge() {
         echo "DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance;
               DROP DATABASE IF EXISTS placement; DROP DATABASE IF EXISTS nova_api;
               DROP DATABASE IF EXISTS nova; DROP DATABASE IF EXISTS nova_cell0;
-              DROP DATABASE IF EXISTS neutron;" | in_ns mariadb -uroot
+              DROP DATABASE IF EXISTS neutron;
+              DROP USER IF EXISTS 'openstack'@'127.0.0.1';" | in_ns mariadb -uroot
         down
     fi
     rm -rf "$AIO_STATE" /var/lib/glance/images/* /var/lib/nova/instances/*
@@ -386,7 +403,11 @@ case "${1:-}" in
 up) up ;;
 down) down ;;
 purge) purge ;;
-status) status ;;
+status)
+    rc=0
+    status || rc=$?
+    exit $rc
+    ;;
 exec)
     shift
     [ $# -gt 0 ] || aio_die "usage: $0 exec CMD [ARGS...]"
