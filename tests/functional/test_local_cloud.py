@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from rally_kvm_perf.analysis import sweep as analysis
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 CLOUD = os.path.join(ROOT, "tools", "aio", "cloud.sh")
@@ -174,10 +176,10 @@ def _host_samples(rally_home):
     out = {}
     folder = rally_home / ".rally" / "kvm_perf" / "baselines"
     for path in folder.glob("*.json"):
-        for bench, data in json.load(open(path))["benchmarks"].items():
-            for sample in data["samples"]:
-                for name, value in sample["metrics"].items():
-                    out.setdefault(bench, {}).setdefault(name, []).append(value)
+        for bench, per_metric in analysis.baseline_samples(
+                json.load(open(path))).items():
+            for name, values in per_metric.items():
+                out.setdefault(bench, {}).setdefault(name, []).extend(values)
     return out
 
 

@@ -337,24 +337,11 @@ status() {
 }
 
 down() {
-    local name pid f
+    local pid f
     if [ -f "$AIO_PIDS/order" ]; then
-        # TERM everything (reverse start order: clients before the services
-        # they use), then wait for all at once; KILL what is left after 20 s
-        local names
-        names=$(tac "$AIO_PIDS/order" | awk '!seen[$0]++')
-        for name in $names; do signal_daemon "$name" TERM; done
-        for _ in $(seq 40); do
-            alive_any=""
-            for name in $names; do alive "$name" && alive_any=1; done
-            [ -n "$alive_any" ] || break
-            sleep 0.5
-        done
-        for name in $names; do
-            alive "$name" && aio_log "$name did not stop on TERM: killing it"
-            signal_daemon "$name" KILL
-            rm -f "$AIO_PIDS/$name.pid"
-        done
+        # reverse start order: clients before the services they use
+        # shellcheck disable=SC2046
+        stop_daemons $(tac "$AIO_PIDS/order" | awk '!seen[$0]++')
         rm -f "$AIO_PIDS/order"
     fi
     # dnsmasq runs in neutron's own qdhcp namespaces; it wrote its pid file

@@ -99,18 +99,23 @@ signal_daemon() {
     kill -"$2" -- "-$pid" 2>/dev/null || kill -"$2" "$pid" 2>/dev/null || true
 }
 
-# stop NAME: TERM its process group, KILL what is left after 20 s
-stop_daemon() {
-    local name=$1 pid t=0
-    pid=$(pid_of "$name")
-    [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null && [ $t -lt 40 ]; do
-            sleep 0.5
-            t=$((t + 1))
-        done
-        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$AIO_PIDS/$name.pid"
+# stop_daemons NAME...: TERM each one's process group (in the order given),
+# wait for all of them at once, KILL what is left after 20 s
+stop_daemons() {
+    local name t=0 left
+    for name in "$@"; do signal_daemon "$name" TERM; done
+    while [ $t -lt 40 ]; do
+        left=""
+        for name in "$@"; do alive "$name" && left=1; done
+        [ -n "$left" ] || break
+        sleep 0.5
+        t=$((t + 1))
+    done
+    for name in "$@"; do
+        alive "$name" && aio_log "$name did not stop on TERM: killing it"
+        signal_daemon "$name" KILL
+        rm -f "$AIO_PIDS/$name.pid"
+    done
 }
+
+stop_daemon() { stop_daemons "$1"; }
