@@ -91,3 +91,17 @@ def ordered(names):
     order = {name: i for i, name in enumerate(METRICS)}
     return sorted(names, key=lambda n: (not METRICS[n].paper if n in METRICS
                                         else True, order.get(n, len(order)), n))
+
+
+# The one number a progress line shows per run, first present wins.
+HEADLINE = ("block_write_kBps", "throughput_mbps", "transactions_per_s",
+            "char_write_kBps")
+
+
+def headline(values):
+    """(name, value) of the first headline metric in ``values`` that was
+    measured, or None."""
+    for key in HEADLINE:
+        if values.get(key) is not None:
+            return key, values[key]
+    return None

@@ -45,6 +45,12 @@ class FakeServers:
         self.hypervisor = hypervisor
         self.fail_after = None  # "ERROR" for the n-th server created
         self.error_index = None
+        self.console = ""       # what get_console_output returns
+        self.error_later = False  # every server goes to ERROR once polled
+
+    def get_console_output(self, server, length=None):
+        lines = self.console.splitlines(True)
+        return "".join(lines[-length:] if length else lines)
 
     def create(self, name, image, flavor, **kwargs):
         status = "ACTIVE"
@@ -59,6 +65,11 @@ class FakeServers:
             if server.id == getattr(server_id, "id", server_id):
                 if server.id in self.deleted:
                     raise NotFound("server %s not found" % server.id)
+                if self.error_later and server.status == "ACTIVE" and \
+                        getattr(server, "polled", False):
+                    server.status = "ERROR"
+                    server.fault = {"message": "host went away"}
+                server.polled = True
                 return server
         raise NotFound(server_id)
 

@@ -6,8 +6,9 @@
 #     "use_floating_ip": true, "floating_network": "public"}'
 #   - otherwise: stands up the local single-node cloud (tools/aio/cloud.sh)
 #     and runs there, Rally inside the cloud's network namespace, with the
-#     host baseline measured on this machine against the netserver on the
-#     provider gateway, so that every metric has a VM/host ratio
+#     host baseline measured on this machine against the same netserver as
+#     the instances (in its own namespace, routed from the provider
+#     gateway), so that every metric has a VM/host ratio
 #
 #   bash tools/smoke.sh RALLY_HOME OUTPUT_DIR
 set -euo pipefail
@@ -38,7 +39,7 @@ else
     rally env show "$envname" > /dev/null 2>&1 || \
         rally env create --name "$envname" --spec "$spec" > /dev/null
     args=$(printf '{"netserver": "%s:%s", "measure_baseline": true, "local_host": true, "output_dir": "%s"}' \
-        "$AIO_GW" "$AIO_NETSERVER_PORT" "$OUT")
+        "$AIO_NETSERVER" "$AIO_NETSERVER_PORT" "$OUT")
     echo "target: the local cloud (namespace $AIO_NS), up after $(( $(date +%s) - t0 )) s"
 fi
 

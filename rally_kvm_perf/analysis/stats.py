@@ -221,8 +221,9 @@ def linear_fit(xs, ys):
 
     Used for ratio vs number of concurrently active instances (the paper
     finds a linear fall). Points whose y is None are left out. Returns
-    slope, intercept, r2 (None when all y are equal), slope_stderr (None
-    with fewer than three points) and n.
+    slope, intercept, r2 (None when all y are equal), slope_stderr and the
+    slope's 95% interval slope_ci_low/high (None with fewer than three
+    points) and n.
     """
     points = [(float(x), float(y)) for x, y in zip(xs, ys) if y is not None]
     if len({x for x, _ in points}) < 2:
@@ -240,8 +241,11 @@ def linear_fit(xs, ys):
     sse = math.fsum((y - (slope * x + intercept)) ** 2 for x, y in points)
     r2 = (1.0 - sse / syy) if syy > 0 else None
     stderr = math.sqrt(sse / (n - 2) / sxx) if n > 2 else None
+    half = (t_ppf(0.975, n - 2) * stderr) if stderr is not None else None
     return {"slope": slope, "intercept": intercept, "r2": r2,
-            "slope_stderr": stderr, "n": n}
+            "slope_stderr": stderr, "n": n,
+            "slope_ci_low": None if half is None else slope - half,
+            "slope_ci_high": None if half is None else slope + half}
 
 
 # -- before / after ------------------------------------------------------------

@@ -63,58 +63,160 @@ def _host_for(baselines, hypervisor):
     return baselines.get(ANY_HOST)
 
 
-def level_ratio(vm_values, baselines, bench, name):
-    """VM/host ratio of one metric at one level.
+def _oriented(value, host_mean, higher):
+    """One value as a VM/host ratio, 1.0 = parity, below = worse."""
+    if higher:
+        return value / host_mean if host_mean else None
+    return host_mean / value if value else None
 
-    ``vm_values`` is [(value, hypervisor)]. When all values come from one
-    host, the ratio of means with Fieller's interval (stats.ratio); when the
-    instances span hosts, each VM value is divided by its own host's mean
-    and the ratios are averaged with a Student-t interval (host variance is
-    then not propagated; the result says so in ``method``).
+
+def _host_values(baselines, hypervisor, bench, name):
+    return (_host_for(baselines, hypervisor) or {}).get(bench, {}).get(name)
+
+
+def jain(values):
+    """Jain's fairness index of per-instance performance: 1.0 when every
+    instance got the same, 1/n when one got everything."""
+    values = [v for v in values if v is not None]
+    if not values or not any(values):
+        return None
+    return sum(values) ** 2 / (len(values) * sum(v * v for v in values))
+
+
+def _not_estimable(summary):
+    """Intervals from fewer than 3 repetitions say nothing useful (n = 2:
+    t = 12.7); they are dropped and the reason is given instead."""
+    if summary and summary.get("n") is not None and summary["n"] < 3:
+        summary = dict(summary, ci_low=None, ci_high=None,
+                       ci_half_width=None,
+                       ci_note="not estimable with n = %d" % summary["n"])
+    return summary
+
+
+def level_cell(reps, baselines, bench, name):
+    """Everything one metric says at one level.
+
+    ``reps`` is {repetition: [(instance, value, hypervisor)]} of the
+    instance runs that succeeded. The unit of replication is the
+    repetition: the k concurrent runs of one repetition share the host and
+    disturb each other, so the level's value in a repetition is the mean
+    over its k instances, and means, intervals and the ratio use
+    n = repetitions. The spread between instances is reported apart
+    (min/max per-instance ratio, Jain's fairness index), and so is the
+    aggregate (the k instances' sum over the host: the capacity view).
+
+    A metric that any run could not measure at this level (bonnie++
+    "+++++": too fast to time) is "not measurable at this size": no mean of
+    the runs that could, and no ratio.
     """
     metric = metrics.METRICS.get(name)
-    if metric is None or metric.better == metrics.NEUTRAL:
-        return None
-    higher = metric.better == metrics.HIGHER
-    values = [(v, hv) for v, hv in vm_values if v is not None]
-    hosts = {hv for _, hv in values}
-    host_data = {hv: (_host_for(baselines, hv) or {}).get(bench, {}).get(name)
-                 for hv in hosts}
-    missing = sorted(str(hv) for hv, samples in host_data.items()
-                     if not [s for s in (samples or []) if s is not None])
-    if not values or missing:
-        return {"ratio": None, "ci_low": None, "ci_high": None,
-                "method": None,
-                "missing_baseline": missing or None}
+    neutral = metric is None or metric.better == metrics.NEUTRAL
+    higher = metric is None or metric.better == metrics.HIGHER
+    samples = [(i, v, hv) for items in reps.values() for i, v, hv in items]
+    unmeasured = sum(1 for _, v, _ in samples if v is None)
+    cell = {"unmeasurable": unmeasured, "samples": len(samples)}
+    if unmeasured:
+        cell["vm"] = stats.summarize([], keep_samples=False)
+        cell["vm"]["missing"] = unmeasured
+        cell["ratio"] = None if neutral else {
+            "ratio": None, "ci_low": None, "ci_high": None, "method": None,
+            "missing_baseline": None,
+            "reason": "not measurable at this size: %d of %d run(s) too "
+                      "fast to time ('+++++'): raise the file size or use "
+                      "-D" % (unmeasured, len(samples))}
+        return cell
+    rep_means = {r: stats.mean([v for _, v, _ in items])
+                 for r, items in sorted(reps.items()) if items}
+    cell["vm"] = _not_estimable(stats.summarize(list(rep_means.values()),
+                                                keep_samples=False))
+    cell["instances_per_repetition"] = sorted({len(items)
+                                               for items in reps.values()})
+    if neutral:
+        cell["ratio"] = None
+        return cell
+    hosts = {hv for _, _, hv in samples}
+    host_data = {hv: _host_values(baselines, hv, bench, name) for hv in hosts}
+    missing = sorted(str(hv) for hv, values in host_data.items()
+                     if not values)
+    host_unmeasured = sorted(str(hv) for hv, values in host_data.items()
+                             if values and None in values)
+    per_instance = {}
+    for i, v, hv in samples:
+        per_instance.setdefault(i, []).append((v, hv))
+    inst_means = {i: stats.mean([v for v, _ in vals])
+                  for i, vals in per_instance.items()}
+    cell["fairness"] = jain([m if higher else (1.0 / m if m else None)
+                             for m in inst_means.values()])
+    if not samples or missing or host_unmeasured:
+        cell["ratio"] = {
+            "ratio": None, "ci_low": None, "ci_high": None, "method": None,
+            "missing_baseline": missing or None,
+            "reason": ("no host baseline for %s" % ", ".join(missing)
+                       if missing else
+                       "host baseline not measurable at this size on %s "
+                       "('+++++'): raise the file size or use -D"
+                       % ", ".join(host_unmeasured) if host_unmeasured
+                       else "no value")}
+        return cell
+    host_means = {hv: stats.mean(values) for hv, values in host_data.items()}
+    inst_ratios = [_oriented(inst_means[i], host_means[vals[0][1]], higher)
+                   for i, vals in per_instance.items()]
+    inst_ratios = [x for x in inst_ratios if x is not None]
+    cell["instance_ratio_min"] = min(inst_ratios) if inst_ratios else None
+    cell["instance_ratio_max"] = max(inst_ratios) if inst_ratios else None
     if len(hosts) == 1:
         [hv] = hosts
-        result = stats.ratio([v for v, _ in values], host_data[hv],
+        result = stats.ratio(list(rep_means.values()), host_data[hv],
                              higher_is_better=higher)
-        result["method"] = "fieller"
-        result["hosts"] = [hv]
-        result["host"] = stats.summarize(host_data[hv], keep_samples=False)
-        return result
-    normalized = []
-    for value, hv in values:
-        host_mean = stats.mean([s for s in host_data[hv] if s is not None])
-        if higher:
-            normalized.append(value / host_mean if host_mean else None)
-        else:
-            normalized.append(host_mean / value if value else None)
-    summary = stats.summarize(normalized)
-    return {"ratio": summary["mean"], "ci_low": summary["ci_low"],
-            "ci_high": summary["ci_high"], "confidence": 0.95,
-            "n_vm": summary["n"], "method": "per-instance",
-            "orientation": "vm/host" if higher else "host/vm",
-            "hosts": sorted(str(h) for h in hosts)}
+        result.update({"method": "fieller", "hosts": [hv], "host":
+                       stats.summarize(host_data[hv], keep_samples=False)})
+        if higher and metric.unit != "%":
+            _aggregate(cell, reps, host_data[hv])
+    else:
+        # each instance against its own host, then the repetition's mean
+        per_rep = [stats.mean([_oriented(v, host_means[hv], higher)
+                               for _, v, hv in items])
+                   for items in reps.values() if items]
+        summary = stats.summarize(per_rep)
+        result = {"ratio": summary["mean"], "ci_low": summary["ci_low"],
+                  "ci_high": summary["ci_high"], "confidence": 0.95,
+                  "n_vm": summary["n"], "method": "per-instance",
+                  "orientation": "vm/host" if higher else "host/vm",
+                  "hosts": sorted(str(h) for h in hosts)}
+    if result.get("n_vm", 0) < 3 or result.get("n_host", 3) < 3:
+        if result.get("ratio") is not None:
+            result.update({"ci_low": None, "ci_high": None,
+                           "ci_note": "not estimable with n = %d"
+                           % min(result.get("n_vm", 0),
+                                 result.get("n_host", 3))})
+    elif result.get("ratio") is not None and result.get("ci_low") is None:
+        result["ci_note"] = "unbounded (the host's mean is not " \
+            "significantly different from zero)"
+    cell["ratio"] = result
+    return cell
+
+
+def _aggregate(cell, reps, host_samples):
+    """Sum of the k instances per repetition over the host's value; only
+    repetitions where every instance of the level delivered a value."""
+    k = max(len(items) for items in reps.values())
+    sums = [sum(v for _, v, _ in items) for items in reps.values()
+            if len(items) == k]
+    cell["aggregate"] = _not_estimable(stats.summarize(sums,
+                                                       keep_samples=False))
+    agg = stats.ratio(sums, host_samples, higher_is_better=True)
+    if agg.get("n_vm", 0) < 3 or agg.get("n_host", 0) < 3:
+        agg.update({"ci_low": None, "ci_high": None})
+    cell["aggregate_ratio"] = agg
 
 
 def analyze(runs, baselines=None):
-    """Per benchmark and metric: VM statistics and VM/host ratio per level,
-    and the linear fit of ratio against the number of active instances.
+    """Per benchmark and metric: the level's statistics (see level_cell:
+    the repetition is the unit) and the linear fit of ratio against the
+    number of active instances.
 
     :returns: {"benchmarks": {bench: {"levels": [k...], "metrics": {metric:
-        {"levels": {k: {"vm": summary, "ratio": ratio or None}},
+        {"levels": {k: level_cell(...)},
          "fit": fit of ratio vs k or None,
          "vm_fit": fit of the VM mean vs k or None}}}},
         "overlap": {bench: {k: summary of overlap_fraction, start_skew_s}},
@@ -122,39 +224,36 @@ def analyze(runs, baselines=None):
         "error"}]}
     """
     baselines = baselines or {}
-    grouped = {}   # bench -> level -> metric -> [(value, hypervisor)]
+    grouped = {}   # bench -> level -> metric -> rep -> [(inst, value, hv)]
     overlaps = {}  # bench -> level -> [overlap dicts]
     failures = []
     for run in runs:
-        bench, level = run["benchmark"], run["level"]
+        bench, level, rep = run["benchmark"], run["level"], run["repetition"]
         per_level = grouped.setdefault(bench, {}).setdefault(level, {})
         ok_intervals = []
         for inst in run["instances"]:
             if inst.get("error"):
                 failures.append({"benchmark": bench, "level": level,
-                                 "repetition": run["repetition"],
+                                 "repetition": rep,
                                  "instance": inst["instance"],
                                  "error": inst["error"]})
                 continue
             ok_intervals.append((inst.get("started_at"),
                                  inst.get("finished_at")))
             for name, value in (inst.get("metrics") or {}).items():
-                per_level.setdefault(name, []).append(
-                    (value, inst.get("hypervisor")))
+                per_level.setdefault(name, {}).setdefault(rep, []).append(
+                    (inst["instance"], value, inst.get("hypervisor")))
         overlaps.setdefault(bench, {}).setdefault(level, []).append(
             overlap(ok_intervals))
-    result = {"benchmarks": {}, "overlap": {}, "failures": failures}
+    result = {"benchmarks": {}, "overlap": {}, "failures": failures,
+              "unit_of_replication": "repetition"}
     for bench, levels in grouped.items():
         names = metrics.ordered({n for per in levels.values() for n in per})
         bench_out = {"levels": sorted(levels), "metrics": {}}
         for name in names:
-            per = {}
-            for level in sorted(levels):
-                values = levels[level].get(name, [])
-                per[level] = {
-                    "vm": stats.summarize([v for v, _ in values],
-                                          keep_samples=False),
-                    "ratio": level_ratio(values, baselines, bench, name)}
+            per = {level: level_cell(levels[level].get(name, {}), baselines,
+                                     bench, name)
+                   for level in sorted(levels)}
             bench_out["metrics"][name] = {
                 "levels": per,
                 "fit": _fit(per, lambda d: (d["ratio"] or {}).get("ratio")),

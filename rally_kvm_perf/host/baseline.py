@@ -376,12 +376,8 @@ def measure(runner, params, output_path=None, progress=None, timer=None):
 
 
 def _headline(sample_metrics):
-    for key in ("block_write_kBps", "throughput_mbps", "transactions_per_s",
-                "char_write_kBps"):
-        value = sample_metrics.get(key)
-        if value is not None:
-            return "%s=%.6g" % (key, value)
-    return "no headline metric measured"
+    found = metrics.headline(sample_metrics)
+    return ("%s=%.6g" % found) if found else "no headline metric measured"
 
 
 def load(path):
@@ -442,6 +438,23 @@ def differences(doc, bonnie_params=None, netperf_params=None):
                 out.append("netperf tests %s: not in the host baseline (%s)"
                            % (", ".join(missing),
                               ", ".join(host.get("tests") or [])))
+            # the same path: a baseline against another netserver (its
+            # loopback, the gateway, another host) measures something else
+            host_target = "%s:%s" % (host.get("host"),
+                                     host.get("port") or netperf.DEFAULT_PORT)
+            vm_target = "%s:%s" % (netperf_params.host, netperf_params.port
+                                   or netperf.DEFAULT_PORT)
+            if netperf_params.host == "peer":
+                out.append(
+                    "netperf target: the instances measure against the "
+                    "peer instance, the host baseline against %s (another "
+                    "path: give netserver HOST:PORT, the baseline's "
+                    "target)" % host_target)
+            elif netperf_params.host is not None and \
+                    host_target != vm_target:
+                out.append("netperf target: host baseline measured against "
+                           "%s, instances against %s (another path)"
+                           % (host_target, vm_target))
             compare("netperf", "duration", host.get("duration"),
                     netperf_params.duration)
             compare("netperf", "message_size", host.get("message_size"),

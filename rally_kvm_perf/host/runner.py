@@ -5,8 +5,12 @@ quoted with shlex.join(), so no argument can inject shell syntax.
 """
 
 import dataclasses
+import re
 import shlex
 import subprocess
+import time
+
+import paramiko
 
 # imported at load time: rally registers config options on import, which
 # must happen before a command line parses them
@@ -60,10 +64,43 @@ class SSHRunner:
         self._connect_timeout = connect_timeout
         self._connected = False
 
-    def wait(self):
-        """Return when the host answers SSH (HostUnreachable after
-        ``connect_timeout``)."""
-        self._ensure_connected()
+    def wait(self, timeout=None, check=None, interval=2):
+        """Return when the host answers SSH; HostUnreachable after
+        ``timeout`` (default ``connect_timeout``) s. ``check()`` is called
+        between attempts and may raise to stop waiting early (e.g. the
+        server went to ERROR). ``last_error`` keeps why the last attempt
+        failed (refused, timed out, authentication)."""
+        timeout = self._connect_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        self.last_error = None
+        while not self._connected:
+            try:
+                self._ssh.execute("uname", timeout=30)
+                self._connected = True
+                return
+            except (OSError, EOFError, rally_exceptions.SSHError,
+                    rally_exceptions.SSHTimeout,
+                    paramiko.SSHException) as e:
+                self.last_error = _short(e)
+                self._drop_client()
+            if check is not None:
+                check()
+            if time.monotonic() >= deadline:
+                raise exceptions.HostUnreachable(
+                    "cannot reach %s over SSH within %s s: %s"
+                    % (self.address, timeout, self.last_error))
+            time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+
+    def _drop_client(self):
+        # rally's SSH keeps a failed client as False; a half-open one must
+        # not be reused for the next attempt
+        client = getattr(self._ssh, "_client", None)
+        if client:
+            try:
+                client.close()
+            except Exception:  # already dead
+                pass
+        self._ssh._client = False
 
     def reconnect(self):
         """After a reboot: drop the old connection, wait for SSH again."""
@@ -75,15 +112,8 @@ class SSHRunner:
         self._ensure_connected()
 
     def _ensure_connected(self):
-        if self._connected:
-            return
-        try:
-            self._ssh.wait(timeout=self._connect_timeout, interval=2)
-        except (rally_exceptions.SSHError, rally_exceptions.SSHTimeout) as e:
-            raise exceptions.HostUnreachable(
-                "cannot reach %s over SSH within %s s: %s"
-                % (self.address, self._connect_timeout, e)) from None
-        self._connected = True
+        if not self._connected:
+            self.wait()
 
     def run(self, argv, timeout=None, stdin=None):
         self._ensure_connected()
@@ -106,6 +136,13 @@ class SSHRunner:
         # rally's SSH.close() fails on a client that never connected
         if getattr(self._ssh, "_client", None):
             self._ssh.close()
+
+
+def _short(error):
+    """An SSH error in one line, without rally's "Exception value is" noise."""
+    text = re.sub(r"\s+", " ", str(error)).strip()
+    match = re.search(r"Exception value is: (.*)", text)
+    return (match.group(1) if match else text)[:300] or type(error).__name__
 
 
 def check(runner, argv, timeout=None, stdin=None):

@@ -23,6 +23,25 @@ def _optimised(contexts):
     return ", ".join(parts)
 
 
+# task arguments that are secrets: never copied into a report
+SECRET_KEYS = ("password", "secret", "token", "private_key", "pkey")
+
+
+def _secret(key):
+    key = str(key).lower()
+    return any(x in key for x in SECRET_KEYS) or key.endswith("_pass")
+
+
+def redact(value):
+    """A copy of task arguments with every secret replaced."""
+    if isinstance(value, dict):
+        return {k: ("***" if _secret(k) and v not in (None, "")
+                    else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
 def datasets(tasks_results):
     """One dataset per KVMPerf sweep workload, in task order."""
     out = []
@@ -36,6 +55,7 @@ def datasets(tasks_results):
                     continue
                 ctx = wl.get("contexts") or {}
                 rows, fits, hosts, pins, notes = [], [], [], [], []
+                errors = []
                 for i, iteration in enumerate(wl.get("data") or [], 1):
                     for row in tables.level_rows(iteration):
                         row["Iteration"] = i
@@ -51,18 +71,20 @@ def datasets(tasks_results):
                                 "Instances, failures and notes":
                             notes += chart["data"]
                     if iteration.get("error"):
-                        notes.append("iteration %d failed: %s"
-                                     % (i, ": ".join(iteration["error"][:2])))
+                        # [type, message, traceback]: what failed, not how
+                        errors.append("iteration %d failed: %s" % (
+                            i, ": ".join(iteration["error"][:2])))
                 optimised = _optimised(ctx)
                 label = "%d. %s (%s)" % (
                     len(out) + 1, subtask.get("title") or wl["name"],
                     optimised or "not optimised")
                 out.append({"label": label, "task": task.get("uuid"),
                             "task_index": t_index, "scenario": wl["name"],
-                            "args": wl.get("args") or {}, "contexts": ctx,
+                            "args": redact(wl.get("args") or {}),
+                            "contexts": redact(ctx),
                             "optimised": optimised, "rows": rows,
                             "fits": fits, "hosts": hosts, "pinning": pins,
-                            "notes": notes,
+                            "notes": notes, "errors": errors,
                             "pass_sla": wl.get("pass_sla"),
                             "sla": wl.get("sla_results", {}).get("sla", [])})
     return out
@@ -72,10 +94,14 @@ RECORD_FIELDS = (
     "dataset", "scenario", "iteration", "benchmark", "metric", "better",
     "active_instances", "n", "unmeasured", "vm_mean", "vm_stddev",
     "vm_ci_low", "vm_ci_high", "host_mean", "host_stddev", "host_ci_low",
-    "host_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high")
+    "host_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
+    "instance_ratio_min", "instance_ratio_max", "fairness_jain",
+    "aggregate_mean", "aggregate_ratio", "note")
 _COLUMNS = ("n", "Unmeasured", "VM mean", "VM stddev", "VM 95% low",
             "VM 95% high", "Host mean", "Host stddev", "Host 95% low",
-            "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high")
+            "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high",
+            "Instance ratio min", "Instance ratio max", "Fairness (Jain)",
+            "Aggregate mean", "Aggregate/host", "Note")
 
 
 def records(sets):
@@ -88,7 +114,7 @@ def records(sets):
                 ds["label"], ds["scenario"], row["Iteration"],
                 row["Benchmark"], row["Metric"],
                 metric.better if metric else None, row["Active"])
-                + tuple(row[c] for c in _COLUMNS))))
+                + tuple(row.get(c) for c in _COLUMNS))))
     return out
 
 
@@ -105,12 +131,15 @@ def compare(before, after):
     level of the instances' values: relative change with its 95% interval
     (Fieller, from the two summaries), Welch's p-value and a verdict."""
     def index(ds):
-        return {(r["Benchmark"], r["Metric"], r["Active"]): r
-                for r in ds["rows"]}
+        # with times > 1 each iteration is a sweep of its own: compare
+        # iteration i with iteration i
+        return {(r["Benchmark"], r["Metric"], r["Active"],
+                 r.get("Iteration", 1)): r for r in ds["rows"]}
     b_rows, a_rows = index(before), index(after)
     out = []
     for key in sorted(set(b_rows) & set(a_rows),
-                      key=lambda k: (k[0], metrics.ordered([k[1]])[0], k[2])):
+                      key=lambda k: (k[3], k[0], metrics.ordered([k[1]])[0],
+                                     k[2])):
         metric = metrics.METRICS.get(key[1])
         if metric is None or metric.better == metrics.NEUTRAL:
             continue
@@ -126,6 +155,7 @@ def compare(before, after):
         improvement = change if higher else -change
         out.append({
             "benchmark": key[0], "metric": key[1], "active_instances": key[2],
+            "iteration": key[3],
             "better": metric.better, "before": b["VM mean"],
             "after": a["VM mean"], "relative_change": change,
             "change_ci_low": (None if ratio["ci_low"] is None

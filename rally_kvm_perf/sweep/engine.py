@@ -21,6 +21,7 @@ import time
 from oslo_log import log as logging
 
 from rally_kvm_perf import exceptions
+from rally_kvm_perf import metrics
 from rally_kvm_perf.benchmarks import outputs
 
 LOG = logging.getLogger(__name__)
@@ -107,12 +108,23 @@ class Sweep:
         self.events = []     # reboots and cache drops that failed
 
     def run(self):
+        plan = [(level, rep, bench.name) for level in self.levels
+                for rep in range(1, self.repetitions + 1)
+                for bench in self.benchmarks]
+        eta = Estimate(plan)
         for level in self.levels:
             active = self.targets[:level]
             for rep in range(1, self.repetitions + 1):
+                t0 = time.monotonic()
                 self._between(active, rep, level)
+                eta.between_done(level, rep, time.monotonic() - t0)
                 for bench in self.benchmarks:
-                    self.runs.append(self._run_level(bench, active, level, rep))
+                    t0 = time.monotonic()
+                    record = self._run_level(bench, active, level, rep)
+                    self.runs.append(record)
+                    left = eta.done(level, rep, bench.name,
+                                    time.monotonic() - t0)
+                    self.progress("%s; %s" % (summary(record), left))
         return self.runs
 
     # -- between repetitions --
@@ -162,8 +174,8 @@ class Sweep:
                             "exit_code": None, "metrics": None,
                             "error": "skipped: %s" % t.broken}
                    for t in active if t.broken}
-        self.progress("%s: %d instance(s) at once, repetition %d/%d"
-                      % (bench.name, level, rep, self.repetitions))
+        self.progress("%s: %d instance(s) at once, repetition %d/%d: "
+                      "starting" % (bench.name, level, rep, self.repetitions))
         barrier = threading.Barrier(max(len(runnable), 1),
                                     timeout=self.barrier_timeout)
         threads = []
@@ -225,6 +237,92 @@ class Sweep:
             return
         if warnings:
             out["warnings"] = warnings
+
+
+def summary(record):
+    """One line on a finished run: its headline metric in each instance
+    and what failed."""
+    values, failed = [], 0
+    for inst in record["instances"]:
+        if inst.get("error"):
+            failed += 1
+            continue
+        found = metrics.headline(inst.get("metrics") or {})
+        if found:
+            values.append(found)
+    parts = ["%s, %d instance(s) at once, repetition %d done"
+             % (record["benchmark"], record["level"], record["repetition"])]
+    if values:
+        name = values[0][0]
+        nums = [v for k, v in values if k == name]
+        parts.append("%s mean %.6g (per instance: %s)" % (
+            name, sum(nums) / len(nums), ", ".join("%.6g" % v for v in nums)))
+    if failed:
+        parts.append("%d of %d instance run(s) FAILED" % (
+            failed, len(record["instances"])))
+    return ": ".join(parts[:2]) + "".join("; " + p for p in parts[2:])
+
+
+class Estimate:
+    """Remaining time of a sweep from the runs done so far.
+
+    A run not yet seen at its level is assumed to last as long as the same
+    benchmark at the highest level done, scaled by the instance count (k
+    instances sharing one host take about k times as long when the shared
+    resource is the bottleneck) unless the benchmark runs for a fixed time
+    (netperf): a rough figure, labelled as an estimate.
+    """
+
+    def __init__(self, plan, fixed_time=lambda bench: bench.startswith(
+            "netperf")):
+        self.fixed_time = fixed_time
+        self.left = list(plan)   # (level, repetition, benchmark) to run
+        self.seconds = {}        # (benchmark, level) -> [durations]
+        self.between = []        # durations of reboots / cache drops
+
+    def between_done(self, level, rep, seconds):
+        if seconds > 0.5 or self.between:
+            self.between.append(seconds)
+
+    def done(self, level, rep, bench, seconds):
+        self.seconds.setdefault((bench, level), []).append(seconds)
+        self.left.remove((level, rep, bench))
+        return self.text()
+
+    def _guess(self, bench, level):
+        same = self.seconds.get((bench, level))
+        if same:
+            return sum(same) / len(same)
+        seen = sorted(lv for (b, lv) in self.seconds if b == bench)
+        if seen:
+            ref = self.seconds[(bench, seen[-1])]
+            scale = 1.0 if self.fixed_time(bench) else level / seen[-1]
+            return sum(ref) / len(ref) * scale
+        every = [x for v in self.seconds.values() for x in v]
+        return sum(every) / len(every) if every else 0.0
+
+    def remaining(self):
+        runs = sum(self._guess(b, lv) for lv, _, b in self.left)
+        steps = len({(lv, rep) for lv, rep, _ in self.left})
+        between = (sum(self.between) / len(self.between)
+                   if self.between else 0.0)
+        return runs + steps * between
+
+    def text(self):
+        if not self.left:
+            return "sweep complete"
+        secs = self.remaining()
+        return "%d run(s) left, about %s (estimate)" % (
+            len(self.left), _duration(secs))
+
+
+def _duration(seconds):
+    minutes = int(round(seconds / 60.0))
+    if minutes < 1:
+        return "%d s" % round(seconds)
+    if minutes < 60:
+        return "%d min" % minutes
+    return "%d h %02d min" % divmod(minutes, 60)
 
 
 def failure_message(runs, limit=5):

@@ -46,12 +46,15 @@ def baseline_additive(doc):
             if summary["mean"] is None or metric is None \
                     or metric.better == metrics.NEUTRAL:
                 continue
-            rows.append([_label(bench, name), summary["mean"]])
+            rows.append([_label(bench, name) + " (not seconds)",
+                         summary["mean"]])
     if not rows:
         return []
     return [{"title": "Host baseline: mean of each metric per iteration",
              "description": "Mean over the repetitions of one iteration, "
-                            "for every metric the host measured.",
+                            "for every metric the host measured. Rally "
+                            "labels these columns '(sec)': the unit is in "
+                            "each row's name.",
              "chart_plugin": "StatsTable", "data": rows}]
 
 
@@ -271,25 +274,48 @@ def _level_table(bench, data):
             continue
         for k, d in sorted(m["levels"].items()):
             ratio = d.get("ratio") or {}
-            rows.append([name, k, d["vm"]["n"], d["vm"]["missing"]]
+            agg = d.get("aggregate_ratio") or {}
+            rows.append([name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
                         + _summary_cells(d["vm"])
                         + _summary_cells(ratio.get("host"))
                         + [_fmt(ratio.get("ratio")), _fmt(ratio.get("ci_low")),
-                           _fmt(ratio.get("ci_high"))])
+                           _fmt(ratio.get("ci_high")),
+                           _fmt(d.get("instance_ratio_min")),
+                           _fmt(d.get("instance_ratio_max")),
+                           _fmt(d.get("fairness")),
+                           _fmt((d.get("aggregate") or {}).get("mean")),
+                           _fmt(agg.get("ratio")),
+                           ratio.get("reason") or ratio.get("ci_note")
+                           or d["vm"].get("ci_note") or ""])
     return {"title": LEVEL_TITLE % bench,
-            "description": "Per metric and number of active instances: the "
-                           "instances' values over all repetitions (mean, "
-                           "standard deviation, 95% Student-t interval), the "
-                           "host baseline's, and the VM/host ratio with its "
-                           "95% interval (Fieller's for one host; Student-t "
-                           "of per-instance ratios when instances span "
-                           "hosts). 'Unmeasured' counts bonnie++ '+++'.",
+            "description": "Per metric and number of active instances. The "
+                           "unit of replication is the repetition: n counts "
+                           "repetitions, and the level's value in one "
+                           "repetition is the mean over its k concurrent "
+                           "instances (which share the host and are not "
+                           "independent). VM mean, standard deviation and "
+                           "95% Student-t interval over repetitions; the "
+                           "host baseline's; the VM/host ratio with its 95% "
+                           "interval (Fieller's for one host; Student-t of "
+                           "per-repetition ratios when instances span "
+                           "hosts; none below 3 repetitions). Between the k "
+                           "instances: the lowest and highest per-instance "
+                           "ratio and Jain's fairness index (1 = the host "
+                           "shared itself evenly). Aggregate: the k "
+                           "instances' sum per repetition, and that sum "
+                           "over the host's value (capacity). A metric that "
+                           "any run could not time (bonnie++ '+++++') is "
+                           "'not measurable at this size' at that level: "
+                           "'Unmeasured' counts those runs.",
             "chart_plugin": "Table",
             "data": {"cols": ["Metric", "Active", "n", "Unmeasured",
                               "VM mean", "VM stddev", "VM 95% low",
                               "VM 95% high", "Host mean", "Host stddev",
                               "Host 95% low", "Host 95% high", "VM/host",
-                              "Ratio 95% low", "Ratio 95% high"],
+                              "Ratio 95% low", "Ratio 95% high",
+                              "Instance ratio min", "Instance ratio max",
+                              "Fairness (Jain)", "Aggregate mean",
+                              "Aggregate/host", "Note"],
                      "rows": rows}}
 
 
@@ -303,16 +329,21 @@ def _fit_table(result, benchmarks):
             if fit:
                 rows.append([bench, name, what, _fmt(fit["slope"]),
                              _fmt(fit["intercept"]), _fmt(fit["r2"]),
-                             _fmt(fit["slope_stderr"]), fit["n"]])
+                             _fmt(fit["slope_stderr"]), fit["n"],
+                             _fmt(fit.get("slope_ci_low")),
+                             _fmt(fit.get("slope_ci_high"))])
     return {"title": FIT_TITLE,
             "description": "Least squares over the levels: slope per added "
-                           "instance, intercept, R² (1.0 = perfectly "
-                           "linear), standard error of the slope. The paper "
-                           "finds a linear fall of the ratio. The VM mean "
-                           "is fitted where there is no ratio.",
+                           "instance with its 95% interval (from 3 levels "
+                           "on), intercept, R² (1.0 = perfectly linear; "
+                           "information only: a flat line, the best result, "
+                           "has R² 0), standard error of the slope. The "
+                           "paper finds a linear fall of the ratio. The VM "
+                           "mean is fitted where there is no ratio.",
             "chart_plugin": "Table",
             "data": {"cols": ["Benchmark", "Metric", "Fitted", "Slope",
-                              "Intercept", "R²", "Slope std err", "Levels"],
+                              "Intercept", "R²", "Slope std err", "Levels",
+                              "Slope 95% low", "Slope 95% high"],
                      "rows": rows}}
 
 
@@ -379,15 +410,21 @@ def sweep_additive(result, benchmarks):
             levels = data.get("metrics", {}).get(name, {}).get("levels", {})
             for k, d in sorted(levels.items()):
                 ratio = _ratio_of(d)
+                # Rally's StatsTable heads every column "(sec)": each row
+                # names its own unit, so that nobody reads seconds
                 if ratio is not None:
-                    rows.append(["%s %s ratio, %d active" % (bench, name, k),
-                                 ratio])
+                    rows.append(["%s %s ratio, %d active [VM/host, no unit; "
+                                 "not seconds]" % (bench, name, k), ratio])
                 elif d["vm"]["mean"] is not None:
-                    rows.append(["%s %s, %d active" % (bench, name, k),
-                                 d["vm"]["mean"]])
+                    metric = metrics.METRICS.get(name)
+                    rows.append(["%s %s, %d active [%s; not seconds]" % (
+                        bench, name, k, metric.unit if metric else "?"),
+                        d["vm"]["mean"]])
     return [{"title": "Headline metrics per level",
              "description": "VM/host ratio (or the VM mean without a host "
-                            "baseline) of the paper's metrics per level.",
+                            "baseline) of the paper's metrics per level. "
+                            "Rally labels these columns '(sec)' whatever "
+                            "they hold: the unit is in each row's name.",
              "chart_plugin": "StatsTable", "data": rows}]
 
 

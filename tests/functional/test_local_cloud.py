@@ -30,7 +30,9 @@ NS = os.environ.get("KVM_PERF_AIO_NS", "kvmperf")
 STATE = os.environ.get("KVM_PERF_AIO_STATE", "/var/lib/rally-kvm-perf/aio")
 SPEC = os.path.join(STATE, "etc", "rally-env.json")
 GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
-NETSERVER = GATEWAY + ":12865"
+# AIO_NETSERVER: its own namespace behind the gateway, so that the host
+# baseline and the instances both leave their network stack to reach it
+NETSERVER = "10.99.1.2:12865"
 LOCAL_CLOUD_ARGS = {"netserver": NETSERVER, "local_host": True}
 
 
@@ -201,16 +203,23 @@ def test_every_measured_metric_has_a_vm_host_ratio(rally, smoke):
             assert data["levels"] == [1, 2]
             for metric, per in data["metrics"].items():
                 for level, cell in per["levels"].items():
-                    if not cell["vm"]["n"] or cell["ratio"] is None:
-                        continue  # not measured in the instances / neutral
+                    if cell["ratio"] is None:
+                        continue  # neutral (e.g. netperf's elapsed time)
+                    if cell["unmeasurable"]:
+                        # "+++++" in an instance: said, never averaged away
+                        assert cell["vm"]["mean"] is None
+                        assert "not measurable at this size" in \
+                            cell["ratio"]["reason"], cell
+                        continue
                     if cell["ratio"]["ratio"] is not None:
                         with_ratio.add((bench, metric))
                         continue
-                    # no ratio only where the host has no value: bonnie++
-                    # prints "+++++" for a test too fast to time
-                    assert cell["ratio"]["missing_baseline"], (bench, metric)
-                    assert not [v for v in host[bench].get(metric, [])
-                                if v is not None], (bench, metric, level)
+                    # no ratio only where the host could not time it:
+                    # bonnie++ prints "+++++" for a test too fast to time
+                    assert "host baseline not measurable" in \
+                        cell["ratio"]["reason"], (bench, metric, cell)
+                    assert None in host[bench].get(metric, []), (
+                        bench, metric, level)
     # the paper's metrics, measured on both sides, all have ratios
     for pair in (("bonnie++", "block_write_kBps"), ("bonnie++", "rewrite_kBps"),
                  ("bonnie++", "block_write_cpu_pct"),
@@ -332,3 +341,38 @@ def test_one_failing_instance_keeps_the_others_results(rally, tmp_path):
     # and they are in the report
     level_table = json.dumps(wl["data"][0]["output"])
     assert good.pop() in level_table
+
+
+def test_instance_that_cannot_boot_fails_with_console_evidence(rally,
+                                                               tmp_path):
+    """An image with no boot loader: the sweep gives up after ssh_timeout
+    (not later), names the instance, and says from its console why; the
+    kvm-perf report shows that error at the top of the workload; nothing
+    leaks."""
+    disk = tmp_path / "unbootable.raw"
+    subprocess.run(["truncate", "-s", "64M", str(disk)], check=True)
+    name = "kvm-perf-unbootable"
+    _in_ns(["openstack", "image", "create", name, "--disk-format", "raw",
+            "--container-format", "bare", "--file", str(disk)])
+    try:
+        t0 = time.monotonic()
+        report, uuid = _task(rally, tmp_path, dict(
+            LOCAL_CLOUD_ARGS, image=name, instances=1, repetitions=1,
+            scenarios=["netperf"], duration=2, ssh_timeout=60), expect_rc=2)
+        elapsed = time.monotonic() - t0
+    finally:
+        _in_ns(["openstack", "image", "delete", name])
+    print("\nunbootable instance: task failed after %.0f s" % elapsed)
+    # boot (~15 s) + 60 s of SSH waiting + cleanup, far below Rally's limits
+    assert elapsed < 300, elapsed
+    error = " ".join(_workloads(report)["KVMPerf.netperf"]["data"][0]["error"])
+    assert "did not answer SSH" in error and "within 60 s" in error, error
+    assert ("no console output: the guest did not boot" in error
+            or "the boot loader found nothing to boot" in error), error
+    export = tmp_path / "kvm-perf"
+    rally("task", "export", "--uuid", uuid, "--type", "kvm-perf", "--to",
+          str(export))
+    index = (export / "index.html").read_text()
+    top = index.index("This workload failed")
+    assert top < index.index("<h3>Per level"), "error not at the top"
+    assert "did not answer SSH" in index[top:top + 4000]

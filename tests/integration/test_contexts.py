@@ -313,3 +313,19 @@ def test_baseline_without_hosts_or_files_fails():
     with pytest.raises(rally_exceptions.ContextSetupFailure) as e:
         baseline_ctx.KVMPerfBaseline(ctx("kvm_perf_baseline", {})).setup()
     assert "no kvm_perf_hypervisors context" in str(e.value)
+
+
+def test_baseline_against_the_peer_is_refused_with_the_fix(sshd):
+    """The paper sample with measure_baseline and netserver "peer": the
+    context must not look for a host named "peer"."""
+    nova = fakes.FakeAdminNova([fakes.FakeHypervisor("compute-1")])
+    context = ctx("kvm_perf_hypervisors", hyper_config(sshd))
+    with use(fakes.FakeAdminClients(nova)):
+        hyper_ctx.KVMPerfHypervisors(context).setup()
+    context["config"]["kvm_perf_baseline"] = {
+        "bonnie": None, "netperf": {"netserver": "peer",
+                                    "tests": ["TCP_STREAM"], "duration": 1}}
+    with pytest.raises(rally_exceptions.ContextSetupFailure) as e:
+        baseline_ctx.KVMPerfBaseline(context).setup()
+    assert "netperf.netserver is 'peer'" in str(e.value)
+    assert "HOST[:PORT]" in str(e.value)

@@ -67,8 +67,11 @@ def test_k_runs_start_together_and_overlap(server):
     ov = res["overlap"]["netperf:TCP_STREAM"][3]
     assert ov["start_skew_s"]["max"] < 0.5
     assert ov["overlap_fraction"]["min"] > 0.6
-    assert res["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
-        "throughput_mbps"]["levels"][3]["vm"]["n"] == 6
+    # 2 repetitions of 3 concurrent instances: n = 2, not 6
+    cell = res["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
+        "throughput_mbps"]["levels"][3]
+    assert cell["vm"]["n"] == 2 and cell["samples"] == 6
+    assert 0 < cell["fairness"] <= 1.0
 
 
 def test_a_failing_instance_keeps_the_others(server, tmp_path):

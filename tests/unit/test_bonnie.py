@@ -3,6 +3,7 @@ import pytest
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import outputs
 from tests.conftest import read_fixture
 
 
@@ -216,3 +217,15 @@ def test_error_line_of_a_failed_run_is_bonnies_complaint():
     assert 'Can\'t change to directory "/var/tmp/nonexist"' in str(err)
     assert exceptions.last_line("a\nb\n") == "b"
     assert exceptions.last_line("usage: x\n") == "usage: x"
+
+
+def test_metrics_keep_too_fast_as_none_and_drop_what_did_not_run(
+        fixture_text):
+    """"+++++" stays a None (unmeasurable: never averaged away); a test
+    bonnie++ did not run (-f: per-char, -n 0: file tests) is absent."""
+    values, _ = outputs.parse_metrics(
+        "bonnie++", fixture_text("bonnie", "2.00a-fast.csv"))
+    assert "block_write_kBps" in values and values["block_write_kBps"] is None
+    assert "char_write_kBps" not in values
+    assert "seq_create_per_s" not in values
+    assert values["block_write_latency_us"] == 1291.0

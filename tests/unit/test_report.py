@@ -68,3 +68,60 @@ def test_report_without_sweeps_says_so():
     assert "No KVMPerf.bonnie / KVMPerf.netperf workload" in files[
         "index.html"]
     assert files["ratios.csv"].startswith("dataset,scenario,iteration")
+
+
+def test_compare_pairs_iteration_with_iteration():
+    """times > 1: every iteration is a sweep; none is dropped or mixed."""
+    def two(label, first, second):
+        r1 = row("bonnie++", "block_write_kBps", 1, first, 5.0, 10, 0.7)
+        r2 = dict(row("bonnie++", "block_write_kBps", 1, second, 5.0, 10,
+                      0.7), Iteration=2)
+        return ds(label, [r1, r2])
+    rows = collect.compare(two("b", 100.0, 200.0), two("a", 110.0, 180.0))
+    assert [(r["iteration"], r["before"], r["after"]) for r in rows] == [
+        (1, 100.0, 110.0), (2, 200.0, 180.0)]
+    assert [r["verdict"] for r in rows] == ["improved", "worse"]
+
+
+def test_secrets_in_task_arguments_never_reach_the_report():
+    iteration = {"error": [], "output": {"complete": [], "additive": []}}
+    task = {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
+        "name": "KVMPerf.bonnie", "data": [iteration], "pass_sla": True,
+        "sla_results": {"sla": []},
+        "args": {"image": "debian-12", "password": "hunter2-secret",
+                 "boot_kwargs": {"admin_pass": "x", "meta": {"token": "t0k"}}},
+        "contexts": {"users": {"password": "ctx-secret"}}}]}]}
+    files = render.build([task])
+    for name, text in files.items():
+        for secret in ("hunter2-secret", "ctx-secret", "t0k", "'x'",
+                       '"x"'):
+            assert secret not in text, (name, secret)
+    assert "debian-12" in files["index.html"]
+
+
+def test_fig7_interval_of_a_lower_is_better_metric_is_not_mirrored():
+    """CPU up by 15% (worse), its 95% interval +5%..+30%: as improvement
+    that is -15% with the interval -30%..-5%, so the bar reaches 15 points
+    further down and 10 up (the old figure drew them the other way)."""
+    cpu = {"better": "lower", "relative_change": 0.15, "improvement": -0.15,
+           "change_ci_low": 0.05, "change_ci_high": 0.30}
+    low, high = render.improvement_interval(cpu)
+    assert (low, high) == (pytest.approx(-0.30), pytest.approx(-0.05))
+    assert cpu["improvement"] - low == pytest.approx(0.15)
+    assert high - cpu["improvement"] == pytest.approx(0.10)
+    tput = dict(cpu, better="higher", improvement=0.15)
+    assert render.improvement_interval(tput) == (0.05, 0.30)
+
+
+def test_fig2_plots_the_papers_vm_over_host_cpu():
+    """The project's CPU ratio is host/VM (1.0 parity, below worse); the
+    paper's Fig. 2 plots VM CPU% / host CPU%: the inverse, interval
+    inverted and swapped."""
+    r = dict(row("bonnie++", "block_write_cpu_pct", 2, 40.0, 2.0, 10, 0.5),
+             **{"Ratio 95% low": 0.4, "Ratio 95% high": 0.625})
+    [(k, value, low, high)] = render._points(ds("x", [r]), "bonnie++",
+                                             "block_write_cpu_pct",
+                                             "VM/host", invert=True)
+    assert (k, value) == (2, 2.0)
+    assert (low, high) == (pytest.approx(1.6), pytest.approx(2.5))
+    assert "VM CPU% / host CPU%" in render.FIGURES[0][1]

@@ -69,12 +69,44 @@ def test_ratio_with_nothing_to_check_fails():
     ({"throughput_mbps": {"max_loss_per_instance": 0.3, "min_r2": 0.9}},
      True, "checked"),
     ({"throughput_mbps": {"max_loss_per_instance": 0.2}}, False,
-     "netperf:TCP_STREAM throughput_mbps: slope -0.2490 per instance < -0.2000"),
+     "netperf:TCP_STREAM throughput_mbps: slope -0.2490 per instance "
+     "(95% upper n/a) < -0.2000"),
     ({"elapsed_s": {"min_r2": 0.5}}, False, "no ratio to fit"),
 ])
 def test_scaling(config, passed, detail):
     c = check("kvm_perf_scaling", config, NETPERF)
     assert c.success is passed and detail in c.details()
+
+
+def fit_iteration(slope, low, high, r2):
+    from rally_kvm_perf.task import charts
+    cols = ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²",
+            "Slope std err", "Levels", "Slope 95% low", "Slope 95% high"]
+    row = ["bonnie++", "block_write_kBps", "ratio", slope, 0.9,
+           "n/a" if r2 is None else r2, 0.01, 5, low, high]
+    return {"error": [], "output": {"additive": [], "complete": [{
+        "title": charts.FIT_TITLE, "chart_plugin": "Table",
+        "data": {"cols": cols, "rows": [row]}}]}}
+
+
+@pytest.mark.parametrize("fit, passed, detail", [
+    # flat: no degradation at all (after pinning), R² undefined: passes
+    ((0.0, -0.01, 0.01, None), True, "checked"),
+    # the point slope is past the limit but the interval reaches it: the
+    # loss is not established
+    ((-0.06, -0.09, -0.03, 0.9), True, "checked"),
+    # even the upper end is past the limit: fails
+    ((-0.12, -0.15, -0.09, 0.98), False,
+     "slope -0.1200 per instance (95% upper -0.0900) < -0.0500"),
+    # an established fall that is not linear
+    ((-0.04, -0.06, -0.02, 0.3), False, "R² 0.300 < 0.800"),
+])
+def test_scaling_gates_on_the_slope_interval_not_on_r2(fit, passed, detail):
+    criterion = sla.SLA.get("kvm_perf_scaling")(
+        {"block_write_kBps": {"max_loss_per_instance": 0.05, "min_r2": 0.8}})
+    criterion.add_iteration(fit_iteration(*fit))
+    assert criterion.success is passed, criterion.details()
+    assert detail in criterion.details()
 
 
 @pytest.mark.parametrize("config, passed, detail", [

@@ -157,3 +157,14 @@ def test_welch_without_variance_or_samples():
     assert res["p_value"] is None and res["relative_change"] == 0
     assert stats.welch([1.0], [2.0])["p_value"] is None
     assert math.isclose(stats.welch([1.0], [2.0])["relative_change"], 1.0)
+
+
+def test_slope_interval_matches_scipy():
+    xs, ys = [1, 2, 3, 4, 5], [0.91, 0.83, 0.78, 0.69, 0.62]
+    fit = stats.linear_fit(xs, ys)
+    ref = sst.linregress(xs, ys)
+    half = sst.t.ppf(0.975, 3) * ref.stderr
+    assert fit["slope_ci_low"] == pytest.approx(ref.slope - half)
+    assert fit["slope_ci_high"] == pytest.approx(ref.slope + half)
+    two = stats.linear_fit([1, 2], [0.9, 0.8])
+    assert two["slope_ci_low"] is None and two["slope_ci_high"] is None

@@ -41,26 +41,98 @@ HOST = {"compute-1": {"bonnie++": {"block_write_kBps": [100.0, 104.0, 96.0],
         "compute-2": {"bonnie++": {"block_write_kBps": [200.0, 210.0, 190.0]}}}
 
 
-def test_single_host_ratio_is_fieller_of_all_instances_and_repetitions():
-    runs = [run("bonnie++", 1, 1, [inst("a", 90.0)]),
-            run("bonnie++", 1, 2, [inst("a", 86.0)]),
-            run("bonnie++", 2, 1, [inst("a", 70.0), inst("b", 72.0)]),
-            run("bonnie++", 2, 2, [inst("a", 66.0), inst("b", 68.0)])]
+def test_the_repetition_is_the_unit_of_replication():
+    """k concurrent instances of one repetition are one observation: the
+    level's value per repetition is their mean, n = repetitions."""
+    runs = [run("bonnie++", 1, r, [inst("a", v)])
+            for r, v in enumerate([90.0, 86.0, 88.0], 1)]
+    runs += [run("bonnie++", 2, 1, [inst("a", 70.0), inst("b", 72.0)]),
+             run("bonnie++", 2, 2, [inst("a", 66.0), inst("b", 68.0)]),
+             run("bonnie++", 2, 3, [inst("a", 67.0), inst("b", 71.0)])]
     res = sweep.analyze(runs, HOST)
     m = res["benchmarks"]["bonnie++"]["metrics"]["block_write_kBps"]
     level2 = m["levels"][2]
-    assert level2["vm"]["n"] == 4 and level2["vm"]["mean"] == 69.0
-    expected = stats.ratio([70.0, 72.0, 66.0, 68.0], [100.0, 104.0, 96.0])
+    rep_means = [71.0, 67.0, 69.0]
+    assert level2["vm"]["n"] == 3 and level2["vm"]["mean"] == 69.0
+    low, high = sst.t.interval(0.95, 2, loc=69.0, scale=sst.sem(rep_means))
+    assert level2["vm"]["ci_low"] == pytest.approx(low)
+    assert level2["vm"]["ci_high"] == pytest.approx(high)
+    # Fieller on the repetition means, not on the 6 instance runs
+    expected = stats.ratio(rep_means, [100.0, 104.0, 96.0])
     assert level2["ratio"]["ratio"] == pytest.approx(0.69)
+    assert level2["ratio"]["n_vm"] == 3
     assert level2["ratio"]["ci_low"] == pytest.approx(expected["ci_low"])
+    assert level2["ratio"]["ci_high"] == pytest.approx(expected["ci_high"])
+    pooled = stats.ratio([70.0, 72.0, 66.0, 68.0, 67.0, 71.0],
+                         [100.0, 104.0, 96.0])
+    assert level2["ratio"]["ci_low"] != pytest.approx(pooled["ci_low"])
     assert level2["ratio"]["method"] == "fieller"
     # the fall from 0.88 to 0.69 over one added instance
     ref = sst.linregress([1, 2], [0.88, 0.69])
     assert m["fit"]["slope"] == pytest.approx(ref.slope)
     assert m["vm_fit"]["slope"] == pytest.approx(-19.0)
     assert res["failures"] == []
+    assert res["unit_of_replication"] == "repetition"
     ov = res["overlap"]["bonnie++"][2]
     assert ov["overlap_fraction"]["mean"] == 1.0
+
+
+def test_spread_between_instances_fairness_and_aggregate():
+    runs = [run("bonnie++", 2, r, [inst("a", a), inst("b", b)])
+            for r, (a, b) in enumerate([(90.0, 30.0), (94.0, 26.0),
+                                        (86.0, 34.0)], 1)]
+    cell = sweep.analyze(runs, HOST)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]["levels"][2]
+    # per instance: a 90, b 30 over a host of 100
+    assert cell["instance_ratio_min"] == pytest.approx(0.30)
+    assert cell["instance_ratio_max"] == pytest.approx(0.90)
+    assert cell["fairness"] == pytest.approx(120.0 ** 2 / (2 * (90.0 ** 2
+                                                                + 30.0 ** 2)))
+    assert sweep.jain([5.0, 5.0, 5.0]) == 1.0
+    assert sweep.jain([1.0, 0.0, 0.0, 0.0]) == 0.25
+    # aggregate: 120 per repetition, 1.2 hosts' worth
+    assert cell["aggregate"]["mean"] == pytest.approx(120.0)
+    assert cell["aggregate_ratio"]["ratio"] == pytest.approx(1.2)
+
+
+def test_too_fast_to_time_is_not_averaged_away():
+    """bonnie++ "+++++" (None) in one run of a level: the metric is not
+    measurable at this size there, not the mean of the slow runs."""
+    runs = [run("bonnie++", 1, 1, [inst("a", 80.0)]),
+            run("bonnie++", 1, 2, [inst("a", None)]),
+            run("bonnie++", 1, 3, [inst("a", 60.0)]),
+            run("bonnie++", 2, 1, [inst("a", 50.0), inst("b", 52.0)])]
+    m = sweep.analyze(runs, HOST)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]
+    one = m["levels"][1]
+    assert one["unmeasurable"] == 1 and one["vm"]["mean"] is None
+    assert one["ratio"]["ratio"] is None
+    assert "not measurable at this size: 1 of 3" in one["ratio"]["reason"]
+    assert m["levels"][2]["vm"]["mean"] == 51.0
+
+
+def test_host_baseline_too_fast_to_time_gives_no_ratio():
+    host = {"compute-1": {"bonnie++": {"block_write_kBps": [100.0, None,
+                                                            98.0]}}}
+    runs = [run("bonnie++", 1, r, [inst("a", 50.0 + r)]) for r in (1, 2, 3)]
+    cell = sweep.analyze(runs, host)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]["levels"][1]
+    assert cell["vm"]["mean"] == 52.0
+    assert cell["ratio"]["ratio"] is None
+    assert "host baseline not measurable" in cell["ratio"]["reason"]
+
+
+def test_two_repetitions_say_not_estimable_instead_of_impossible_bounds():
+    runs = [run("bonnie++", 1, r, [inst("a", v)])
+            for r, v in ((1, 1000.0), (2, 400000.0))]
+    cell = sweep.analyze(runs, HOST)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]["levels"][1]
+    # Student t with n = 2 would give a negative throughput here
+    assert cell["vm"]["ci_low"] is None and cell["vm"]["ci_high"] is None
+    assert cell["vm"]["ci_note"] == "not estimable with n = 2"
+    assert cell["ratio"]["ratio"] is not None
+    assert cell["ratio"]["ci_low"] is None
+    assert cell["ratio"]["ci_note"] == "not estimable with n = 2"
 
 
 def test_lower_is_better_ratio_is_host_over_vm():
@@ -76,13 +148,18 @@ def test_instances_on_two_hosts_are_each_divided_by_their_own_host():
     runs = [run("bonnie++", 2, 1, [inst("a", 80.0, "compute-1"),
                                    inst("b", 180.0, "compute-2")]),
             run("bonnie++", 2, 2, [inst("a", 90.0, "compute-1"),
-                                   inst("b", 160.0, "compute-2")])]
+                                   inst("b", 160.0, "compute-2")]),
+            run("bonnie++", 2, 3, [inst("a", 60.0, "compute-1"),
+                                   inst("b", 200.0, "compute-2")])]
     ratio = sweep.analyze(runs, HOST)["benchmarks"]["bonnie++"]["metrics"][
         "block_write_kBps"]["levels"][2]["ratio"]
-    normalized = [0.8, 0.9, 0.9, 0.8]
+    # per repetition: the mean of each instance over its own host
+    per_rep = [(0.8 + 0.9) / 2, (0.9 + 0.8) / 2, (0.6 + 1.0) / 2]
     assert ratio["method"] == "per-instance"
-    assert ratio["ratio"] == pytest.approx(sum(normalized) / 4)
-    low, high = sst.t.interval(0.95, 3, loc=0.85, scale=sst.sem(normalized))
+    assert ratio["n_vm"] == 3
+    assert ratio["ratio"] == pytest.approx(sum(per_rep) / 3)
+    low, high = sst.t.interval(0.95, 2, loc=sum(per_rep) / 3,
+                               scale=sst.sem(per_rep))
     assert (ratio["ci_low"], ratio["ci_high"]) == (pytest.approx(low),
                                                    pytest.approx(high))
     assert ratio["hosts"] == ["compute-1", "compute-2"]

@@ -29,9 +29,16 @@ def test_job_definition():
 def test_playbooks_run_the_smoke_task_and_keep_the_reports():
     run = load("playbooks", "rally-kvm-perf-smoke", "run.yaml")
     [play] = run
-    commands = " ".join(t["shell"] for t in play["tasks"])
+    commands = " ".join(t.get("shell", "") + t.get("command", "")
+                        for t in play["tasks"])
     assert "samples/tasks/kvm-perf-smoke.yaml" in commands
     assert "rally-kvm-perf baseline" in commands
+    # the gate builds (and verifies) the guest image and uploads it: a
+    # DevStack node has no image with bonnie++ and netperf
+    assert "tools/aio/build-guest-image.sh" in commands
+    assert "openstack image create" in commands or \
+        "os image create" in commands
+    assert '"image": kvm_perf_image' in commands
     assert os.path.exists(os.path.join(ROOT, "samples", "tasks",
                                        "kvm-perf-smoke.yaml"))
     post = " ".join(t.get("shell", "") for t in

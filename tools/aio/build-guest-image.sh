@@ -2,36 +2,52 @@
 # Build the benchmark guest image: Debian bookworm (debootstrap, minbase),
 # cloud kernel, openssh-server, cloud-init, bonnie++ and netperf; an MBR disk
 # with extlinux, converted to qcow2. Cached: rebuilt only when this recipe
-# changes (the cache key is this file's hash).
+# changes (the cache key is the hash of this file and its verifier).
 #
 #   bash tools/aio/build-guest-image.sh [OUTPUT_DIR]   # prints the image path
 #
 # Needs root (loop devices, mount, chroot) and Debian's debootstrap,
 # qemu-utils, extlinux and syslinux-common.
+#
+# The build runs in a mount namespace of its own: no other process ever holds
+# a reference to the image's mount. (Every `ip netns exec` copies the mount
+# namespace; a copy taken while the image was mounted kept its ext4 mounted
+# after our umount, the journal unreplayed, and SYSLINUX then found no
+# extlinux.conf.) Every image, built or cached, passes
+# verify-guest-image.sh before it is used; a failed build is never cached.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${KVM_PERF_CACHE:-/var/cache/rally-kvm-perf}}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-key=$(sha256sum "$here/build-guest-image.sh" | cut -c1-12)
+key=$(cat "$here/build-guest-image.sh" "$here/verify-guest-image.sh" | sha256sum | cut -c1-12)
 image=$out/debian-12-bonnie-netperf-$key.qcow2
 log() { echo "guest-image: $*" >&2; }
 
-if [ -s "$image" ]; then
-    log "cached: $image"
-    echo "$image"
-    exit 0
-fi
+# cached: used only if it still verifies (a bad one is removed, then rebuilt)
+cached() {
+    [ -s "$image" ] || return 1
+    if bash "$here/verify-guest-image.sh" "$image"; then
+        log "cached: $image"
+        echo "$image"
+        return 0
+    fi
+    log "the cached image failed verification: removing it, building anew"
+    rm -f "$image"
+    return 1
+}
+
 [ "$(id -u)" = 0 ] || { log "run as root (loop devices, mount, chroot)"; exit 1; }
+if [ -z "${KVM_PERF_IMAGE_PRIVATE_NS:-}" ]; then
+    [ -s "$image" ] && cached && exit 0
+    KVM_PERF_IMAGE_PRIVATE_NS=1 exec unshare --mount --propagation private \
+        bash "$0" "$out"
+fi
 mkdir -p "$out"
 # one build at a time (the cloud's start and the functional tests may both
 # ask); whoever waited finds the image built
 exec 9> "$out/.build.lock"
 flock 9
-if [ -s "$image" ]; then
-    log "cached: $image"
-    echo "$image"
-    exit 0
-fi
+cached && exit 0
 work=$(mktemp -d "$out/build.XXXXXX")
 mnt=$work/root
 loop=""
@@ -72,6 +88,9 @@ UUID=$uuid / ext4 errors=remount-ro 0 1
 FSTAB
 echo kvm-perf-guest >"$mnt/etc/hostname"
 log "installing kernel, ssh, cloud-init, bonnie++, netperf in the image"
+# no package may start a daemon in the chroot: it would hold the mount
+printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d"
+chmod 755 "$mnt/usr/sbin/policy-rc.d"
 chroot "$mnt" /bin/sh -c '
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq &&
@@ -80,6 +99,7 @@ chroot "$mnt" /bin/sh -c '
         bonnie++ netperf sudo iproute2 ifupdown isc-dhcp-client \
         ca-certificates >/dev/null &&
     apt-get clean' >"$work/chroot.log" 2>&1 || { tail -20 "$work/chroot.log" >&2; exit 1; }
+rm -f "$mnt/usr/sbin/policy-rc.d"
 # cloud-init writes the NIC's stanza into interfaces.d: what the config
 # drive's network_data.json says (nova), else DHCP on the first NIC whatever
 # its name (NoCloud); it also reads the SSH key
@@ -101,6 +121,21 @@ system_info:
     sudo: "ALL=(ALL) NOPASSWD:ALL"
     shell: /bin/bash
 CLOUD
+# cloud-init writes the SSH host keys seconds before a benchmark may
+# hard-reboot the guest (a power cut): flush them as soon as they exist
+cat >"$mnt/etc/systemd/system/kvm-perf-sync.service" <<UNIT
+[Unit]
+Description=flush what cloud-init wrote (SSH host keys) to disk
+After=cloud-config.service ssh.service
+[Service]
+Type=oneshot
+ExecStart=/bin/sync
+[Install]
+WantedBy=multi-user.target
+UNIT
+mkdir -p "$mnt/etc/systemd/system/multi-user.target.wants"
+ln -sf /etc/systemd/system/kvm-perf-sync.service \
+    "$mnt/etc/systemd/system/multi-user.target.wants/kvm-perf-sync.service"
 # no netserver daemon at boot: the benchmark starts what it needs
 chroot "$mnt" systemctl disable netperf >/dev/null 2>&1 || true
 
@@ -117,16 +152,19 @@ LABEL linux
   INITRD /boot/$initrd
   APPEND root=UUID=$uuid ro console=ttyS0 net.ifnames=1
 BOOT
-cleanup_mounts() {
-    for d in dev/pts dev proc sys; do umount "$mnt/$d"; done
-    umount "$mnt"
-    losetup -d "$loop"
-    loop=""
-}
-cleanup_mounts
+# flush, then unmount: in this private namespace nothing else holds the
+# mount, so umount really ends it (journal checkpointed, state clean); a
+# busy mount is an error here, never something to convert anyway
+sync -f "$mnt"
+for d in dev/pts dev proc sys; do umount "$mnt/$d"; done
+umount "$mnt"
+losetup -d "$loop"
+loop=""
 dd if=/usr/lib/EXTLINUX/mbr.bin of="$raw" bs=440 count=1 conv=notrunc status=none
+sync "$raw"
 
-log "converting to qcow2"
+log "verifying the disk, then converting to qcow2"
+bash "$here/verify-guest-image.sh" "$raw" || { log "build discarded"; exit 1; }
 qemu-img convert -q -O qcow2 -c "$raw" "$work/image.qcow2"
 mv "$work/image.qcow2" "$image"
 # images of earlier recipes are never used again

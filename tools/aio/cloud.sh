@@ -72,6 +72,19 @@ ns_up() {
     fi
     ip -n "$AIO_NS" link set "$AIO_GW_DEV" up
     ip -n "$AIO_NS" link set "$AIO_PHYS_DEV" up
+    # the netserver's namespace, routed from the gateway
+    [ -e "/run/netns/$AIO_NETSERVER_NS" ] || ip netns add "$AIO_NETSERVER_NS"
+    ip -n "$AIO_NETSERVER_NS" link set lo up
+    if ! ip -n "$AIO_NS" link show "$AIO_NETSERVER_DEV" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$AIO_NETSERVER_DEV" type veth peer \
+            name "$AIO_NETSERVER_PEER" netns "$AIO_NETSERVER_NS"
+        ip -n "$AIO_NS" addr add "$AIO_NETSERVER_LINK/24" dev "$AIO_NETSERVER_DEV"
+        ip -n "$AIO_NETSERVER_NS" addr add "$AIO_NETSERVER/24" dev "$AIO_NETSERVER_PEER"
+    fi
+    ip -n "$AIO_NS" link set "$AIO_NETSERVER_DEV" up
+    ip -n "$AIO_NETSERVER_NS" link set "$AIO_NETSERVER_PEER" up
+    ip -n "$AIO_NETSERVER_NS" route replace default via "$AIO_NETSERVER_LINK"
+    in_ns sysctl -q -w net.ipv4.ip_forward=1
 }
 
 # -- infrastructure --
@@ -260,25 +273,31 @@ provider_network() {
 }
 
 # the host side of the netperf runs: instances and the host baseline measure
-# against the same netserver, on the provider gateway
+# against the same netserver, in its own namespace behind the gateway (the
+# check below reaches it through that route)
 start_netserver() {
-    start_daemon netserver netserver -D -L "$AIO_GW" -p "$AIO_NETSERVER_PORT"
-    wait_port netserver "$AIO_NETSERVER_PORT" 30 "$AIO_GW"
+    start_daemon netserver ip netns exec "$AIO_NETSERVER_NS" netserver -D \
+        -L "$AIO_NETSERVER" -p "$AIO_NETSERVER_PORT"
+    wait_port netserver "$AIO_NETSERVER_PORT" 30 "$AIO_NETSERVER"
 }
 
+# glance holds exactly the image that was built and verified: the same
+# file (by its sha256), else it is replaced
 upload_image() {
-    local path key current
+    local path sum current
     path=$(cat "$AIO_STATE/image-path")
-    key=$(basename "$path" .qcow2)
+    sum=$(sha256sum "$path" | cut -d' ' -f1)
     current=$(os image list --name "$AIO_IMAGE_NAME" -f value -c ID)
     if [ -n "$current" ]; then
-        [ "$(os image show "$current" -f value -c properties | grep -o "$key" || true)" ] \
+        [ "$(os image show "$current" -f value -c properties | grep -o "$sum" || true)" ] \
             && return 0
-        aio_log "image recipe changed: replacing $AIO_IMAGE_NAME"
+        aio_log "the guest image was rebuilt: replacing $AIO_IMAGE_NAME"
         os image delete "$current"
     fi
     os image create "$AIO_IMAGE_NAME" --public --disk-format qcow2 \
-        --container-format bare --file "$path" --property "kvm_perf_recipe=$key" > /dev/null
+        --container-format bare --file "$path" \
+        --property "kvm_perf_recipe=$(basename "$path" .qcow2)" \
+        --property "kvm_perf_sha256=$sum" > /dev/null
 }
 
 # in the background, beside the cloud's start; the caller waits on $!
@@ -360,13 +379,17 @@ down() {
         for pid in $(ip netns pids "$AIO_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns delete "$AIO_NS"
     fi
+    if [ -e "/run/netns/$AIO_NETSERVER_NS" ]; then
+        for pid in $(ip netns pids "$AIO_NETSERVER_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns delete "$AIO_NETSERVER_NS"
+    fi
     # neutron's qdhcp namespaces were mounted in the agent's own mount
     # namespace; what remains here is an empty file
     for f in /run/netns/qdhcp-*; do
         [ -e "$f" ] || continue
         mountpoint -q "$f" && ip netns delete "$(basename "$f")" || rm -f "$f"
     done
-    aio_log "down: every process started by up is stopped, namespace $AIO_NS removed"
+    aio_log "down: every process started by up is stopped, namespaces $AIO_NS and $AIO_NETSERVER_NS removed"
 }
 
 purge() {

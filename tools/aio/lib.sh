@@ -17,6 +17,16 @@ AIO_POOL_END=10.99.0.199
 AIO_GW_DEV=kvp-gw        # host end of the provider veth, holds the gateway
 AIO_PHYS_DEV=kvp-phys    # the linuxbridge agent's physical interface
 AIO_NETSERVER_PORT=12865
+# The netserver, host side of every netperf run, lives in a namespace of its
+# own behind a veth pair, routed from the gateway: the host baseline (run in
+# $AIO_NS) and the instances (tap, bridge, gateway) both leave their own
+# network stack to reach it. On the gateway itself the host's runs never
+# left its kernel (UDP_STREAM at 68 Gbit/s against guests' tens of Mbit/s).
+AIO_NETSERVER_NS=$AIO_NS-netserver
+AIO_NETSERVER_LINK=10.99.1.1   # our end of the veth, in $AIO_NS
+AIO_NETSERVER=10.99.1.2        # the netserver's end
+AIO_NETSERVER_DEV=kvp-ns       # in $AIO_NS
+AIO_NETSERVER_PEER=kvp-ns-peer # in $AIO_NETSERVER_NS
 AIO_IMAGE_NAME=debian-12-bonnie-netperf
 AIO_API=127.0.0.1
 AIO_REGION=RegionOne

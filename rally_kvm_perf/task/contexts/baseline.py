@@ -113,6 +113,12 @@ class KVMPerfBaseline(context.OpenStackContext):
         conf = CONF.kvm_perf
         b = self.config.get("bonnie")
         n = self.config.get("netperf")
+        if n and str(n.get("netserver", "")).strip().lower() == "peer":
+            self._fail("netperf.netserver is 'peer': the host baseline runs "
+                       "before any instance boots, so it cannot measure "
+                       "against the peer instance; give the netserver as "
+                       "HOST[:PORT] (the same target as the scenario's "
+                       "netserver)")
         params = baseline.make_params(
             conf, runs=self.config.get("repetitions"),
             bonnie_directory=(b or {}).get("directory"),

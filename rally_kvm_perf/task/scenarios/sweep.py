@@ -7,9 +7,11 @@ ratios when a host baseline is known.
 """
 
 import threading
+import time
 import typing as t
 
 from oslo_config import cfg
+from oslo_log import log as logging
 from rally.task import atomic
 from rally.task import types
 from rally.task import utils as task_utils
@@ -26,6 +28,7 @@ from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.sweep import console
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
@@ -36,6 +39,38 @@ CONF = opts.register_opts(cfg.CONF)
 HYPERVISOR_ATTR = "OS-EXT-SRV-ATTR:hypervisor_hostname"
 # the Rally context key where contexts (kvm_perf_baseline) leave baselines
 CONTEXT_KEY = "kvm_perf"
+
+
+# how often the SSH wait asks nova whether the server is still alive
+STATUS_POLL_S = 10
+
+LOG = logging.getLogger(__name__)
+
+
+def progress(message):
+    """A progress line for the operator watching `rally task start`."""
+    LOG.info("kvm-perf: %s", message)
+
+
+def _path_note(host, doc, netperf_params):
+    """Which path each side of a netperf ratio measured (report notes)."""
+    n = (doc.get("parameters") or {}).get("netperf") or {}
+    return ("netperf path: the instances measured against %s:%s, the host "
+            "baseline of %s against %s:%s" % (
+                netperf_params.host, netperf_params.port, host,
+                n.get("host"), n.get("port")))
+
+
+class _Counter:
+    """k of N, counted from several threads."""
+
+    def __init__(self, total):
+        self.total, self._n, self._lock = total, 0, threading.Lock()
+
+    def add(self):
+        with self._lock:
+            self._n += 1
+            return self._n
 
 
 class SweepFailed(exceptions.KVMPerfError):
@@ -84,9 +119,11 @@ class _Sweep(vm_utils.VMScenario):
                 flavor_specs = flavor_obj.get_keys()
             except Exception:  # extra specs are not readable by every user
                 flavor_specs = {}
+        self.path_notes = []
         baselines, baseline_note = self._load_baselines(host_baseline,
                                                         flavor_ram)
         self.notes = [baseline_note] if baseline_note else []
+        self.notes += self.path_notes
         self.notes += shared.get("warnings", [])
         self.servers = []
         try:
@@ -116,7 +153,8 @@ class _Sweep(vm_utils.VMScenario):
                     between=between_repetitions,
                     reboot=self._reboot_targets, command_timeout=(
                         command_timeout or conf.command_timeout),
-                    timer=lambda name: atomic.ActionTimer(self, name))
+                    timer=lambda name: atomic.ActionTimer(self, name),
+                    progress=progress)
                 runs = sw.run()
             result = analysis.analyze(runs, baselines)
             versions = sorted({"%s %s" % kv for tg in healthy
@@ -154,6 +192,9 @@ class _Sweep(vm_utils.VMScenario):
                         "the kvm_perf_baseline context measured %s with other "
                         "parameters than the instances use: %s"
                         % (hv, "; ".join(diffs)))
+            self.path_notes = [_path_note(hv, doc, netperf_params)
+                               for hv, doc in sorted(ctx.items())
+                               if netperf_params is not None and hv != "*"]
             return ({hv: analysis.baseline_samples(doc)
                      for hv, doc in ctx.items()}, None)
         if not path:
@@ -170,6 +211,8 @@ class _Sweep(vm_utils.VMScenario):
                 "meaningless): %s" % (path, "; ".join(diffs)))
         samples = analysis.baseline_samples(doc)
         host = (doc.get("facts") or {}).get("hostname") or doc.get("host")
+        if netperf_params is not None:
+            self.path_notes = [_path_note(host, doc, netperf_params)]
         return {analysis.ANY_HOST: samples, host: samples}, None
 
     # -- pinning (kvm_perf_hypervisors) --
@@ -200,6 +243,7 @@ class _Sweep(vm_utils.VMScenario):
             kwargs["availability_zone"] = availability_zone
         kwargs["auto_assign_nic"] = True
         self.boot_errors = {}
+        t0 = time.monotonic()
         with atomic.ActionTimer(self, "kvm_perf.boot_%d_servers" % count):
             # create all first (nova boots them in parallel), then wait;
             # each is recorded at once so that cleanup finds it
@@ -207,6 +251,9 @@ class _Sweep(vm_utils.VMScenario):
                 self.servers.append({
                     "server": self._create_server(image, flavor, kwargs),
                     "fip": None})
+            progress("booting %d server(s): %s" % (count, ", ".join(
+                e["server"].name for e in self.servers)))
+            active = 0
             for entry in self.servers:
                 try:
                     entry["server"] = task_utils.wait_for_status(
@@ -215,10 +262,17 @@ class _Sweep(vm_utils.VMScenario):
                         timeout=CONF.openstack.nova_server_boot_timeout,
                         check_interval=(
                             CONF.openstack.nova_server_boot_poll_interval))
+                    active += 1
+                    progress("server %s ACTIVE (%d of %d, %.0f s)" % (
+                        entry["server"].name, active, count,
+                        time.monotonic() - t0))
                 except Exception as e:
                     self.boot_errors[entry["server"].id] = (
                         "%s never became ACTIVE: %s"
                         % (entry["server"].name, e))
+                    progress("server %s FAILED: %s" % (
+                        entry["server"].name,
+                        self.boot_errors[entry["server"].id]))
         for entry in self.servers:
             server = entry["server"]
             if server.id in self.boot_errors:
@@ -273,12 +327,67 @@ class _Sweep(vm_utils.VMScenario):
                     name=server.name)
             entry["target"] = target
             targets.append(target)
+        live = [tg for tg in targets if not tg.broken]
+        progress("waiting for SSH on %d instance(s), up to %s s each"
+                 % (len(live), ssh_timeout))
+        answered = _Counter(len(live))
+        by_target = {id(e["target"]): e for e in self.servers}
         with atomic.ActionTimer(self, "kvm_perf.wait_for_ssh"):
-            self._parallel(targets, lambda tg: tg.runner.wait())
+            self._parallel(targets, lambda tg: self._wait_for_ssh(
+                tg, by_target[id(tg)]["server"], ssh_timeout, answered))
         with atomic.ActionTimer(self, "kvm_perf.prepare_instances"):
             self._parallel(targets, lambda tg: self._prepare(
                 tg, install_command, image))
         return targets
+
+    def _wait_for_ssh(self, target, server, timeout, answered):
+        """Until the instance answers SSH. Stops early when nova says the
+        server is in ERROR (or stopped); on timeout the error carries the
+        console's evidence of why (no output: it never booted; cloud-init
+        without metadata; sshd refusing the key...)."""
+        t0 = time.monotonic()
+        state = {"next": t0 + STATUS_POLL_S}
+
+        def check():
+            if time.monotonic() < state["next"]:
+                return
+            state["next"] = time.monotonic() + STATUS_POLL_S
+            try:
+                current = self.clients("nova").servers.get(server.id)
+            except Exception:  # a passing API error: keep waiting
+                return
+            status = getattr(current, "status", "")
+            if status in ("ERROR", "SHUTOFF", "DELETED"):
+                fault = (getattr(current, "fault", None) or {}).get(
+                    "message", "")
+                raise exceptions.HostUnreachable(
+                    "went to %s%s while waiting for SSH: %s" % (
+                        status, " (%s)" % fault if fault else "",
+                        self._console_evidence(server, None)))
+
+        try:
+            target.runner.wait(timeout=timeout, check=check)
+        except exceptions.HostUnreachable as e:
+            if "while waiting for SSH" in str(e):
+                raise
+            raise exceptions.HostUnreachable(
+                "did not answer SSH on %s within %s s: %s" % (
+                    target.runner.address, timeout,
+                    self._console_evidence(
+                        server, getattr(target.runner, "last_error", None))
+                )) from None
+        progress("%s answers SSH (%d of %d, %.0f s)" % (
+            server.name, answered.add(), answered.total,
+            time.monotonic() - t0))
+
+    def _console_evidence(self, server, ssh_error):
+        try:
+            text = self.clients("nova").servers.get_console_output(
+                server, length=200)
+        except Exception as e:  # the evidence must not hide the failure
+            return "console log not available (%s)%s" % (
+                e, "; last SSH error: %s" % ssh_error if ssh_error else "")
+        return console.evidence(text, ssh_error)
 
     @staticmethod
     def _parallel(targets, func):
@@ -642,6 +751,11 @@ class Netperf(_Sweep):
 
     def _baseline_params(self, flavor_ram_mb):
         o = self.netperf_options
+        if o["netserver"] == "peer":
+            host, port = "peer", CONF.kvm_perf.netperf_port
+        else:
+            host, port = netperf.parse_netserver(o["netserver"],
+                                                 CONF.kvm_perf.netperf_port)
         return (None, baseline.NetperfParams(
-            tests=tuple(o["tests"]), duration=o["duration"],
-            message_size=o["message_size"]))
+            host=host, port=port, tests=tuple(o["tests"]),
+            duration=o["duration"], message_size=o["message_size"]))

@@ -103,8 +103,12 @@ class ScalingSLA(_SweepSLA):
     """Bounds on the fitted line of ratio vs active instances, per metric.
 
     ``{"block_write_kBps": {"max_loss_per_instance": 0.05, "min_r2": 0.8}}``:
-    the ratio may fall by at most 0.05 per added instance (slope >= -0.05),
-    and the fall must be linear enough (R² >= 0.8).
+    fails when the ratio falls by more than 0.05 per added instance: when
+    even the upper end of the slope's 95% interval is below -0.05 (with
+    only two levels there is no interval and the slope itself is used). A
+    flat line (no degradation: the best result, e.g. after pinning) always
+    passes; ``min_r2`` (the fall must be linear) applies only where a fall
+    is established (the slope's interval lies below 0).
     """
 
     WHAT = "scaling"
@@ -128,13 +132,18 @@ class ScalingSLA(_SweepSLA):
             if row["Fitted"] != "ratio":
                 bad.append("%s: no ratio to fit (no host baseline)" % where)
                 continue
+            high = row.get("Slope 95% high")
+            upper = row["Slope"] if high is None else high
             if "max_loss_per_instance" in limits and \
-                    row["Slope"] < -limits["max_loss_per_instance"]:
-                bad.append("%s: slope %.4f per instance < -%.4f"
-                           % (where, row["Slope"],
-                              limits["max_loss_per_instance"]))
-            if "min_r2" in limits and (row["R²"] is None
-                                       or row["R²"] < limits["min_r2"]):
+                    upper < -limits["max_loss_per_instance"]:
+                bad.append("%s: slope %.4f per instance (95%% upper %s) < "
+                           "-%.4f" % (where, row["Slope"],
+                                      "n/a" if high is None
+                                      else "%.4f" % high,
+                                      limits["max_loss_per_instance"]))
+            falls = high is not None and high < 0
+            if "min_r2" in limits and falls and (
+                    row["R²"] is None or row["R²"] < limits["min_r2"]):
                 bad.append("%s: R² %s < %.3f" % (
                     where, "n/a" if row["R²"] is None else "%.3f" % row["R²"],
                     limits["min_r2"]))
@@ -183,8 +192,9 @@ class ConfidenceSLA(_SweepSLA):
     """Maximum relative 95% confidence half-width of the VM mean per metric.
 
     ``{"block_write_kBps": 0.1}``: at every level the 95% interval of the
-    instances' mean must be within ±10% of the mean; otherwise the
-    measurement is too noisy to trust (more repetitions help).
+    instances' mean (over repetitions, the unit of replication; none below
+    3) must be within ±10% of the mean; otherwise the measurement is too
+    noisy to trust (more repetitions help).
     """
 
     WHAT = "confidence"
@@ -202,7 +212,8 @@ class ConfidenceSLA(_SweepSLA):
             low, high, mean = (row["VM 95% low"], row["VM 95% high"],
                                row["VM mean"])
             if low is None or high is None or not mean:
-                bad.append("%s: no interval (fewer than 2 samples)" % where)
+                bad.append("%s: no interval (%s)" % (
+                    where, row.get("Note") or "fewer than 3 repetitions"))
                 continue
             half = (high - low) / 2.0 / abs(mean)
             if half > limit:

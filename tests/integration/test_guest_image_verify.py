@@ -1,0 +1,168 @@
+"""tools/aio/verify-guest-image.sh on small disks made here: a good one
+passes, and each way an image can be broken is refused, naming the check.
+
+The disks are real (an MBR, extlinux's boot code, an ext4 made with
+mkfs.ext4 -d) with stand-in files for the kernel and the programs; the
+"journal not replayed" case is made the way it happened in the field: the
+filesystem copied while another mount namespace still held it.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+VERIFY = os.path.join(ROOT, "tools", "aio", "verify-guest-image.sh")
+MBR = "/usr/lib/EXTLINUX/mbr.bin"
+OFFSET = 2048 * 512
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not os.path.exists(MBR)
+    or not shutil.which("sfdisk") or not shutil.which("qemu-img"),
+    reason="needs root, sfdisk, qemu-img and extlinux's mbr.bin")
+
+FILES = ("boot/extlinux/ldlinux.sys", "boot/extlinux/ldlinux.c32",
+         "boot/vmlinuz-6.1.0-test", "boot/initrd.img-6.1.0-test",
+         "usr/sbin/sshd", "usr/bin/cloud-init", "usr/sbin/bonnie++",
+         "usr/bin/netperf", "usr/bin/netserver")
+
+
+def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
+              root_uuid=None, boot_code=True):
+    """A 64 MiB disk as build-guest-image.sh lays it out."""
+    tree = path.parent / (path.name + ".tree")
+    fs_uuid = str(uuid.uuid4())
+    for rel in FILES:
+        if rel in skip:
+            continue
+        f = tree / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"stand-in for %s\n" % rel.encode())
+    if conf:
+        (tree / "boot/extlinux").mkdir(parents=True, exist_ok=True)
+        (tree / "boot/extlinux/extlinux.conf").write_text(
+            "DEFAULT linux\nLABEL linux\n  LINUX %s\n"
+            "  INITRD /boot/initrd.img-6.1.0-test\n"
+            "  APPEND root=UUID=%s ro console=ttyS0\n"
+            % (kernel, root_uuid or fs_uuid))
+    subprocess.run(["truncate", "-s", "64M", str(path)], check=True)
+    subprocess.run(["sfdisk", "-q", str(path)], check=True, text=True,
+                   input="start=2048, type=83, bootable\n")
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-U", fs_uuid, "-E",
+                    "offset=%d" % OFFSET, "-d", str(tree), str(path), "60M"],
+                   check=True)
+    if boot_code:
+        subprocess.run(["dd", "if=" + MBR, "of=" + str(path), "bs=440",
+                        "count=1", "conv=notrunc", "status=none"], check=True)
+    return path
+
+
+def verify(path):
+    proc = subprocess.run(["bash", VERIFY, str(path)], capture_output=True,
+                          text=True, timeout=300)
+    return proc.returncode, proc.stderr
+
+
+def refused(path, check, *words):
+    rc, err = verify(path)
+    assert rc == 1, err
+    assert "verify FAILED [%s]" % check in err, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+def test_a_good_disk_passes_raw_and_as_qcow2(tmp_path):
+    disk = make_disk(tmp_path / "good.raw")
+    rc, err = verify(disk)
+    assert rc == 0, err
+    assert "verified" in err and "vmlinuz-6.1.0-test" in err
+    qcow = tmp_path / "good.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", "-c", str(disk),
+                    str(qcow)], check=True)
+    rc, err = verify(qcow)
+    assert rc == 0, err
+
+
+def test_journal_not_replayed_is_refused(tmp_path):
+    """The field failure: another mount namespace still holds the
+    filesystem when the disk is copied, so its last writes (here: the boot
+    loader's configuration) are only in the journal."""
+    disk = make_disk(tmp_path / "held.raw", conf=False)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    loop = subprocess.run(["losetup", "-f", "--show", "-o", str(OFFSET),
+                           str(disk)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    holder = None
+    try:
+        subprocess.run(["mount", loop, str(mnt)], check=True)
+        (mnt / "boot/extlinux/extlinux.conf").write_text("DEFAULT linux\n")
+        # like a process started with `ip netns exec` during the build
+        holder = subprocess.Popen(["unshare", "--mount", "--propagation",
+                                   "private", "sleep", "60"])
+        time.sleep(0.5)
+        subprocess.run(["umount", str(mnt)], check=True)
+        shutil.copyfile(disk, tmp_path / "copy.raw")
+    finally:
+        if holder:
+            holder.kill()
+            holder.wait()
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+        subprocess.run(["losetup", "-d", loop], capture_output=True)
+    refused(tmp_path / "copy.raw", "fs-clean", "needs_recovery",
+            "SYSLINUX does not replay journals")
+
+
+def test_missing_boot_loader_configuration_is_refused(tmp_path):
+    refused(make_disk(tmp_path / "d.raw", conf=False), "bootloader",
+            "/boot/extlinux/extlinux.conf")
+
+
+def test_missing_extlinux_itself_is_refused(tmp_path):
+    refused(make_disk(tmp_path / "d.raw",
+                      skip=("boot/extlinux/ldlinux.sys",)),
+            "bootloader", "ldlinux.sys")
+
+
+def test_kernel_named_but_absent_is_refused(tmp_path):
+    refused(make_disk(tmp_path / "d.raw", kernel="/boot/vmlinuz-other"),
+            "bootloader", "/boot/vmlinuz-other")
+
+
+def test_wrong_root_uuid_is_refused(tmp_path):
+    refused(make_disk(tmp_path / "d.raw", root_uuid=str(uuid.uuid4())),
+            "bootloader", "root=UUID=")
+
+
+@pytest.mark.parametrize("missing", ["usr/sbin/bonnie++", "usr/bin/netperf",
+                                     "usr/sbin/sshd", "usr/bin/cloud-init"])
+def test_missing_program_is_refused(tmp_path, missing):
+    refused(make_disk(tmp_path / "d.raw", skip=(missing,)), "contents",
+            "/" + missing)
+
+
+def test_no_boot_code_is_refused(tmp_path):
+    refused(make_disk(tmp_path / "d.raw", boot_code=False), "mbr",
+            "no boot code")
+
+
+def test_filesystem_errors_are_refused(tmp_path):
+    disk = make_disk(tmp_path / "d.raw")
+    # an inode cleared under its directory entry
+    subprocess.run(["debugfs", "-w", "-R", "clri /usr/bin/netperf",
+                    "%s?offset=%d" % (disk, OFFSET)], check=True,
+                   capture_output=True)
+    refused(disk, "fsck", "e2fsck -fn")
+
+
+def test_not_a_disk_is_refused(tmp_path):
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(os.urandom(1 << 20))
+    refused(junk, "partition")
+    rc, err = verify(tmp_path / "absent.qcow2")
+    assert rc == 1 and "[format]" in err, err

@@ -1,0 +1,40 @@
+"""The sweep's progress lines: a run's headline metric, and the time left."""
+
+from rally_kvm_perf.sweep import engine
+
+
+def test_estimate_scales_unseen_levels_and_counts_reboots():
+    plan = [(k, r, "bonnie++") for k in (1, 2, 4) for r in (1, 2)]
+    eta = engine.Estimate(plan)
+    eta.between_done(1, 1, 0.0)
+    assert eta.done(1, 1, "bonnie++", 30.0).startswith("5 run(s) left")
+    # 30 s at level 1; level 2 twice as long, level 4 four times
+    assert eta.remaining() == 30.0 + 2 * 60.0 + 2 * 120.0
+    eta.between_done(1, 2, 20.0)   # a reboot: every later step costs it
+    eta.done(1, 2, "bonnie++", 34.0)
+    assert eta.remaining() == 2 * 64.0 + 2 * 128.0 + 4 * 20.0
+    eta.between_done(2, 1, 20.0)
+    eta.done(2, 1, "bonnie++", 70.0)
+    # level 2 seen: its own mean; level 4 scaled from level 2
+    assert eta.remaining() == 70.0 + 2 * 140.0 + 3 * 20.0
+    assert "about 7 min (estimate)" in eta.text()
+
+
+def test_fixed_time_benchmarks_do_not_scale_with_instances():
+    eta = engine.Estimate([(k, 1, "netperf:TCP_STREAM") for k in (1, 8)])
+    eta.done(1, 1, "netperf:TCP_STREAM", 62.0)
+    assert eta.remaining() == 62.0
+    assert eta.done(8, 1, "netperf:TCP_STREAM", 63.0) == "sweep complete"
+
+
+def test_summary_names_the_headline_metric_and_failures():
+    record = {"benchmark": "netperf:TCP_RR", "level": 3, "repetition": 2,
+              "instances": [
+                  {"metrics": {"transactions_per_s": 1000.0,
+                               "latency_mean_us": 900.0}},
+                  {"metrics": {"transactions_per_s": 800.0}},
+                  {"error": "vm-3: netperf exited with 1"}]}
+    assert engine.summary(record) == (
+        "netperf:TCP_RR, 3 instance(s) at once, repetition 2 done: "
+        "transactions_per_s mean 900 (per instance: 1000, 800); "
+        "1 of 3 instance run(s) FAILED")
