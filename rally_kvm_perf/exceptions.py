@@ -46,3 +46,11 @@ def last_line(text):
     if usage and usage[0] > 0:
         return lines[usage[0] - 1]
     return lines[-1] if lines else ""
+
+
+def excerpt(text, limit=200):
+    """A bounded, quoted excerpt of some output, for parse errors."""
+    text = (text or "").strip()
+    if not text:
+        return "<empty>"
+    return repr(text if len(text) <= limit else text[:limit] + "...")

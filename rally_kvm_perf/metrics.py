@@ -105,3 +105,10 @@ def headline(values):
         if values.get(key) is not None:
             return key, values[key]
     return None
+
+
+# The paper's bonnie++ metrics (Fig. 3: sequential I/O; Fig. 2: its CPU).
+PAPER_IO = tuple("%s_%s" % (stem, rate)
+                 for stem, rate, _t, paper in BONNIE_OPERATIONS if paper)
+PAPER_CPU = tuple("%s_cpu_pct" % stem
+                  for stem, _r, _t, paper in BONNIE_OPERATIONS if paper)

@@ -45,3 +45,8 @@ def register_opts(conf=None):
     conf = conf or cfg.CONF
     conf.register_opts(OPTS, group=GROUP)
     return conf
+
+
+# the process-wide configuration with our options registered: import this
+# rather than registering again in every module
+CONF = register_opts(cfg.CONF)

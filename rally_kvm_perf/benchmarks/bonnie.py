@@ -93,7 +93,7 @@ def parse(text):
     if not results:
         raise exceptions.ParseError(
             "no bonnie++ CSV result line found in output: %s"
-            % _excerpt(text))
+            % exceptions.excerpt(text))
     return results
 
 
@@ -210,14 +210,7 @@ def _parse_size(value, lineno, line):
 def _error(lineno, line, reason):
     return exceptions.ParseError(
         "malformed bonnie++ CSV at line %d (%s): %s"
-        % (lineno, reason, _excerpt(line)))
-
-
-def _excerpt(text, limit=200):
-    text = text.strip()
-    if not text:
-        return "<empty>"
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+        % (lineno, reason, exceptions.excerpt(line)))
 
 
 def build_command(directory, size_mb=None, ram_mb=None, machine_ram_mb=None,

@@ -155,10 +155,10 @@ def parse(text, test=None):
     if result["test"] is None:
         raise exceptions.ParseError(
             "netperf output has no test banner and no test was given: %s"
-            % _excerpt(text))
+            % exceptions.excerpt(text))
     if not body:
         raise exceptions.ParseError(
-            "netperf output has no result lines: %s" % _excerpt(text))
+            "netperf output has no result lines: %s" % exceptions.excerpt(text))
     if all(_KV_RE.match(line) for line in body):
         _parse_omni_kv(body, result)
     elif "," in body[0] and len(body) >= 2 and _is_omni_header(body[0]):
@@ -378,13 +378,6 @@ def _classic_rr(rows, result):
     result["transactions_per_s"] = n[5]
     if len(n) >= 8:
         result["local_cpu_pct"], result["remote_cpu_pct"] = _cpu(n[6]), _cpu(n[7])
-
-
-def _excerpt(text, limit=200):
-    text = text.strip()
-    if not text:
-        return "<empty>"
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:%\[\]-]+$")

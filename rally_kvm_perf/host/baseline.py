@@ -34,7 +34,6 @@ from rally_kvm_perf.host import runner as host_runner
 LOG = logging.getLogger(__name__)
 
 SCHEMA = "rally-kvm-perf/baseline/1"
-DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
 BONNIE = outputs.BONNIE
 
 
@@ -282,7 +281,7 @@ class Baseline:
         self._save()
 
     def _drop_caches(self):
-        res = self.runner.run(DROP_CACHES, timeout=600)
+        res = self.runner.run(host_runner.DROP_CACHES, timeout=600)
         if res.exit_code == 0:
             return True
         warning = ("could not drop page caches on %s (root needed): %s"
@@ -457,6 +456,10 @@ def differences(doc, bonnie_params=None, netperf_params=None):
                            % (host_target, vm_target))
             compare("netperf", "duration", host.get("duration"),
                     netperf_params.duration)
+            # -c -C: CPU measured on both sides (rally-kvm-perf baseline
+            # --cpu); without it the CPU columns have no host side
+            compare("netperf", "cpu", bool(host.get("cpu")),
+                    bool(netperf_params.cpu))
             compare("netperf", "message_size", host.get("message_size"),
                     netperf_params.message_size)
     return out

@@ -19,6 +19,9 @@ from rally.utils import sshutils
 
 from rally_kvm_perf import exceptions
 
+# flush, then drop the page cache, dentries and inodes (root only)
+DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
+
 
 @dataclasses.dataclass
 class Result:

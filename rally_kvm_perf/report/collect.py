@@ -3,8 +3,8 @@ kvm-perf report shows: per-level ratios of every KVMPerf sweep workload and
 before/after comparisons (pure functions)."""
 
 from rally_kvm_perf import metrics
+from rally_kvm_perf import results
 from rally_kvm_perf.analysis import stats
-from rally_kvm_perf.task.sla import tables
 
 SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf")
 ALPHA = 0.05
@@ -51,24 +51,23 @@ def datasets(tasks_results):
                 # any workload whose iterations hold sweep tables (the
                 # KVMPerf scenarios, or a replay of their output)
                 if wl.get("name") not in SWEEPS and not any(
-                        tables.level_rows(it) for it in wl.get("data") or []):
+                        results.iteration_levels(it) for it in wl.get("data") or []):
                     continue
                 ctx = wl.get("contexts") or {}
                 rows, fits, hosts, pins, notes = [], [], [], [], []
                 errors = []
                 for i, iteration in enumerate(wl.get("data") or [], 1):
-                    for row in tables.level_rows(iteration):
+                    for row in results.iteration_levels(iteration):
                         row["Iteration"] = i
                         rows.append(row)
-                    fits += tables.fit_rows(iteration)
-                    hosts += tables.table_rows(
-                        iteration, "Compute hosts: EPT/NPT and facts")
-                    pins += tables.table_rows(
-                        iteration, "Instances: vCPU pinning in libvirt")
+                    fits += results.iteration_fits(iteration)
+                    hosts += results.iteration_table(
+                        iteration, results.HOSTS_TITLE)
+                    pins += results.iteration_table(
+                        iteration, results.PINNING_TITLE)
                     for chart in (iteration.get("output") or {}).get(
                             "complete", []):
-                        if chart.get("title") == \
-                                "Instances, failures and notes":
+                        if chart.get("title") == results.NOTES_TITLE:
                             notes += chart["data"]
                     if iteration.get("error"):
                         # [type, message, traceback]: what failed, not how
@@ -97,11 +96,9 @@ RECORD_FIELDS = (
     "host_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
     "instance_ratio_min", "instance_ratio_max", "fairness_jain",
     "aggregate_mean", "aggregate_ratio", "note")
-_COLUMNS = ("n", "Unmeasured", "VM mean", "VM stddev", "VM 95% low",
-            "VM 95% high", "Host mean", "Host stddev", "Host 95% low",
-            "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high",
-            "Instance ratio min", "Instance ratio max", "Fairness (Jain)",
-            "Aggregate mean", "Aggregate/host", "Note")
+# the results record's level columns, from "n" on, in RECORD_FIELDS' order
+_COLUMNS = results.LEVEL_COLUMNS[2:]
+assert len(RECORD_FIELDS) == 7 + len(_COLUMNS)
 
 
 def records(sets):

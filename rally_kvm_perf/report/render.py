@@ -15,10 +15,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rally_kvm_perf import metrics  # noqa: E402
 from rally_kvm_perf.report import collect  # noqa: E402
-from rally_kvm_perf.task import charts  # noqa: E402
 
-_IO = charts.SWEEP_GROUPS["bonnie++"][0][1]
-_CPU = charts.SWEEP_GROUPS["bonnie++"][1][1]
+_IO = metrics.PAPER_IO
+_CPU = metrics.PAPER_CPU
 FIGURES = (
     # the paper's Fig. 2 plots VM CPU% / host CPU% (above 1: the VM burns
     # more CPU for the same work): that quantity, under that label, not the

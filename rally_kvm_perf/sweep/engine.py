@@ -23,11 +23,11 @@ from oslo_log import log as logging
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf.benchmarks import outputs
+from rally_kvm_perf.host import runner as host_runner
 
 LOG = logging.getLogger(__name__)
 
 BETWEEN = ("none", "drop_caches", "reboot")
-DROP_CACHES = "sync && echo 3 > /proc/sys/vm/drop_caches"
 
 
 @dataclasses.dataclass
@@ -38,6 +38,60 @@ class Target:
     hypervisor: str = None
     use_sudo: bool = False  # for root-only commands (dropping caches)
     broken: str = None      # why it is no longer tried
+    # the guest clock against ours: {"offset_s", "uncertainty_s"} or None
+    clock: dict = None
+
+
+# Each run is wrapped so that the instance itself notes when the benchmark
+# started and ended (its own clock): the client's barrier only says when
+# the SSH requests left, not when bonnie++/netperf began under load.
+TIMES_MARK = "KVMPERF-TIMES"
+_TIMED = ('s=$(date +%%s.%%N); "$@"; rc=$?; e=$(date +%%s.%%N); '
+          'echo "%s $s $e" >&2; exit $rc' % TIMES_MARK)
+
+
+def timed(argv):
+    """argv run under the in-guest timing wrapper (no shell injection: the
+    benchmark's words stay positional parameters)."""
+    return ["sh", "-c", _TIMED, "sh"] + list(argv)
+
+
+def split_times(stderr):
+    """(stderr without the timing line, (start, end) in guest time or
+    None)."""
+    kept, times = [], None
+    for line in (stderr or "").splitlines(True):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == TIMES_MARK:
+            try:
+                times = (float(parts[1]), float(parts[2]))
+            except ValueError:
+                kept.append(line)
+            continue
+        kept.append(line)
+    return "".join(kept), times
+
+
+def estimate_clock(runner, samples=5):
+    """The guest clock's offset to ours from SSH round trips: the sample
+    with the shortest round trip, offset = guest - midpoint, uncertainty =
+    half that round trip (the guest read its clock somewhere inside it)."""
+    best = None
+    for _ in range(samples):
+        t0 = _now()
+        res = runner.run(["date", "+%s.%N"], timeout=60)
+        t1 = _now()
+        try:
+            guest = float(res.stdout.strip())
+        except ValueError:
+            continue
+        if best is None or t1 - t0 < best[1] - best[0]:
+            best = (t0, t1, guest)
+    if best is None:
+        return None
+    t0, t1, guest = best
+    return {"offset_s": guest - (t0 + t1) / 2.0,
+            "uncertainty_s": (t1 - t0) / 2.0}
 
 
 @dataclasses.dataclass
@@ -86,10 +140,7 @@ class Sweep:
         if between == "reboot" and reboot is None:
             raise exceptions.InvalidArgument(
                 "between_repetitions=reboot needs a way to reboot instances")
-        bad = [k for k in levels
-               if isinstance(k, bool) or not isinstance(k, int)
-               or not 1 <= k <= len(targets)]
-        if bad or not levels:
+        if not valid_levels(levels, len(targets)):
             raise exceptions.InvalidArgument(
                 "active instance counts must be whole numbers from 1 to %d "
                 "(the instances available), got %r" % (len(targets), levels))
@@ -107,7 +158,25 @@ class Sweep:
         self.warnings = []
         self.events = []     # reboots and cache drops that failed
 
+    def _clocks(self, targets):
+        """Estimate each live target's clock offset (in parallel)."""
+        def one(target):
+            try:
+                target.clock = estimate_clock(target.runner)
+            except exceptions.HostUnreachable as e:
+                target.clock = None
+                if not target.broken:
+                    target.broken = "unreachable before its first run: %s" % e
+                    self.warnings.append("%s is %s" % (target.name,
+                                                       target.broken))
+            except Exception as e:  # the run will say it; no times then
+                target.clock = None
+                LOG.warning("%s: clock offset not estimated: %s",
+                            target.name, e)
+        parallel(targets, one)
+
     def run(self):
+        self._clocks(self.targets[:max(self.levels)])
         plan = [(level, rep, bench.name) for level in self.levels
                 for rep in range(1, self.repetitions + 1)
                 for bench in self.benchmarks]
@@ -133,7 +202,7 @@ class Sweep:
         alive = [t for t in active if not t.broken]
         if self.between == "drop_caches":
             for target in alive:
-                argv = ["sh", "-c", DROP_CACHES]
+                argv = list(host_runner.DROP_CACHES)
                 if target.use_sudo:
                     argv = ["sudo", "-n"] + argv
                 try:
@@ -151,6 +220,7 @@ class Sweep:
             with self.timer("kvm_perf.reboot_instances"):
                 try:
                     self.reboot(alive)
+                    self._clocks(alive)   # a new boot, a new clock
                 except Exception as e:  # one bad reboot must not end it all
                     self.events.append({"level": level, "repetition": rep,
                                         "event": "reboot failed: %s" % e})
@@ -204,7 +274,7 @@ class Sweep:
             out["barrier_broken"] = True  # start anyway; overlap shows it
         out["started_at"] = _now()
         try:
-            res = target.runner.run(bench.argv_for(target),
+            res = target.runner.run(timed(bench.argv_for(target)),
                                     timeout=self.command_timeout)
         except exceptions.HostUnreachable as e:
             out["finished_at"] = _now()
@@ -222,11 +292,17 @@ class Sweep:
             return
         out["finished_at"] = _now()
         out["exit_code"] = res.exit_code
-        out["stdout"], out["stderr"] = res.stdout, res.stderr
+        stderr, times = split_times(res.stderr)
+        out["stdout"], out["stderr"] = res.stdout, stderr
+        if times and target.clock:
+            # the guest's own start and end, on our clock
+            out["guest_started_at"] = times[0] - target.clock["offset_s"]
+            out["guest_finished_at"] = times[1] - target.clock["offset_s"]
+            out["clock_uncertainty_s"] = target.clock["uncertainty_s"]
         if res.exit_code != 0:
             out["error"] = "%s: %s exited with %d: %s" % (
                 target.name, bench.argv[0], res.exit_code,
-                exceptions.last_line(res.stderr)
+                exceptions.last_line(stderr)
                 or exceptions.last_line(res.stdout) or "no output")
             return
         try:
@@ -237,6 +313,34 @@ class Sweep:
             return
         if warnings:
             out["warnings"] = warnings
+
+
+def valid_levels(levels, available):
+    """Are ``levels`` a non-empty list of whole numbers from 1 to
+    ``available``? (The validator, the scenario and the engine ask.)"""
+    return isinstance(levels, list) and bool(levels) and not [
+        k for k in levels if isinstance(k, bool) or not isinstance(k, int)
+        or not 1 <= k <= available]
+
+
+def parallel(targets, func):
+    """func(target) in one thread per live target, all at once; an
+    exception marks that target broken with its message (the others go
+    on)."""
+    def call(target):
+        try:
+            func(target)
+        except exceptions.KVMPerfError as e:
+            target.broken = "%s: %s" % (target.name, e)
+        except Exception as e:
+            target.broken = "%s: unexpected %s: %s" % (
+                target.name, type(e).__name__, e)
+    threads = [threading.Thread(target=call, args=(tg,), daemon=True)
+               for tg in targets if not tg.broken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def summary(record):

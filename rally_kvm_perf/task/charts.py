@@ -5,6 +5,7 @@ chart_plugin, data, and optionally description, label, axis_label).
 """
 
 from rally_kvm_perf import metrics
+from rally_kvm_perf import results
 
 # Lines charts per benchmark: (metrics drawn together, title, axis label)
 _RUN_CHARTS = {
@@ -166,20 +167,20 @@ SWEEP_GROUPS = {
     "netperf:TCP_RR": (
         ("transactions", ("transactions_per_s",)), _LATENCY, _NET_CPU),
 }
-BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
-               "netperf:TCP_RR")
+BENCH_ORDER = results.BENCH_ORDER
 
 RATIO_LABEL = "VM/host (1.0 = parity, < 1 = VM worse)"
 # titles the SLAs and the exporter look tables up by
-LEVEL_TITLE = "%s per level: instances, host and ratio"
-FIT_TITLE = "Scaling: fitted line vs active instances"
-OVERLAP_TITLE = "Concurrency: how well the runs overlapped"
+LEVEL_TITLE = results.LEVEL_TITLE
+FIT_TITLE = results.FIT_TITLE
+OVERLAP_TITLE = results.OVERLAP_TITLE
+# metrics that describe a run, not its performance: no row in the tables
+NEUTRAL = tuple(name for name, m in metrics.METRICS.items()
+                if m.better == metrics.NEUTRAL)
 AXIS = "instances running at once"
 
 
-def _bench_order(names):
-    return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
-                                        if b in BENCH_ORDER else 99, b))
+_bench_order = results.bench_order
 
 
 def _ratio_of(level_data):
@@ -246,10 +247,10 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
                 "chart_plugin": "Lines",
                 "data": _series(data, group, lambda d: d["vm"]["mean"]),
                 "label": unit, "axis_label": AXIS})
-        out.append(_level_table(bench, data))
+        out.append(_level_table(bench, result))
     out.append(_fit_table(result, benchmarks))
     out.append(_overlap_table(result, benchmarks))
-    out.append({"title": "Instances, failures and notes",
+    out.append({"title": results.NOTES_TITLE,
                 "chart_plugin": "TextArea",
                 "data": _notes(result, targets, has_baseline, warnings)})
     out.append({"title": "Raw benchmark outputs",
@@ -266,27 +267,16 @@ def _summary_cells(summary):
             _fmt(summary.get("ci_low")), _fmt(summary.get("ci_high"))]
 
 
-def _level_table(bench, data):
-    rows = []
-    for name, m in data.get("metrics", {}).items():
-        metric = metrics.METRICS.get(name)
-        if metric is not None and metric.better == metrics.NEUTRAL:
-            continue
-        for k, d in sorted(m["levels"].items()):
-            ratio = d.get("ratio") or {}
-            agg = d.get("aggregate_ratio") or {}
-            rows.append([name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
-                        + _summary_cells(d["vm"])
-                        + _summary_cells(ratio.get("host"))
-                        + [_fmt(ratio.get("ratio")), _fmt(ratio.get("ci_low")),
-                           _fmt(ratio.get("ci_high")),
-                           _fmt(d.get("instance_ratio_min")),
-                           _fmt(d.get("instance_ratio_max")),
-                           _fmt(d.get("fairness")),
-                           _fmt((d.get("aggregate") or {}).get("mean")),
-                           _fmt(agg.get("ratio")),
-                           ratio.get("reason") or ratio.get("ci_note")
-                           or d["vm"].get("ci_note") or ""])
+def _rounded(rows, columns):
+    """Display cells: the only place numbers are rounded."""
+    return [[_fmt(row[c]) if not isinstance(row[c], str) else row[c]
+             for c in columns] for row in rows]
+
+
+def _level_table(bench, result):
+    rows = results.level_rows(result, bench, NEUTRAL)
+    for row in rows:
+        row["Note"] = row["Note"] or ""
     return {"title": LEVEL_TITLE % bench,
             "description": "Per metric and number of active instances. The "
                            "unit of replication is the repetition: n counts "
@@ -308,30 +298,12 @@ def _level_table(bench, data):
                            "'not measurable at this size' at that level: "
                            "'Unmeasured' counts those runs.",
             "chart_plugin": "Table",
-            "data": {"cols": ["Metric", "Active", "n", "Unmeasured",
-                              "VM mean", "VM stddev", "VM 95% low",
-                              "VM 95% high", "Host mean", "Host stddev",
-                              "Host 95% low", "Host 95% high", "VM/host",
-                              "Ratio 95% low", "Ratio 95% high",
-                              "Instance ratio min", "Instance ratio max",
-                              "Fairness (Jain)", "Aggregate mean",
-                              "Aggregate/host", "Note"],
-                     "rows": rows}}
+            "data": {"cols": list(results.LEVEL_COLUMNS),
+                     "rows": _rounded(rows, results.LEVEL_COLUMNS)}}
 
 
 def _fit_table(result, benchmarks):
-    rows = []
-    for bench in _bench_order(benchmarks):
-        data = result["benchmarks"].get(bench, {})
-        for name, m in data.get("metrics", {}).items():
-            fit, what = ((m["fit"], "ratio") if m["fit"]
-                         else (m["vm_fit"], "VM mean"))
-            if fit:
-                rows.append([bench, name, what, _fmt(fit["slope"]),
-                             _fmt(fit["intercept"]), _fmt(fit["r2"]),
-                             _fmt(fit["slope_stderr"]), fit["n"],
-                             _fmt(fit.get("slope_ci_low")),
-                             _fmt(fit.get("slope_ci_high"))])
+    rows = results.fit_rows(result, benchmarks)
     return {"title": FIT_TITLE,
             "description": "Least squares over the levels: slope per added "
                            "instance with its 95% interval (from 3 levels "
@@ -341,32 +313,29 @@ def _fit_table(result, benchmarks):
                            "paper finds a linear fall of the ratio. The VM "
                            "mean is fitted where there is no ratio.",
             "chart_plugin": "Table",
-            "data": {"cols": ["Benchmark", "Metric", "Fitted", "Slope",
-                              "Intercept", "R²", "Slope std err", "Levels",
-                              "Slope 95% low", "Slope 95% high"],
-                     "rows": rows}}
+            "data": {"cols": list(results.FIT_COLUMNS),
+                     "rows": _rounded(rows, results.FIT_COLUMNS)}}
 
 
 def _overlap_table(result, benchmarks):
-    rows = []
-    for bench in _bench_order(benchmarks):
-        for k, o in sorted(result["overlap"].get(bench, {}).items()):
-            rows.append([bench, k, o["start_skew_s"]["n"],
-                         _fmt(o["start_skew_s"]["mean"]),
-                         _fmt(o["start_skew_s"]["max"]),
-                         _fmt(o["overlap_fraction"]["mean"]),
-                         _fmt(o["overlap_fraction"]["min"])])
+    rows = results.overlap_rows(result, benchmarks)
     return {"title": OVERLAP_TITLE,
-            "description": "Start skew: last start minus first start of the "
-                           "k runs of a repetition. Overlap: time all k ran "
-                           "together over the span from first start to last "
-                           "end (1.0 = fully together). Low overlap means "
-                           "the level did not measure contention.",
+            "description": "When the k runs of a repetition really ran, as "
+                           "the instances themselves timed them (their "
+                           "clocks set against ours from SSH round trips; "
+                           "'Clock uncertainty s' is that estimate's error): "
+                           "start skew, last start minus first start; "
+                           "overlap, the time all k ran together over the "
+                           "span from first start to last end (1.0 = fully "
+                           "together). 'Client ...': the same from when the "
+                           "SSH requests left our barrier, which hides SSH "
+                           "set-up, sudo and process start under load. "
+                           "'Measured in' says which the first columns are. "
+                           "Low overlap: the level did not measure "
+                           "contention.",
             "chart_plugin": "Table",
-            "data": {"cols": ["Benchmark", "Active", "Runs",
-                              "Start skew mean s", "Start skew max s",
-                              "Overlap mean", "Overlap min"],
-                     "rows": rows}}
+            "data": {"cols": list(results.OVERLAP_COLUMNS),
+                     "rows": _rounded(rows, results.OVERLAP_COLUMNS)}}
 
 
 def _notes(result, targets, has_baseline, warnings):
@@ -459,7 +428,7 @@ def pinning_table(report, hypervisors):
                      inst["runtime_pinned"] or "no"])
     problems = (report or {}).get("problems", [])
     return [
-        {"title": "Compute hosts: EPT/NPT and facts",
+        {"title": results.HOSTS_TITLE,
          "description": "Two-level paging (EPT on Intel, NPT on AMD) per "
                         "compute host, with the evidence: kvm_intel.ept / "
                         "kvm_amd.npt and the CPU flags." + why,
@@ -467,7 +436,7 @@ def pinning_table(report, hypervisors):
          "data": {"cols": ["Host", "Feature", "State", "Evidence", "CPU",
                            "CPUs", "RAM MiB", "Kernel", "Hypervisor"],
                   "rows": hosts}},
-        {"title": "Instances: vCPU pinning in libvirt",
+        {"title": results.PINNING_TITLE,
          "description": "Each instance's <vcpupin> (vCPU→host CPUs) and "
                         "<emulatorpin> as its libvirt domain shows them after "
                         "boot (and after runtime pinning). Problems: "

@@ -12,12 +12,13 @@ Slow (debootstrap, about 2 minutes): ``tox -e functional``.
 """
 
 import os
-import shutil
 import subprocess
 import threading
 import time
 
 import pytest
+
+from tests import diskimage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -111,24 +112,9 @@ def test_real_image_copied_while_mounted_elsewhere_is_refused(raw_copy,
     _, offset = _partition(raw_copy)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    loop = subprocess.run(["losetup", "-f", "--show", "-o", str(offset),
-                           str(raw_copy)], check=True, capture_output=True,
-                          text=True).stdout.strip()
-    holder = None
-    try:
-        subprocess.run(["mount", loop, str(mnt)], check=True)
-        (mnt / "etc" / "kvm-perf-late-write").write_text("x\n")
-        holder = subprocess.Popen(["unshare", "--mount", "--propagation",
-                                   "private", "sleep", "120"])
-        time.sleep(0.5)
-        subprocess.run(["umount", str(mnt)], check=True)
-        shutil.copyfile(raw_copy, tmp_path / "copied.raw")
-    finally:
-        if holder:
-            holder.kill()
-            holder.wait()
-        subprocess.run(["umount", str(mnt)], capture_output=True)
-        subprocess.run(["losetup", "-d", loop], capture_output=True)
+    diskimage.copy_while_held(
+        raw_copy, offset, mnt, tmp_path / "copied.raw",
+        lambda m: (m / "etc" / "kvm-perf-late-write").write_text("x\n"))
     proc = _verify(tmp_path / "copied.raw")
     assert proc.returncode == 1
     assert "verify FAILED [fs-clean]: needs_recovery" in proc.stderr, \

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from rally_kvm_perf.analysis import sweep as analysis
+from rally_kvm_perf.analysis import levels as analysis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))

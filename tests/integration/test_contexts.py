@@ -208,7 +208,7 @@ class AdminServer:
     def __init__(self, sid, domain, host="compute-1"):
         self.id = sid
         setattr(self, hyper_ctx.INSTANCE_NAME, domain)
-        setattr(self, hyper_ctx.HYPERVISOR, host)
+        setattr(self, common.HYPERVISOR_ATTR, host)
 
 
 class AdminServers:

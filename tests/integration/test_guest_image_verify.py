@@ -10,10 +10,11 @@ filesystem copied while another mount namespace still held it.
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import pytest
+
+from tests import diskimage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -95,25 +96,10 @@ def test_journal_not_replayed_is_refused(tmp_path):
     disk = make_disk(tmp_path / "held.raw", conf=False)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    loop = subprocess.run(["losetup", "-f", "--show", "-o", str(OFFSET),
-                           str(disk)], check=True, capture_output=True,
-                          text=True).stdout.strip()
-    holder = None
-    try:
-        subprocess.run(["mount", loop, str(mnt)], check=True)
-        (mnt / "boot/extlinux/extlinux.conf").write_text("DEFAULT linux\n")
-        # like a process started with `ip netns exec` during the build
-        holder = subprocess.Popen(["unshare", "--mount", "--propagation",
-                                   "private", "sleep", "60"])
-        time.sleep(0.5)
-        subprocess.run(["umount", str(mnt)], check=True)
-        shutil.copyfile(disk, tmp_path / "copy.raw")
-    finally:
-        if holder:
-            holder.kill()
-            holder.wait()
-        subprocess.run(["umount", str(mnt)], capture_output=True)
-        subprocess.run(["losetup", "-d", loop], capture_output=True)
+    diskimage.copy_while_held(
+        disk, OFFSET, mnt, tmp_path / "copy.raw",
+        lambda m: (m / "boot/extlinux/extlinux.conf").write_text(
+            "DEFAULT linux\n"))
     refused(tmp_path / "copy.raw", "fs-clean", "needs_recovery",
             "SYSLINUX does not replay journals")
 

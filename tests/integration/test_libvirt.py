@@ -4,8 +4,8 @@ defines nova-like domains (one pinned, one not)."""
 import pytest
 
 from rally_kvm_perf import exceptions
-from rally_kvm_perf import pinning
 from rally_kvm_perf.host import libvirt_client
+from rally_kvm_perf.host import pinning
 
 NODE = """<node>
   <cpu><nodes>1</nodes><sockets>2</sockets><cores>4</cores><threads>2</threads>

@@ -5,7 +5,7 @@ on loopback."""
 import pytest
 
 from rally_kvm_perf import exceptions
-from rally_kvm_perf.analysis import sweep as analysis
+from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import netserver
@@ -63,10 +63,25 @@ def test_k_runs_start_together_and_overlap(server):
         starts = [i["started_at"] for i in run["instances"]]
         # the barrier releases all k threads at once
         assert max(starts) - min(starts) < 0.5
+        for inst in run["instances"]:
+            # each run timed itself; its line never reaches the outputs
+            assert inst["started_at"] <= inst["guest_started_at"] + 0.05
+            assert inst["guest_started_at"] < inst["guest_finished_at"]
+            assert inst["guest_finished_at"] <= inst["finished_at"] + 0.05
+            assert 0 <= inst["clock_uncertainty_s"] < 0.5
+            assert "KVMPERF-TIMES" not in inst["stderr"]
     res = analysis.analyze(runs)
     ov = res["overlap"]["netperf:TCP_STREAM"][3]
     assert ov["start_skew_s"]["max"] < 0.5
     assert ov["overlap_fraction"]["min"] > 0.6
+    # measured where the benchmarks ran, the client's figures kept too
+    assert ov["guest_start_skew_s"]["max"] < 0.5
+    assert ov["guest_overlap_fraction"]["min"] > 0.6
+    from rally_kvm_perf import results
+    [row] = [r for r in results.overlap_rows(res, ["netperf:TCP_STREAM"])
+             if r["Active"] == 3]
+    assert row["Measured in"] == "guests"
+    assert row["Client overlap min"] == ov["overlap_fraction"]["min"]
     # 2 repetitions of 3 concurrent instances: n = 2, not 6
     cell = res["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
         "throughput_mbps"]["levels"][3]
@@ -119,9 +134,10 @@ def test_an_unreachable_instance_is_skipped_afterwards(server):
             if i["instance"] == "vm-1"] == [True] * 4
     vm2 = [i["error"] for r in runs for i in r["instances"]
            if i["instance"] == "vm-2"]
-    # dropping caches before the first run found it unreachable already
-    assert all(e.startswith("skipped: unreachable since level 2 repetition 1")
-               for e in vm2)
+    # setting its clock against ours, before the first run, found it
+    # unreachable already
+    assert all(e.startswith("skipped: unreachable before its first run")
+               for e in vm2), vm2
     assert len(ts[1].runner.calls) == 1   # tried once, never again
     assert any("vm-2 is unreachable" in w for w in sw.warnings)
 
@@ -139,8 +155,8 @@ def test_between_repetitions(server):
     ts = targets(1)
     engine.Sweep(ts, [tcp(server)], levels=[1], repetitions=2,
                  between="drop_caches").run()
-    drops = [c for c in ts[0].runner.calls if c[0] == "sh"]
-    assert len(drops) == 2 and "drop_caches" in drops[0][-1]
+    drops = [c for c in ts[0].runner.calls if c == engine.host_runner.DROP_CACHES]
+    assert len(drops) == 2
 
 
 def test_a_failed_reboot_is_recorded_and_the_sweep_goes_on(server):

@@ -15,7 +15,9 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
-from rally_kvm_perf.task.scenarios import sweep
+from rally_kvm_perf.task.scenarios.kvm_perf import bonnie
+from rally_kvm_perf.task.scenarios.kvm_perf import netperf
+from rally_kvm_perf.task.scenarios.kvm_perf import utils
 from tests import fakes
 
 CONF = cfg.CONF
@@ -86,13 +88,20 @@ def ssh(sshd):
 
 def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova, admin=True)
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
     saved = tmp_path / "sweep.json"
     scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
              repetitions=2, bonnie_directory=str(tmp_path),
              host_baseline=bonnie_baseline, output_file=str(saved),
              **BONNIE, **ssh(sshd))
     record(scen, "bonnie-sweep-with-baseline.json")
+    # what would have been silent is in the notes: the fake flavor has no
+    # readable extra specs, and the instances ran on compute-1 while the
+    # one baseline file is this machine's
+    notes = json.dumps(scen._output["complete"])
+    assert "extra specs could not be read" in notes
+    assert "the instances ran on compute-1; the one host baseline given " \
+        "(of " in notes
     # booted once for the whole sweep, all deleted afterwards
     assert len(nova.servers.created) == 2
     assert sorted(nova.servers.deleted) == sorted(
@@ -162,8 +171,8 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
 def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
     nova = fakes.FakeNova()
     nova.servers.error_index = 1
-    scen = make(sweep.Bonnie, sshd, nova)
-    with pytest.raises(sweep.SweepFailed) as e:
+    scen = make(bonnie.Bonnie, sshd, nova)
+    with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=2, repetitions=1,
                  bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
     record(scen, "bonnie-sweep-no-baseline-one-boot-failed.json")
@@ -180,8 +189,8 @@ def test_one_server_never_boots_the_other_is_measured(sshd, tmp_path):
 
 def test_benchmark_failure_names_instance_level_repetition_cause(sshd):
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
-    with pytest.raises(sweep.SweepFailed) as e:
+    scen = make(bonnie.Bonnie, sshd, nova)
+    with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=1, repetitions=1,
                  bonnie_directory="/nonexistent/bonnie-dir", **BONNIE,
                  **ssh(sshd))
@@ -193,12 +202,12 @@ def test_benchmark_failure_names_instance_level_repetition_cause(sshd):
 
 
 def test_missing_tool_is_named_with_the_image(sshd, tmp_path):
-    class NoSuchTool(sweep.Bonnie):
+    class NoSuchTool(bonnie.Bonnie):
         TOOLS = ("bonnie-plus-plus-not-installed",)
 
     nova = fakes.FakeNova()
     scen = make(NoSuchTool, sshd, nova)
-    with pytest.raises(sweep.SweepFailed) as e:
+    with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-7", "flavor-1", instances=1, repetitions=1,
                  bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
     assert ("bonnie-plus-plus-not-installed is not installed in the instance "
@@ -206,14 +215,20 @@ def test_missing_tool_is_named_with_the_image(sshd, tmp_path):
     assert len(nova.servers.deleted) == 1
 
 
-def test_unreachable_instance_is_reported(sshd, tmp_path):
-    nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
-    args = dict(ssh(sshd), port=netserver.free_port(), ssh_timeout=2)
-    with pytest.raises(sweep.SweepFailed) as e:
+def unreachable(sshd, tmp_path, nova, ssh_timeout=2):
+    """One instance whose SSH port nothing listens on: the sweep's error."""
+    scen = make(bonnie.Bonnie, sshd, nova)
+    args = dict(ssh(sshd), port=netserver.free_port(),
+                ssh_timeout=ssh_timeout)
+    with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=1, repetitions=1,
                  bonnie_directory=str(tmp_path), **BONNIE, **args)
-    message = str(e.value)
+    return str(e.value)
+
+
+def test_unreachable_instance_is_reported(sshd, tmp_path):
+    nova = fakes.FakeNova()
+    message = unreachable(sshd, tmp_path, nova)
     server = nova.servers.created[0].name
     # the instance, the address, and the console's evidence of why
     assert ("%s: did not answer SSH on 127.0.0.1 within 2 s: no console "
@@ -228,12 +243,7 @@ def test_unreachable_instance_error_quotes_its_console(sshd, tmp_path):
         "SeaBIOS (version 1.16.2-debian-1.16.2-1)\n\n"
         "Booting from Hard Disk...\nSYSLINUX 6.04 EDD 20191223 Copyright\n"
         "\x1b[0mWARNING: No configuration file found\nboot: \n")
-    scen = make(sweep.Bonnie, sshd, nova)
-    args = dict(ssh(sshd), port=netserver.free_port(), ssh_timeout=2)
-    with pytest.raises(sweep.SweepFailed) as e:
-        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
-                 bonnie_directory=str(tmp_path), **BONNIE, **args)
-    message = str(e.value)
+    message = unreachable(sshd, tmp_path, nova)
     assert "the boot loader found nothing to boot" in message, message
     assert "console (last 5 lines): SeaBIOS" in message, message
     assert "WARNING: No configuration file found | boot:" in message
@@ -243,25 +253,20 @@ def test_server_in_error_stops_the_ssh_wait_early(sshd, tmp_path,
                                                   monkeypatch):
     """nova says ERROR while we wait for SSH: fail at once, not after
     ssh_timeout, naming the state and nova's fault."""
-    monkeypatch.setattr(sweep, "STATUS_POLL_S", 0.5)
+    monkeypatch.setattr(utils, "STATUS_POLL_S", 0.5)
     nova = fakes.FakeNova()
     nova.servers.error_later = True
-    scen = make(sweep.Bonnie, sshd, nova)
-    args = dict(ssh(sshd), port=netserver.free_port(), ssh_timeout=120)
     t0 = time.monotonic()
-    with pytest.raises(sweep.SweepFailed) as e:
-        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
-                 bonnie_directory=str(tmp_path), **BONNIE, **args)
+    message = unreachable(sshd, tmp_path, nova, ssh_timeout=120)
     assert time.monotonic() - t0 < 30
-    assert "went to ERROR (host went away) while waiting for SSH" in str(
-        e.value)
+    assert "went to ERROR (host went away) while waiting for SSH" in message
     assert len(nova.servers.deleted) == 1
 
 
 def test_baseline_with_other_parameters_is_refused_before_booting(
         sshd, tmp_path, bonnie_baseline):
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
+    scen = make(bonnie.Bonnie, sshd, nova)
     with pytest.raises(exceptions.InvalidArgument) as e:
         scen.run("image-1", "flavor-1", instances=1, repetitions=1,
                  bonnie_directory=str(tmp_path), host_baseline=bonnie_baseline,
@@ -275,7 +280,7 @@ def test_baseline_without_the_instances_extra_args_is_refused(
     """-D (O_DIRECT) measures the disk, not the page cache: a baseline
     taken without it is another benchmark."""
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
+    scen = make(bonnie.Bonnie, sshd, nova)
     with pytest.raises(exceptions.InvalidArgument) as e:
         scen.run("image-1", "flavor-1", instances=1, repetitions=1,
                  bonnie_directory=str(tmp_path), host_baseline=bonnie_baseline,
@@ -286,7 +291,7 @@ def test_baseline_without_the_instances_extra_args_is_refused(
 
 def test_reboot_between_repetitions(sshd, tmp_path):
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
+    scen = make(bonnie.Bonnie, sshd, nova)
     scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
              repetitions=2, between_repetitions="reboot",
              bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
@@ -305,11 +310,11 @@ def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
     params = baseline.make_params(
         CONF.kvm_perf, runs=2, skip_bonnie=True, drop_caches=False,
         netserver="%s:%d" % (host, port), tests=["TCP_STREAM", "TCP_RR"],
-        duration=1)
+        duration=1, cpu=True)
     path = str(tmp_path / "net-baseline.json")
     baseline.measure(host_runner.LocalRunner(), params, output_path=path)
     nova = fakes.FakeNova()
-    scen = make(sweep.Netperf, sshd, nova)
+    scen = make(netperf.Netperf, sshd, nova)
     scen.run("image-1", "flavor-1", netserver="%s:%d" % (host, port),
              tests=["TCP_STREAM", "TCP_RR"], duration=1, instances=2,
              repetitions=2, host_baseline=path, **ssh(sshd))
@@ -326,6 +331,10 @@ def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
     rows = [dict(zip(rr["cols"], r)) for r in rr["rows"]]
     assert any(r["Metric"] == "latency_p99_us" and r["VM/host"] != "n/a"
                for r in rows)
+    # -c -C on both sides: the CPU columns have values and ratios
+    cpu = [r for r in rows if r["Metric"] == "local_cpu_pct"]
+    assert cpu and all(r["VM mean"] != "n/a" and r["Host mean"] != "n/a"
+                       for r in cpu), cpu
     # the report says which path each side measured
     assert ("netperf path: the instances measured against %s:%d, the host "
             "baseline of" % (host, port)) in json.dumps(scen._output)
@@ -344,6 +353,26 @@ def private_loopback_baseline(tmp_path_factory):
     return path
 
 
+def test_netperf_baseline_without_cpu_is_refused(sshd, tmp_path,
+                                                 local_netserver):
+    """The sweep measures CPU on both sides (-c -C) by default; a baseline
+    without it has no host side for the CPU columns."""
+    host, port = local_netserver
+    params = baseline.make_params(
+        CONF.kvm_perf, runs=1, skip_bonnie=True, drop_caches=False,
+        netserver="%s:%d" % (host, port), tests=["TCP_STREAM"], duration=1)
+    path = str(tmp_path / "no-cpu.json")
+    baseline.measure(host_runner.LocalRunner(), params, output_path=path)
+    nova = fakes.FakeNova()
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        make(netperf.Netperf, sshd, nova).run(
+            "image-1", "flavor-1", netserver="%s:%d" % (host, port),
+            tests=["TCP_STREAM"], duration=1, instances=1, repetitions=1,
+            host_baseline=path, **ssh(sshd))
+    assert "netperf cpu: host baseline False, instances True" in str(e.value)
+    assert nova.servers.created == []
+
+
 def test_netperf_baseline_of_another_path_is_refused_before_booting(
         sshd, local_netserver, private_loopback_baseline):
     """The baseline measured against its private loopback netserver, the
@@ -351,7 +380,7 @@ def test_netperf_baseline_of_another_path_is_refused_before_booting(
     naming both targets, before anything boots."""
     host, port = local_netserver
     nova = fakes.FakeNova()
-    scen = make(sweep.Netperf, sshd, nova)
+    scen = make(netperf.Netperf, sshd, nova)
     with pytest.raises(exceptions.InvalidArgument) as e:
         scen.run("image-1", "flavor-1", netserver="%s:%d" % (host, port),
                  tests=["TCP_STREAM"], duration=1, instances=1,
@@ -363,7 +392,7 @@ def test_netperf_baseline_of_another_path_is_refused_before_booting(
     assert nova.servers.created == []
     # and against the peer instance: another path too
     with pytest.raises(exceptions.InvalidArgument) as e:
-        make(sweep.Netperf, sshd, nova).run(
+        make(netperf.Netperf, sshd, nova).run(
             "image-1", "flavor-1", netserver="peer", tests=["TCP_STREAM"],
             duration=1, instances=1, repetitions=1,
             host_baseline=private_loopback_baseline, **ssh(sshd))
@@ -375,7 +404,7 @@ def test_netperf_peer_instance_runs_the_netserver(sshd):
     port = netserver.free_port()
     CONF.set_override("netperf_port", port, group="kvm_perf")
     nova = fakes.FakeNova()
-    scen = make(sweep.Netperf, sshd, nova)
+    scen = make(netperf.Netperf, sshd, nova)
     try:
         scen.run("image-1", "flavor-1", tests=["TCP_STREAM"], duration=1,
                  instances=1, repetitions=1, **ssh(sshd))
@@ -408,7 +437,7 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
     node = tmp_path / "node.xml"
     node.write_text(NODE)
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova, admin=True)
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
     doc = baseline.load(bonnie_baseline)
     scen.context["kvm_perf"] = {
         "flavor": {"id": "flavor-ctx", "name": "kvm-perf-pinned",
@@ -443,7 +472,7 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
 def test_context_baseline_of_another_benchmark_is_refused(
         sshd, tmp_path, bonnie_baseline):
     nova = fakes.FakeNova()
-    scen = make(sweep.Bonnie, sshd, nova)
+    scen = make(bonnie.Bonnie, sshd, nova)
     scen.context["kvm_perf"] = {"baselines": {
         "compute-1": baseline.load(bonnie_baseline)}}
     with pytest.raises(exceptions.InvalidArgument) as e:
@@ -456,7 +485,7 @@ def test_context_baseline_of_another_benchmark_is_refused(
 
 
 def test_no_flavor_and_no_flavor_context(sshd):
-    scen = make(sweep.Bonnie, sshd, fakes.FakeNova())
+    scen = make(bonnie.Bonnie, sshd, fakes.FakeNova())
     with pytest.raises(exceptions.InvalidArgument) as e:
         scen.run("image-1", instances=1, **ssh(sshd))
     assert "add the kvm_perf_flavor context" in str(e.value)

@@ -13,7 +13,7 @@ def test_every_module_imports():
     # import, so a broken module would silently lose its plugins.
     names = [m.name for m in pkgutil.walk_packages(rally_kvm_perf.__path__,
                                                    "rally_kvm_perf.")]
-    assert "rally_kvm_perf.task.scenarios.host_baseline" in names
+    assert "rally_kvm_perf.task.scenarios.kvm_perf.host_baseline" in names
     for name in names:
         importlib.import_module(name)
 

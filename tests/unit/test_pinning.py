@@ -1,7 +1,7 @@
 import pytest
 
 from rally_kvm_perf import exceptions
-from rally_kvm_perf import pinning
+from rally_kvm_perf.host import pinning
 
 DOMAIN = """<domain type='kvm'>
   <name>instance-0000000a</name>

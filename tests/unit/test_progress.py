@@ -38,3 +38,39 @@ def test_summary_names_the_headline_metric_and_failures():
         "netperf:TCP_RR, 3 instance(s) at once, repetition 2 done: "
         "transactions_per_s mean 900 (per instance: 1000, 800); "
         "1 of 3 instance run(s) FAILED")
+
+
+def test_the_timing_line_is_split_off_stderr():
+    err = "bonnie++: warning\nKVMPERF-TIMES 1700000000.25 1700000042.5\n"
+    kept, times = engine.split_times(err)
+    assert kept == "bonnie++: warning\n"
+    assert times == (1700000000.25, 1700000042.5)
+    assert engine.split_times("no times\n") == ("no times\n", None)
+    argv = engine.timed(["bonnie++", "-d", "/tmp/a b; rm -rf /"])
+    # the benchmark's words stay positional parameters of sh, never code
+    assert argv[:2] == ["sh", "-c"] and argv[3:] == [
+        "sh", "bonnie++", "-d", "/tmp/a b; rm -rf /"]
+
+
+class SkewedRunner:
+    """A guest 100 s ahead of us whose replies take 0.2 s, except one."""
+
+    def __init__(self, delays):
+        self.delays = list(delays)
+        self.now = 1000.0
+
+    def run(self, argv, timeout=None):
+        from rally_kvm_perf.host import runner
+        delay = self.delays.pop(0)
+        self.now += delay / 2
+        guest = self.now + 100.0
+        self.now += delay / 2
+        return runner.Result(0, "%.6f\n" % guest, "")
+
+
+def test_clock_offset_from_the_shortest_round_trip(monkeypatch):
+    fake = SkewedRunner([0.2, 0.2, 0.02, 0.2, 0.2])
+    monkeypatch.setattr(engine, "_now", lambda: fake.now)
+    clock = engine.estimate_clock(fake)
+    assert abs(clock["offset_s"] - 100.0) < 1e-6
+    assert abs(clock["uncertainty_s"] - 0.01) < 1e-9

@@ -125,3 +125,32 @@ def test_fig2_plots_the_papers_vm_over_host_cpu():
     assert (k, value) == (2, 2.0)
     assert (low, high) == (pytest.approx(1.6), pytest.approx(2.5))
     assert "VM CPU% / host CPU%" in render.FIGURES[0][1]
+
+
+def test_ratios_csv_keeps_full_precision_from_the_record():
+    from rally_kvm_perf import results
+    from rally_kvm_perf.analysis import levels as analysis
+    from rally_kvm_perf.task import charts
+    runs = [{"benchmark": "bonnie++", "level": 1, "repetition": r,
+             "instances": [{"instance": "a", "hypervisor": "h",
+                            "started_at": 0.0, "finished_at": 1.0,
+                            "error": None,
+                            "metrics": {"block_write_kBps": v}}]}
+            for r, v in ((1, 79990.0), (2, 80001.0), (3, 79997.0))]
+    result = analysis.analyze(runs, {"h": {"bonnie++": {
+        "block_write_kBps": [100000.0, 100010.0, 99990.0]}}})
+    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True, [])
+    complete.append(results.to_chart(results.build(result, ["bonnie++"])))
+    task = {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
+        "name": "KVMPerf.bonnie", "pass_sla": True,
+        "sla_results": {"sla": []}, "args": {}, "contexts": {},
+        "data": [{"error": [], "output": {"complete": complete,
+                                          "additive": []}}]}]}]}
+    files = render.build([task])
+    import csv as csv_mod
+    import io
+    [rec] = [r for r in csv_mod.DictReader(io.StringIO(files["ratios.csv"]))
+             if r["metric"] == "block_write_kBps"]
+    assert float(rec["ratio"]) == pytest.approx(79996.0 / 100000.0,
+                                                 rel=1e-12)
+    assert rec["ratio"] != "0.8" and rec["n"] == "3"

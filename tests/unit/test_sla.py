@@ -29,9 +29,9 @@ def check(name, config, *fixtures):
 
 
 def test_recorded_values_are_what_the_tests_below_assume():
-    from rally_kvm_perf.task.sla import tables
+    from rally_kvm_perf import results
     rows = {(r["Benchmark"], r["Metric"], r["Active"]): r
-            for r in tables.level_rows(load(NETPERF))}
+            for r in results.iteration_levels(load(NETPERF))}
     tcp = "netperf:TCP_STREAM"
     assert rows[(tcp, "throughput_mbps", 1)]["VM/host"] == 0.9631
     assert rows[(tcp, "throughput_mbps", 2)]["VM/host"] == 0.7141
@@ -40,7 +40,7 @@ def test_recorded_values_are_what_the_tests_below_assume():
 @pytest.mark.parametrize("config, passed, detail", [
     ({"throughput_mbps": 0.7}, True, "2 value(s) checked"),
     ({"throughput_mbps": 0.8}, False,
-     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): 0.714 < 0.800"),
+     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): 0.7141 < 0.8"),
     ({"throughput_mbps": 0.9, "at_instances": 1}, True, "checked"),
     ({"transactions_per_s": 2.0, "at_instances": 2}, False,
      "netperf:TCP_RR transactions_per_s at 2 instance(s)"),
@@ -112,7 +112,7 @@ def test_scaling_gates_on_the_slope_interval_not_on_r2(fit, passed, detail):
 @pytest.mark.parametrize("config, passed, detail", [
     ({"min_overlap": 0.85, "max_start_skew_s": 0.5}, True, "2 value(s)"),
     ({"min_overlap": 0.95}, False,
-     "netperf:TCP_STREAM at 2 instances: overlap 0.887 < 0.950"),
+     "netperf:TCP_STREAM at 2 instances (client side): overlap 0.887 < 0.950"),
     ({"max_start_skew_s": 0.0001}, False, "start skew 0.000 s"),
 ])
 def test_overlap(config, passed, detail):
@@ -150,3 +150,37 @@ def test_schemas_reject_bad_configs():
                          ("kvm_perf_confidence", {"x": "10%"})]:
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(config, sla.SLA.get(name).CONFIG_SCHEMA)
+
+
+def test_ratio_gate_reads_the_full_precision_record_not_the_display():
+    """0.79996 shows as 0.8 in the table; the gate at 0.8 must fail."""
+    from rally_kvm_perf import results
+    from rally_kvm_perf.analysis import levels as analysis
+    from rally_kvm_perf.task import charts
+    runs = [{"benchmark": "bonnie++", "level": 1, "repetition": r,
+             "instances": [{"instance": "a", "hypervisor": "h",
+                            "started_at": 0.0, "finished_at": 1.0,
+                            "error": None,
+                            "metrics": {"block_write_kBps": 79996.0}}]}
+            for r in (1, 2, 3)]
+    host = {"h": {"bonnie++": {"block_write_kBps": [100000.0] * 3}}}
+    result = analysis.analyze(runs, host)
+    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True,
+                                     [])
+    table = [c for c in complete if c["title"] == results.LEVEL_TITLE
+             % "bonnie++"][0]["data"]
+    shown = dict(zip(table["cols"], table["rows"][0]))["VM/host"]
+    assert shown == 0.8          # what a person reads
+    record = results.build(result, ["bonnie++"])
+    iteration = {"error": [], "output": {"additive": [], "complete":
+                                         complete + [results.to_chart(
+                                             record)]}}
+    criterion = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": 0.8})
+    criterion.add_iteration(iteration)
+    assert not criterion.success
+    assert "0.79996 < 0.8" in criterion.details()
+    # without the record (an older task) the rounded table is all there is
+    legacy = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": 0.8})
+    legacy.add_iteration({"error": [], "output": {"additive": [],
+                                                  "complete": complete}})
+    assert legacy.success

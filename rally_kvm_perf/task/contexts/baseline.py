@@ -2,7 +2,6 @@
 
 import os
 
-from oslo_config import cfg
 from rally import exceptions as rally_exceptions
 from rally.common import validation
 from rally_openstack.task import context
@@ -14,7 +13,7 @@ from rally_kvm_perf.host import baseline
 from rally_kvm_perf.task.contexts import common
 from rally_kvm_perf.task.contexts import hypervisors
 
-CONF = opts.register_opts(cfg.CONF)
+CONF = opts.CONF
 
 
 @validation.add("required_platform", platform="openstack", admin=True)
@@ -33,6 +32,11 @@ class KVMPerfBaseline(context.OpenStackContext):
     different benchmark. Baselines land in ``context["kvm_perf"]
     ["baselines"]`` keyed by hypervisor host name, and are written to
     ``output_dir`` (default ``[kvm_perf] baseline_directory``).
+    ``repetitions`` (default ``[kvm_perf] repetitions``) and
+    ``drop_caches`` (before each bonnie++ run, default true) are the
+    measurement's; ``bonnie`` and ``netperf`` (null: not measured) take
+    the benchmark parameters, netperf's ``netserver`` as HOST[:PORT] (not
+    "peer": no instance exists yet) and ``cpu`` (-c -C, default true).
     """
 
     CONFIG_SCHEMA = {
@@ -65,6 +69,8 @@ class KVMPerfBaseline(context.OpenStackContext):
                         "enum": list(netperf.TESTS)}},
                     "duration": {"type": "integer", "minimum": 1},
                     "message_size": {"type": "integer", "minimum": 1},
+                    # CPU on both sides (-c -C), as the scenario's default
+                    "cpu": {"type": "boolean"},
                 },
                 "required": ["netserver"], "additionalProperties": False},
         },
@@ -131,6 +137,7 @@ class KVMPerfBaseline(context.OpenStackContext):
             tests=(n or {}).get("tests"),
             duration=(n or {}).get("duration"),
             message_size=(n or {}).get("message_size"),
+            cpu=(n or {}).get("cpu", True),
             skip_netperf=n is None,
             drop_caches=self.config.get("drop_caches", True))
         out_dir = os.path.expanduser(self.config.get("output_dir")

@@ -15,6 +15,8 @@ Everything they give the scenarios lives under one Rally context key,
 from rally_openstack.common import osclients
 
 KEY = "kvm_perf"
+# where nova tells admins which compute host a server runs on
+HYPERVISOR_ATTR = "OS-EXT-SRV-ATTR:hypervisor_hostname"
 
 
 def shared(context):

@@ -6,7 +6,7 @@ from rally import exceptions as rally_exceptions
 from rally.common import validation
 from rally_openstack.task import context
 
-from rally_kvm_perf import pinning
+from rally_kvm_perf.host import pinning
 from rally_kvm_perf.host import placement
 from rally_kvm_perf.task.contexts import common
 
@@ -24,6 +24,12 @@ class KVMPerfFlavor(context.OpenStackContext):
     setup when no compute host offers dedicated CPUs (no PCPU inventory in
     placement), instead of every boot failing with "No valid host".
     Cleanup deletes only the flavor this context created, by its ID.
+
+    Options: ``name`` (default: a random one), ``vcpus``, ``ram`` (MB),
+    ``disk`` (GB), ``pinning``, ``cpu_thread_policy`` (prefer, isolate,
+    require), ``mem_page_size`` (e.g. large, 1GB), ``numa_nodes``,
+    ``extra_specs`` (passed through) and ``check_pcpu`` (default true: the
+    PCPU check above; false skips it).
     """
 
     CONFIG_SCHEMA = {

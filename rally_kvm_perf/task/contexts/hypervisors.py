@@ -1,19 +1,18 @@
 """kvm_perf_hypervisors: compute hosts, their EPT/NPT state, and pinning."""
 
-from oslo_config import cfg
 from rally import exceptions as rally_exceptions
 from rally.common import validation
 from rally_openstack.task import context
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
-from rally_kvm_perf import pinning
 from rally_kvm_perf.host import facts as host_facts
 from rally_kvm_perf.host import libvirt_client
+from rally_kvm_perf.host import pinning
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task.contexts import common
 
-CONF = opts.register_opts(cfg.CONF)
+CONF = opts.CONF
 
 EPT_POLICIES = ("required", "warn", "ignore")
 LOCAL_LIBVIRT = "qemu:///system"
@@ -51,7 +50,9 @@ class KVMPerfHypervisors(context.OpenStackContext):
     host CPU. ``runtime_pinning: {strategy: spread|compact, cpus: "2-15"}``
     pins every vCPU of the task's instances to its own host CPU through
     libvirt (the paper's ``virsh vcpupin``), for clouds without flavor
-    pinning; no other domain is touched.
+    pinning; no other domain is touched. ``only: [host, ...]`` limits the
+    hosts to those named; ``verify_pinning: false`` skips reading the
+    domains back (default true).
     """
 
     CONFIG_SCHEMA = {
@@ -178,7 +179,6 @@ def runner_for(entry):
 # -- the hook the scenarios call after their instances booted ---------------
 
 INSTANCE_NAME = "OS-EXT-SRV-ATTR:instance_name"
-HYPERVISOR = "OS-EXT-SRV-ATTR:hypervisor_hostname"
 
 
 def after_boot(ctx, instances, admin_nova, flavor_specs=None):
@@ -207,7 +207,7 @@ def after_boot(ctx, instances, admin_nova, flavor_specs=None):
             continue
         placed.append({"instance": display,
                        "domain": getattr(server, INSTANCE_NAME, None),
-                       "hypervisor": getattr(server, HYPERVISOR, None),
+                       "hypervisor": getattr(server, common.HYPERVISOR_ATTR, None),
                        "vcpus": None})
     by_host = {}
     for item in placed:

@@ -2,7 +2,7 @@
 
 from rally.task import sla
 
-from rally_kvm_perf.task.sla import tables
+from rally_kvm_perf import results
 
 _METRICS = {"type": "object", "minProperties": 1,
             "additionalProperties": {"type": "number", "minimum": 0}}
@@ -75,7 +75,7 @@ class RatioSLA(_SweepSLA):
                   if k != "at_instances"}
         level = self.criterion_value.get("at_instances")
         found, bad = 0, []
-        rows = [r for r in tables.level_rows(iteration)
+        rows = [r for r in results.iteration_levels(iteration)
                 if r["Metric"] in limits
                 and (level is None or r["Active"] == level)]
         for row in rows:
@@ -84,13 +84,15 @@ class RatioSLA(_SweepSLA):
             where = "%s %s at %d instance(s)" % (row["Benchmark"],
                                                  row["Metric"], row["Active"])
             if ratio is None:
-                bad.append("%s: no ratio (no host baseline or not measured)"
-                           % where)
+                bad.append("%s: no ratio (%s)" % (
+                    where, row.get("Note")
+                    or "no host baseline or not measured"))
             elif ratio < limits[row["Metric"]]:
-                bad.append("%s: %.3f < %.3f" % (where, ratio,
+                # full precision: 0.79996 is below 0.8, and says so
+                bad.append("%s: %.6g < %.6g" % (where, ratio,
                                                  limits[row["Metric"]]))
         seen = {r["Metric"] for r in rows}
-        if tables.level_rows(iteration):
+        if results.iteration_levels(iteration):
             for metric in sorted(set(limits) - seen):
                 found += 1
                 bad.append("%s: not measured%s" % (
@@ -123,7 +125,7 @@ class ScalingSLA(_SweepSLA):
 
     def _check(self, iteration):
         found, bad = 0, []
-        rows = [r for r in tables.fit_rows(iteration)
+        rows = [r for r in results.iteration_fits(iteration)
                 if r["Metric"] in self.criterion_value]
         for row in rows:
             limits = self.criterion_value[row["Metric"]]
@@ -156,8 +158,9 @@ class OverlapSLA(_SweepSLA):
 
     ``{"min_overlap": 0.8, "max_start_skew_s": 2}``: in every level the
     smallest overlap fraction (time all k ran together / their span) and
-    the largest start skew. A sweep whose runs did not overlap did not
-    measure contention.
+    the largest start skew, as the instances timed their own runs (where
+    they could; else from the client's barrier, and the detail says so).
+    A sweep whose runs did not overlap did not measure contention.
     """
 
     WHAT = "overlap"
@@ -170,11 +173,14 @@ class OverlapSLA(_SweepSLA):
 
     def _check(self, iteration):
         found, bad = 0, []
-        for row in tables.overlap_rows(iteration):
+        for row in results.iteration_overlap(iteration):
             if row["Active"] < 2:
                 continue   # one run overlaps itself
             found += 1
-            where = "%s at %d instances" % (row["Benchmark"], row["Active"])
+            where = "%s at %d instances (%s)" % (
+                row["Benchmark"], row["Active"],
+                "in the guests" if row.get("Measured in") == "guests"
+                else "client side")
             low = self.criterion_value.get("min_overlap")
             if low is not None and (row["Overlap min"] or 0) < low:
                 bad.append("%s: overlap %.3f < %.3f"
@@ -202,7 +208,7 @@ class ConfidenceSLA(_SweepSLA):
 
     def _check(self, iteration):
         found, bad = 0, []
-        for row in tables.level_rows(iteration):
+        for row in results.iteration_levels(iteration):
             limit = self.criterion_value.get(row["Metric"])
             if limit is None or not row["n"]:
                 continue

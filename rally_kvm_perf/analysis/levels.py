@@ -230,7 +230,7 @@ def analyze(runs, baselines=None):
     for run in runs:
         bench, level, rep = run["benchmark"], run["level"], run["repetition"]
         per_level = grouped.setdefault(bench, {}).setdefault(level, {})
-        ok_intervals = []
+        ok_intervals, guest_intervals, uncertainty = [], [], []
         for inst in run["instances"]:
             if inst.get("error"):
                 failures.append({"benchmark": bench, "level": level,
@@ -240,11 +240,22 @@ def analyze(runs, baselines=None):
                 continue
             ok_intervals.append((inst.get("started_at"),
                                  inst.get("finished_at")))
+            guest_intervals.append((inst.get("guest_started_at"),
+                                    inst.get("guest_finished_at")))
+            uncertainty.append(inst.get("clock_uncertainty_s"))
             for name, value in (inst.get("metrics") or {}).items():
                 per_level.setdefault(name, {}).setdefault(rep, []).append(
                     (inst["instance"], value, inst.get("hypervisor")))
+        client = overlap(ok_intervals)
+        # in the guests' own times, when every run of the level has them
+        if guest_intervals and all(a is not None and b is not None
+                                   for a, b in guest_intervals):
+            guest = overlap(guest_intervals)
+            guest["uncertainty_s"] = max(u or 0.0 for u in uncertainty)
+        else:
+            guest = None
         overlaps.setdefault(bench, {}).setdefault(level, []).append(
-            overlap(ok_intervals))
+            (client, guest))
     result = {"benchmarks": {}, "overlap": {}, "failures": failures,
               "unit_of_replication": "repetition"}
     for bench, levels in grouped.items():
@@ -261,14 +272,29 @@ def analyze(runs, baselines=None):
         result["benchmarks"][bench] = bench_out
     for bench, levels in overlaps.items():
         result["overlap"][bench] = {
-            level: {
-                "overlap_fraction": stats.summarize(
-                    [o["overlap_fraction"] for o in items],
-                    keep_samples=False),
-                "start_skew_s": stats.summarize(
-                    [o["start_skew_s"] for o in items], keep_samples=False),
-            } for level, items in sorted(levels.items())}
+            level: _overlap_summary(items)
+            for level, items in sorted(levels.items())}
     return result
+
+
+def _overlap_summary(items):
+    """Client-side figures (when the requests left the barrier) and, where
+    the guests timed their own runs, the in-guest ones (when the benchmark
+    really ran), with the clock estimate's uncertainty."""
+    def summary(values):
+        return stats.summarize(values, keep_samples=False)
+    client = [c for c, _ in items]
+    out = {"overlap_fraction": summary([o["overlap_fraction"]
+                                        for o in client]),
+           "start_skew_s": summary([o["start_skew_s"] for o in client])}
+    guest = [g for _, g in items if g is not None]
+    if guest and len(guest) == len(items):
+        out["guest_overlap_fraction"] = summary(
+            [o["overlap_fraction"] for o in guest])
+        out["guest_start_skew_s"] = summary([o["start_skew_s"]
+                                             for o in guest])
+        out["clock_uncertainty_s"] = max(o["uncertainty_s"] for o in guest)
+    return out
 
 
 def _fit(per_level, value_of):

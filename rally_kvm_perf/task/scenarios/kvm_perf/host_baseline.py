@@ -3,7 +3,6 @@ workload (no cloud needed)."""
 
 import typing as t
 
-from oslo_config import cfg
 from rally.task import atomic
 from rally.task import scenario
 from rally.task import validation
@@ -14,7 +13,7 @@ from rally_kvm_perf.host import baseline
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
 
-CONF = opts.register_opts(cfg.CONF)
+CONF = opts.CONF
 
 
 @validation.add("number", param_name="repetitions", minval=1,

@@ -1,8 +1,8 @@
 import pytest
 from scipy import stats as sst
 
+from rally_kvm_perf.analysis import levels as sweep
 from rally_kvm_perf.analysis import stats
-from rally_kvm_perf.analysis import sweep
 
 
 def run(bench, level, rep, instances):
@@ -199,3 +199,39 @@ def test_neutral_metrics_get_no_ratio():
     level = res["benchmarks"]["netperf:TCP_STREAM"]["metrics"]["elapsed_s"][
         "levels"][1]
     assert level["ratio"] is None and level["vm"]["mean"] == 60.0
+
+
+def test_different_tool_versions_on_host_and_instances_are_flagged():
+    from rally_kvm_perf.sweep import engine
+    from rally_kvm_perf.task.scenarios.kvm_perf import utils as scenarios
+    vm = engine.Target("vm-1", None)
+    vm.tools = {"bonnie++": "1.98", "netperf": "2.7.0"}
+    docs = {"compute-1": {"tools": {"bonnie++": "2.00a",
+                                    "netperf": "2.7.0"}}}
+    notes = scenarios._version_notes([vm], docs, ("bonnie++",))
+    assert notes == ["WARNING: bonnie++ 2.00a on the host (compute-1) but "
+                     "1.98 in the instances: the ratio compares two "
+                     "versions"]
+    assert scenarios._version_notes([vm], docs, ("netperf", "netserver")) \
+        == []
+
+
+def test_skew_and_overlap_come_from_the_guests_own_times():
+    """The barrier released both requests together (client skew 0), but
+    the second benchmark only started 3 s later in its guest."""
+    a = dict(inst("a", 70.0), guest_started_at=0.2, guest_finished_at=10.0,
+             clock_uncertainty_s=0.05)
+    b = dict(inst("b", 72.0), guest_started_at=3.2, guest_finished_at=11.0,
+             clock_uncertainty_s=0.08)
+    res = sweep.analyze([run("bonnie++", 2, 1, [a, b])], HOST)
+    ov = res["overlap"]["bonnie++"][2]
+    assert ov["start_skew_s"]["max"] == 0.0               # the client's
+    assert ov["guest_start_skew_s"]["max"] == pytest.approx(3.0)
+    assert ov["guest_overlap_fraction"]["min"] == pytest.approx(
+        (10.0 - 3.2) / (11.0 - 0.2))
+    assert ov["clock_uncertainty_s"] == 0.08
+    from rally_kvm_perf import results
+    [row] = results.overlap_rows(res, ["bonnie++"])
+    assert row["Measured in"] == "guests"
+    assert row["Start skew max s"] == pytest.approx(3.0)
+    assert row["Client start skew max s"] == 0.0

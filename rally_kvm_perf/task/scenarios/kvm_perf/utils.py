@@ -1,44 +1,36 @@
-"""KVMPerf.bonnie and KVMPerf.netperf: the paper's sweep as Rally scenarios.
+"""Shared helper actions of the KVMPerf sweep scenarios (bonnie.py,
+netperf.py), as rally-openstack keeps its VM scenarios' in
+``task/scenarios/vm/utils.py``.
 
 One Rally iteration boots ``instances`` servers once, then for each number
 k of active instances and each repetition runs the benchmark in the first k
-instances at the same time, and reports every metric per level, as VM/host
-ratios when a host baseline is known.
+instances at the same time (rally_kvm_perf.sweep.engine), and reports every
+metric per level (rally_kvm_perf.analysis.levels -> rally_kvm_perf.results
+-> charts), as VM/host ratios when a host baseline is known.
 """
 
 import threading
 import time
-import typing as t
 
-from oslo_config import cfg
 from oslo_log import log as logging
 from rally.task import atomic
-from rally.task import types
 from rally.task import utils as task_utils
-from rally.task import validation
-from rally_openstack.common import consts
-from rally_openstack.task import scenario
 from rally_openstack.task.scenarios.vm import utils as vm_utils
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
-from rally_kvm_perf.analysis import sweep as analysis
-from rally_kvm_perf.benchmarks import bonnie
-from rally_kvm_perf.benchmarks import netperf
-from rally_kvm_perf.benchmarks import outputs
+from rally_kvm_perf import results
+from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import console
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import charts
-from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.contexts import common
 from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
 
-CONF = opts.register_opts(cfg.CONF)
+CONF = opts.CONF
 
-HYPERVISOR_ATTR = "OS-EXT-SRV-ATTR:hypervisor_hostname"
-# the Rally context key where contexts (kvm_perf_baseline) leave baselines
-CONTEXT_KEY = "kvm_perf"
 
 
 # how often the SSH wait asks nova whether the server is still alive
@@ -52,6 +44,24 @@ def progress(message):
     LOG.info("kvm-perf: %s", message)
 
 
+def _version_notes(targets, docs, tools):
+    """A ratio of two different versions of a tool measures the tools too:
+    say so wherever host and instances ran different versions."""
+    notes = []
+    for tool in tools:
+        if tool == "netserver":
+            continue
+        vm = sorted({tg.tools.get(tool) for tg in targets
+                     if getattr(tg, "tools", None) and tg.tools.get(tool)})
+        for host, doc in sorted(docs.items(), key=lambda kv: str(kv[0])):
+            version = (doc.get("tools") or {}).get(tool)
+            if version and vm and vm != [version]:
+                notes.append("WARNING: %s %s on the host (%s) but %s in the "
+                             "instances: the ratio compares two versions"
+                             % (tool, version, host, ", ".join(vm)))
+    return notes
+
+
 def _path_note(host, doc, netperf_params):
     """Which path each side of a netperf ratio measured (report notes)."""
     n = (doc.get("parameters") or {}).get("netperf") or {}
@@ -59,6 +69,19 @@ def _path_note(host, doc, netperf_params):
             "baseline of %s against %s:%s" % (
                 netperf_params.host, netperf_params.port, host,
                 n.get("host"), n.get("port")))
+
+
+# the run() arguments every sweep scenario has and passes on to _sweep()
+SWEEP_ARGS = (
+    "image", "flavor", "instances", "active_counts", "repetitions",
+    "between_repetitions", "username", "password", "port", "use_floating_ip",
+    "floating_network", "ssh_timeout", "command_timeout", "availability_zone",
+    "install_command", "host_baseline", "boot_kwargs", "output_file")
+
+
+def sweep_args(run_locals):
+    """The shared arguments out of a scenario's run() locals, as keywords."""
+    return {name: run_locals[name] for name in SWEEP_ARGS}
 
 
 class _Counter:
@@ -77,8 +100,9 @@ class SweepFailed(exceptions.KVMPerfError):
     """Some instance runs failed; the others are in the report."""
 
 
-class _Sweep(vm_utils.VMScenario):
-    """Shared machinery of KVMPerf.bonnie and KVMPerf.netperf."""
+class KVMPerfScenario(vm_utils.VMScenario):
+    """Base of KVMPerf.bonnie and KVMPerf.netperf: boot once, sweep,
+    report, clean up."""
 
     TOOLS = ()
 
@@ -92,13 +116,15 @@ class _Sweep(vm_utils.VMScenario):
 
     # -- the whole iteration --
 
-    def _sweep(self, image, flavor, instances, active_counts, repetitions,
-               between_repetitions, username, password, port,
+    def _sweep(self, *, image, flavor, instances, active_counts,
+               repetitions, between_repetitions, username, password, port,
                use_floating_ip, floating_network, ssh_timeout,
                command_timeout, availability_zone, install_command,
                host_baseline, boot_kwargs, output_file=None, peer=False):
+        """The whole iteration; the scenarios pass their run() arguments
+        on as keywords."""
         conf = CONF.kvm_perf
-        shared = self.context.get(CONTEXT_KEY, {})
+        shared = self.context.get(common.KEY, {})
         flavor_specs = None
         if flavor is None:
             if "flavor" not in shared:
@@ -108,22 +134,28 @@ class _Sweep(vm_utils.VMScenario):
             flavor = shared["flavor"]["id"]
             flavor_specs = shared["flavor"]["extra_specs"]
         levels = list(active_counts or range(1, instances + 1))
-        if max(levels) > instances:
+        if not engine.valid_levels(levels, instances):
             raise exceptions.InvalidArgument(
-                "active_counts %r asks for more than the %d instances booted"
-                % (levels, instances))
+                "active_counts %r must be whole numbers from 1 to the %d "
+                "instances booted" % (levels, instances))
         flavor_obj = self.clients("nova").flavors.get(flavor)
         flavor_ram = int(flavor_obj.ram)
+        early = []
         if flavor_specs is None:
             try:
                 flavor_specs = flavor_obj.get_keys()
-            except Exception:  # extra specs are not readable by every user
+            except Exception as e:  # not readable by every user
                 flavor_specs = {}
+                early.append(
+                    "the flavor's extra specs could not be read (%s): "
+                    "whether it asks for pinned vCPUs is unknown, so the "
+                    "pinned-flavor check was not made" % e)
         self.path_notes = []
+        self.baseline_docs = {}
         baselines, baseline_note = self._load_baselines(host_baseline,
                                                         flavor_ram)
         self.notes = [baseline_note] if baseline_note else []
-        self.notes += self.path_notes
+        self.notes += self.path_notes + early
         self.notes += shared.get("warnings", [])
         self.servers = []
         try:
@@ -131,6 +163,7 @@ class _Sweep(vm_utils.VMScenario):
                        use_floating_ip, floating_network, availability_zone,
                        boot_kwargs or {})
             self.pinning = self._after_boot(flavor_specs)
+            self.notes += self._placement_notes(baselines)
             targets = self._connect(username, password, port, ssh_timeout,
                                     install_command, image)
             peer_ip = None
@@ -163,10 +196,14 @@ class _Sweep(vm_utils.VMScenario):
             if versions:
                 self.notes.append("tools in the instances: %s"
                                   % ", ".join(versions))
+            self.notes += _version_notes(healthy, self.baseline_docs,
+                                         self.TOOLS)
             warnings = list(self.notes) + (sw.warnings if sw else [])
-            self._report(result, runs, targets, [b.name for b in benchmarks],
-                         baselines, warnings)
-            self._save(output_file, runs, result, targets, warnings)
+            names = [b.name for b in benchmarks]
+            record = results.build(result, names, charts.NEUTRAL, warnings)
+            self._report(result, runs, targets, names, baselines, warnings,
+                         record)
+            self._save(output_file, runs, result, targets, warnings, record)
             problems = [tg.broken for tg in targets
                         if tg.broken and tg not in healthy]
             message = engine.failure_message(runs)
@@ -181,7 +218,7 @@ class _Sweep(vm_utils.VMScenario):
     # -- baselines --
 
     def _load_baselines(self, path, flavor_ram):
-        ctx = self.context.get(CONTEXT_KEY, {}).get("baselines")
+        ctx = self.context.get(common.KEY, {}).get("baselines")
         bonnie_params, netperf_params = self._baseline_params(flavor_ram)
         if ctx:  # keyed by hypervisor host name (kvm_perf_baseline context)
             for hv, doc in ctx.items():
@@ -192,6 +229,7 @@ class _Sweep(vm_utils.VMScenario):
                         "the kvm_perf_baseline context measured %s with other "
                         "parameters than the instances use: %s"
                         % (hv, "; ".join(diffs)))
+            self.baseline_docs = dict(ctx)
             self.path_notes = [_path_note(hv, doc, netperf_params)
                                for hv, doc in sorted(ctx.items())
                                if netperf_params is not None and hv != "*"]
@@ -211,6 +249,7 @@ class _Sweep(vm_utils.VMScenario):
                 "meaningless): %s" % (path, "; ".join(diffs)))
         samples = analysis.baseline_samples(doc)
         host = (doc.get("facts") or {}).get("hostname") or doc.get("host")
+        self.baseline_docs = {host: doc}
         if netperf_params is not None:
             self.path_notes = [_path_note(host, doc, netperf_params)]
         return {analysis.ANY_HOST: samples, host: samples}, None
@@ -220,7 +259,7 @@ class _Sweep(vm_utils.VMScenario):
     def _after_boot(self, flavor_specs):
         """Runtime pinning and the pinning check, when the
         kvm_perf_hypervisors context is there."""
-        shared = self.context.get(CONTEXT_KEY, {})
+        shared = self.context.get(common.KEY, {})
         if "hypervisors" not in shared or "admin" not in self.context:
             return None
         instances = [(e["server"].name, e["server"].id) for e in self.servers
@@ -243,6 +282,7 @@ class _Sweep(vm_utils.VMScenario):
             kwargs["availability_zone"] = availability_zone
         kwargs["auto_assign_nic"] = True
         self.boot_errors = {}
+        self.hypervisor_errors = {}
         t0 = time.monotonic()
         with atomic.ActionTimer(self, "kvm_perf.boot_%d_servers" % count):
             # create all first (nova boots them in parallel), then wait;
@@ -306,9 +346,27 @@ class _Sweep(vm_utils.VMScenario):
             return None
         try:
             full = self.admin_clients("nova").servers.get(server.id)
-        except Exception:  # the report says "unknown"; nothing else needs it
+        except Exception as e:  # said in the notes (_placement_notes)
+            self.hypervisor_errors[server.name] = str(e)
             return None
-        return getattr(full, HYPERVISOR_ATTR, None)
+        return getattr(full, common.HYPERVISOR_ATTR, None)
+
+    def _placement_notes(self, baselines):
+        """What the ratios were divided by, where that is not the
+        instance's own host's baseline: said, never silent."""
+        notes = ["hypervisor of %s unknown (lookup failed: %s): its "
+                 "ratios use the baseline filed for any host" % (name, err)
+                 for name, err in sorted(self.hypervisor_errors.items())]
+        hosts = sorted({str(e.get("hypervisor")) for e in self.servers
+                        if e.get("hypervisor")})
+        named = sorted(h for h in baselines if h != analysis.ANY_HOST)
+        if analysis.ANY_HOST in baselines and hosts and \
+                any(h not in baselines for h in hosts):
+            notes.append("the instances ran on %s; the one host baseline "
+                         "given (of %s) divides all of their values"
+                         % (", ".join(hosts), ", ".join(named) or "an "
+                            "unnamed host"))
+        return notes
 
     def _connect(self, username, password, port, ssh_timeout, install_command,
                  image):
@@ -333,10 +391,10 @@ class _Sweep(vm_utils.VMScenario):
         answered = _Counter(len(live))
         by_target = {id(e["target"]): e for e in self.servers}
         with atomic.ActionTimer(self, "kvm_perf.wait_for_ssh"):
-            self._parallel(targets, lambda tg: self._wait_for_ssh(
+            engine.parallel(targets, lambda tg: self._wait_for_ssh(
                 tg, by_target[id(tg)]["server"], ssh_timeout, answered))
         with atomic.ActionTimer(self, "kvm_perf.prepare_instances"):
-            self._parallel(targets, lambda tg: self._prepare(
+            engine.parallel(targets, lambda tg: self._prepare(
                 tg, install_command, image))
         return targets
 
@@ -389,25 +447,6 @@ class _Sweep(vm_utils.VMScenario):
                 e, "; last SSH error: %s" % ssh_error if ssh_error else "")
         return console.evidence(text, ssh_error)
 
-    @staticmethod
-    def _parallel(targets, func):
-        """func(target) in one thread per live target; an exception marks
-        that target broken with its message."""
-        def call(target):
-            try:
-                func(target)
-            except exceptions.KVMPerfError as e:
-                target.broken = "%s: %s" % (target.name, e)
-            except Exception as e:
-                target.broken = "%s: unexpected %s: %s" % (
-                    target.name, type(e).__name__, e)
-        threads = [threading.Thread(target=call, args=(tg,), daemon=True)
-                   for tg in targets if not tg.broken]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
     def _prepare(self, target, install_command, image):
         run = target.runner.run
         if install_command:
@@ -434,7 +473,7 @@ class _Sweep(vm_utils.VMScenario):
                    if "target" in e}
         for target in targets:
             self._reboot_server(by_name[target.name]["server"])
-        self._parallel(targets, lambda tg: tg.runner.reconnect())
+        engine.parallel(targets, lambda tg: tg.runner.reconnect())
 
     def _start_peer_netserver(self, target):
         if target.broken:
@@ -472,290 +511,26 @@ class _Sweep(vm_utils.VMScenario):
     # -- report --
 
     def _report(self, result, runs, targets, benchmarks, baselines,
-                warnings):
+                warnings, record):
         for complete in charts.sweep_complete(result, runs, targets,
                                               benchmarks, bool(baselines),
                                               warnings):
             self.add_output(complete=complete)
+        # what the SLAs and the exporter read: full precision
+        self.add_output(complete=results.to_chart(record))
         for complete in charts.pinning_table(
                 getattr(self, "pinning", None),
-                self.context.get(CONTEXT_KEY, {}).get("hypervisors")):
+                self.context.get(common.KEY, {}).get("hypervisors")):
             self.add_output(complete=complete)
         for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
 
-    def _save(self, path, runs, result, targets, warnings):
+    def _save(self, path, runs, result, targets, warnings, record):
         """Everything measured, raw outputs included, to a JSON file."""
         if not path:
             return
         baseline.write_json(path, {
             "schema": "rally-kvm-perf/sweep/1", "runs": runs,
-            "analysis": result, "warnings": warnings,
+            "analysis": result, "record": record, "warnings": warnings,
             "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
                            "broken": tg.broken} for tg in targets]})
-
-
-_COMMON_PARAMS = """
-        :param image: glance image with bonnie++ and netperf installed
-        :param flavor: flavor of the instances (the paper: 2 vCPU, 2 GB RAM,
-            40 GB disk); default: the kvm_perf_flavor context's
-        :param instances: instances booted once for the whole sweep
-        :param active_counts: numbers of instances running the benchmark at
-            the same time, e.g. [1, 2, 4, 8]; default 1..instances
-        :param repetitions: runs per level (the paper: 10)
-        :param between_repetitions: before each run: "drop_caches" (default;
-            sync and drop the page caches in the active instances),
-            "reboot" (the paper's choice: reboot them and wait for SSH; not
-            before the first run) or "none"
-        :param username: SSH user of the image
-        :param password: SSH password, if the image needs one
-        :param port: SSH port
-        :param use_floating_ip: reach instances through floating IPs
-        :param floating_network: external network for the floating IPs
-        :param ssh_timeout: seconds an instance may take to answer SSH
-        :param command_timeout: seconds one benchmark run may take (default
-            ``[kvm_perf] command_timeout``; Rally's 3600 s SSH limit does not
-            apply)
-        :param availability_zone: e.g. "nova:compute-1" to pack every
-            instance on one hypervisor, as in the paper
-        :param install_command: shell command run in each instance before
-            the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
-        :param host_baseline: baseline JSON file from ``rally-kvm-perf
-            baseline`` (taken with the same benchmark parameters); without
-            it and without the kvm_perf_baseline context only absolute
-            values are reported
-        :param boot_kwargs: extra arguments for nova's server create
-        :param output_file: also write everything measured (raw outputs,
-            per-run metrics, the analysis) to this JSON file
-"""
-
-
-def _doc(text):
-    return text.replace("{common}", _COMMON_PARAMS.strip("\n"))
-
-
-_VALIDATORS = [
-    # nullable: an argument left out takes run()'s default
-    ("number", {"param_name": "instances", "minval": 1, "integer_only": True,
-                "nullable": True}),
-    ("number", {"param_name": "repetitions", "minval": 1,
-                "integer_only": True, "nullable": True}),
-    ("number", {"param_name": "port", "minval": 1, "maxval": 65535,
-                "integer_only": True, "nullable": True}),
-    ("number", {"param_name": "ssh_timeout", "minval": 1, "nullable": True}),
-    ("enum", {"param_name": "between_repetitions",
-              "values": list(engine.BETWEEN), "missed": True}),
-    ("kvm_perf_active_counts", {}),
-    ("required_param_or_context", {"param_name": "flavor",
-                                   "ctx_name": "kvm_perf_flavor"}),
-    ("external_network_exists", {"param_name": "floating_network"}),
-    ("required_services", {"services": [consts.Service.NOVA]}),
-    ("required_platform", {"platform": "openstack", "users": True}),
-]
-
-
-def _validated(cls):
-    for name, kwargs in _VALIDATORS:
-        cls = validation.add(name, **kwargs)(cls)
-    return cls
-
-
-@types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@_validated
-@validation.add("file_exists", param_name="host_baseline", required=False)
-@validation.add("number", param_name="bonnie_size_mb", minval=1,
-                integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": ["nova", "neutron"],
-                             "keypair@openstack": {},
-                             "allow_ssh@openstack": None},
-                    name="KVMPerf.bonnie", platform="openstack")
-class Bonnie(_Sweep):
-    """bonnie++ in 1..N instances at once (see run())."""
-
-    TOOLS = ("bonnie++",)
-
-    def run(self, image, flavor=None,
-            instances: int = 10,
-            active_counts: t.Optional[t.List[int]] = None,
-            repetitions: int = 10,
-            between_repetitions: str = "drop_caches",
-            username: str = "debian",
-            password: t.Optional[str] = None,
-            port: int = 22,
-            use_floating_ip: bool = True,
-            floating_network: t.Optional[str] = None,
-            ssh_timeout: int = 300,
-            command_timeout: t.Optional[int] = None,
-            availability_zone: t.Optional[str] = None,
-            install_command: t.Optional[str] = None,
-            host_baseline: t.Optional[str] = None,
-            boot_kwargs: t.Optional[dict] = None,
-            output_file: t.Optional[str] = None,
-            bonnie_directory: str = "/var/tmp",
-            bonnie_size_mb: t.Optional[int] = None,
-            bonnie_files: t.Union[int, str, None] = None,
-            bonnie_fast: bool = False,
-            force: bool = False,
-            bonnie_extra_args: t.Optional[t.List[str]] = None) -> None:
-        """bonnie++ in 1, 2, ... N instances at the same time, vs the host.
-
-        Boots ``instances`` servers once, then for each number k in
-        ``active_counts`` and each repetition starts bonnie++ in the first k
-        instances together (a barrier) and records each instance's start
-        and end, so that the report shows how well the runs overlapped.
-        Every metric (char/block write, rewrite, char/block read, seeks,
-        file tests, %CPU, latencies) is reported per level as the
-        instances' mean with its 95% interval and, with a host baseline, as
-        a VM/host ratio (1.0 = parity, below 1.0 the VM does worse) with
-        the fitted line of ratio against active instances (slope, R²).
-        One instance failing does not discard the others' results: the
-        failure is reported with instance, level, repetition and cause, and
-        the iteration fails after the report is written. Every server and
-        floating IP is deleted at the end.
-
-        {common}
-        :param bonnie_directory: directory in the instances bonnie++ writes
-            to (on the instance's disk)
-        :param bonnie_size_mb: file size in MiB (default twice the flavor's
-            RAM)
-        :param bonnie_files: bonnie++ -n (default: bonnie++'s 16; 0 skips
-            the file tests)
-        :param bonnie_fast: bonnie++ -f: skip the per-char tests
-        :param force: allow a file size below twice the flavor's RAM
-        :param bonnie_extra_args: further bonnie++ arguments
-        """
-        self.bonnie_options = {
-            "directory": bonnie_directory, "size_mb": bonnie_size_mb,
-            "files": bonnie_files, "fast": bonnie_fast, "force": force,
-            "extra_args": list(bonnie_extra_args or [])}
-        self._sweep(image, flavor, instances, active_counts, repetitions,
-                    between_repetitions, username, password, port,
-                    use_floating_ip, floating_network, ssh_timeout,
-                    command_timeout, availability_zone, install_command,
-                    host_baseline, boot_kwargs, output_file)
-
-    run.__doc__ = _doc(run.__doc__)
-
-    def _bonnie_argv(self, flavor_ram_mb, user=None):
-        o = self.bonnie_options
-        return bonnie.build_command(
-            o["directory"], size_mb=o["size_mb"],
-            machine_ram_mb=flavor_ram_mb, files=o["files"], user=user,
-            fast=o["fast"], force=o["force"], extra_args=o["extra_args"])
-
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
-        # as root (sudo for other users): the same privileges as on the
-        # host, and bonnie++ then needs -u root
-        return [engine.Benchmark(outputs.BONNIE,
-                                 self._bonnie_argv(flavor_ram_mb, "root"),
-                                 as_root=True)]
-
-    def _baseline_params(self, flavor_ram_mb):
-        argv = self._bonnie_argv(flavor_ram_mb)
-        o = self.bonnie_options
-        size = int(argv[argv.index("-s") + 1].split(":")[0])
-        return (baseline.BonnieParams(
-            directory=o["directory"], size_mb=size,
-            files=None if o["files"] is None else str(o["files"]),
-            fast=o["fast"], extra_args=tuple(o["extra_args"])), None)
-
-
-@types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@_validated
-@validation.add("file_exists", param_name="host_baseline", required=False)
-@validation.add("number", param_name="duration", minval=1, integer_only=True,
-                nullable=True)
-@validation.add("number", param_name="message_size", minval=1,
-                integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": ["nova", "neutron"],
-                             "keypair@openstack": {},
-                             "allow_ssh@openstack": None},
-                    name="KVMPerf.netperf", platform="openstack")
-class Netperf(_Sweep):
-    """netperf in 1..N instances at once (see run())."""
-
-    TOOLS = ("netperf", "netserver")
-
-    def run(self, image, flavor=None,
-            netserver: str = "peer",
-            tests: t.Optional[t.List[t.Literal["TCP_STREAM", "UDP_STREAM",
-                                               "TCP_RR"]]] = None,
-            duration: int = 60,
-            message_size: t.Optional[int] = None,
-            instances: int = 10,
-            active_counts: t.Optional[t.List[int]] = None,
-            repetitions: int = 10,
-            between_repetitions: str = "drop_caches",
-            username: str = "debian",
-            password: t.Optional[str] = None,
-            port: int = 22,
-            use_floating_ip: bool = True,
-            floating_network: t.Optional[str] = None,
-            ssh_timeout: int = 300,
-            command_timeout: t.Optional[int] = None,
-            availability_zone: t.Optional[str] = None,
-            install_command: t.Optional[str] = None,
-            host_baseline: t.Optional[str] = None,
-            boot_kwargs: t.Optional[dict] = None,
-            output_file: t.Optional[str] = None) -> None:
-        """netperf in 1, 2, ... N instances at the same time, vs the host.
-
-        Boots ``instances`` servers once, then for each number k in
-        ``active_counts`` and each repetition runs every netperf test in
-        the first k instances together (a barrier) against one netserver,
-        recording each run's start and end. Throughput (TCP_STREAM;
-        UDP_STREAM: what reached the receiver), and for TCP_RR transactions
-        per second and latency percentiles, are reported per level as the
-        instances' mean and, with a host baseline measured against the same
-        netserver, as VM/host ratios with the fitted line of ratio against
-        active instances. Failures are reported per instance, level and
-        repetition without losing the other instances' results; every
-        server and floating IP is deleted at the end.
-
-        :param netserver: netserver the instances measure against:
-            "HOST[:PORT]" (the same target the host baseline used, so that
-            the ratio is fair) or "peer" (default): one more instance is
-            booted and runs netserver, reached on its fixed IP
-        :param tests: any of TCP_STREAM, UDP_STREAM, TCP_RR (default the
-            first two, as in the paper)
-        :param duration: seconds per test (the paper: 60-120)
-        :param message_size: send size of the stream tests in bytes
-        {common}
-        """
-        self.netperf_options = {
-            "netserver": netserver,
-            "tests": [x.upper() for x in (tests or ["TCP_STREAM",
-                                                    "UDP_STREAM"])],
-            "duration": duration, "message_size": message_size}
-        if netserver != "peer":
-            netperf.parse_netserver(netserver)  # fail before booting
-        self._sweep(image, flavor, instances, active_counts, repetitions,
-                    between_repetitions, username, password, port,
-                    use_floating_ip, floating_network, ssh_timeout,
-                    command_timeout, availability_zone, install_command,
-                    host_baseline, boot_kwargs, output_file,
-                    peer=netserver == "peer")
-
-    run.__doc__ = _doc(run.__doc__)
-
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
-        o = self.netperf_options
-        host, port = netperf.parse_netserver(
-            peer_ip or o["netserver"], CONF.kvm_perf.netperf_port)
-        return [engine.Benchmark(
-            outputs.netperf_name(test), netperf.build_command(
-                test, host, port=port, duration=o["duration"],
-                message_size=(o["message_size"] if test != "TCP_RR"
-                              else None)))
-            for test in o["tests"]]
-
-    def _baseline_params(self, flavor_ram_mb):
-        o = self.netperf_options
-        if o["netserver"] == "peer":
-            host, port = "peer", CONF.kvm_perf.netperf_port
-        else:
-            host, port = netperf.parse_netserver(o["netserver"],
-                                                 CONF.kvm_perf.netperf_port)
-        return (None, baseline.NetperfParams(
-            host=host, port=port, tests=tuple(o["tests"]),
-            duration=o["duration"], message_size=o["message_size"]))

@@ -1,0 +1,205 @@
+"""The sweep's results record: one home for every number a sweep reports.
+
+Data flows one way: parse (benchmarks/) -> runs (sweep/engine) -> statistics
+(analysis/) -> this record -> SLAs, charts, the exporter, the JSON file.
+The record keeps full precision; only the charts round, for people to read.
+It travels in the iteration's Rally output as one TextArea whose text is the
+record's JSON (Rally keeps scenario output only as charts), and in the
+sweep's ``output_file``.
+
+Rows are plain dicts whose keys are the column names below, the same names
+the charts show; None where a value does not exist.
+"""
+
+import json
+
+SCHEMA = "rally-kvm-perf/results/1"
+TITLE = "kvm-perf results record (JSON, full precision)"
+
+# titles of the display tables (the charts use them; older task results
+# without a record are read back by them)
+LEVEL_TITLE = "%s per level: instances, host and ratio"
+FIT_TITLE = "Scaling: fitted line vs active instances"
+OVERLAP_TITLE = "Concurrency: how well the runs overlapped"
+HOSTS_TITLE = "Compute hosts: EPT/NPT and facts"
+PINNING_TITLE = "Instances: vCPU pinning in libvirt"
+NOTES_TITLE = "Instances, failures and notes"
+
+LEVEL_COLUMNS = (
+    "Metric", "Active", "n", "Unmeasured", "VM mean", "VM stddev",
+    "VM 95% low", "VM 95% high", "Host mean", "Host stddev", "Host 95% low",
+    "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high",
+    "Instance ratio min", "Instance ratio max", "Fairness (Jain)",
+    "Aggregate mean", "Aggregate/host", "Note")
+FIT_COLUMNS = ("Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²",
+               "Slope std err", "Levels", "Slope 95% low", "Slope 95% high")
+OVERLAP_COLUMNS = ("Benchmark", "Active", "Runs", "Start skew mean s",
+                   "Start skew max s", "Overlap mean", "Overlap min",
+                   "Client start skew max s", "Client overlap min",
+                   "Clock uncertainty s", "Measured in")
+
+BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
+               "netperf:TCP_RR")
+
+
+def bench_order(names):
+    return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
+                                        if b in BENCH_ORDER else 99, b))
+
+
+def _summary(summary):
+    summary = summary or {}
+    return [summary.get("mean"), summary.get("stddev"),
+            summary.get("ci_low"), summary.get("ci_high")]
+
+
+def level_rows(result, bench, neutral=()):
+    """One row per metric and level of ``bench`` (metrics in ``neutral``,
+    which describe a run rather than its performance, left out)."""
+    rows = []
+    data = result["benchmarks"].get(bench, {})
+    for name, m in data.get("metrics", {}).items():
+        if name in neutral:
+            continue
+        for k, d in sorted(m["levels"].items()):
+            ratio = d.get("ratio") or {}
+            agg = d.get("aggregate_ratio") or {}
+            rows.append(dict(zip(LEVEL_COLUMNS, [
+                name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
+                + _summary(d["vm"]) + _summary(ratio.get("host")) + [
+                ratio.get("ratio"), ratio.get("ci_low"), ratio.get("ci_high"),
+                d.get("instance_ratio_min"), d.get("instance_ratio_max"),
+                d.get("fairness"), (d.get("aggregate") or {}).get("mean"),
+                agg.get("ratio"),
+                ratio.get("reason") or ratio.get("ci_note")
+                or d["vm"].get("ci_note") or None])))
+    return rows
+
+
+def fit_rows(result, benchmarks):
+    rows = []
+    for bench in bench_order(benchmarks):
+        data = result["benchmarks"].get(bench, {})
+        for name, m in data.get("metrics", {}).items():
+            fit, what = ((m["fit"], "ratio") if m["fit"]
+                         else (m["vm_fit"], "VM mean"))
+            if fit:
+                rows.append(dict(zip(FIT_COLUMNS, [
+                    bench, name, what, fit["slope"], fit["intercept"],
+                    fit["r2"], fit["slope_stderr"], fit["n"],
+                    fit.get("slope_ci_low"), fit.get("slope_ci_high")])))
+    return rows
+
+
+def overlap_rows(result, benchmarks):
+    rows = []
+    for bench in bench_order(benchmarks):
+        for k, o in sorted(result["overlap"].get(bench, {}).items()):
+            # the in-guest figures where the guests timed their runs; the
+            # client's (barrier) figures kept beside them, labelled
+            guest = "guest_start_skew_s" in o
+            skew = o["guest_start_skew_s"] if guest else o["start_skew_s"]
+            frac = o["guest_overlap_fraction"] if guest \
+                else o["overlap_fraction"]
+            rows.append(dict(zip(OVERLAP_COLUMNS, [
+                bench, k, o["start_skew_s"]["n"], skew["mean"], skew["max"],
+                frac["mean"], frac["min"], o["start_skew_s"]["max"],
+                o["overlap_fraction"]["min"], o.get("clock_uncertainty_s"),
+                "guests" if guest else "client"])))
+    return rows
+
+
+def build(result, benchmarks, neutral=(), notes=()):
+    """The record of one sweep (one Rally iteration)."""
+    levels = []
+    for bench in bench_order(benchmarks):
+        for row in level_rows(result, bench, neutral):
+            levels.append(dict(row, Benchmark=bench))
+    return {"schema": SCHEMA,
+            "unit_of_replication": result.get("unit_of_replication"),
+            "benchmarks": bench_order(benchmarks),
+            "levels": levels,
+            "fits": fit_rows(result, benchmarks),
+            "overlap": overlap_rows(result, benchmarks),
+            "failures": list(result.get("failures") or []),
+            "notes": list(notes)}
+
+
+def to_chart(record):
+    return {"title": TITLE,
+            "description": "Every number of this sweep at full precision, "
+                           "for the SLAs, the kvm-perf exporter and other "
+                           "tools (schema %s); the tables above round for "
+                           "reading." % SCHEMA,
+            "chart_plugin": "TextArea",
+            "data": [json.dumps(record, sort_keys=True)]}
+
+
+def from_iteration(iteration):
+    """The record in a Rally iteration's output, or None (a task run by an
+    older rally-kvm-perf, or not a sweep)."""
+    for chart in (iteration.get("output") or {}).get("complete") or []:
+        if chart.get("title") == TITLE and chart.get("data"):
+            try:
+                record = json.loads(chart["data"][0])
+            except (TypeError, ValueError):
+                return None
+            if isinstance(record, dict) and record.get("schema") == SCHEMA:
+                return record
+    return None
+
+
+# -- reading an iteration's output: the record, else the display tables --
+
+_LEVEL_PREFIX, _LEVEL_SUFFIX = LEVEL_TITLE.split("%s")
+
+
+def _table(chart):
+    cols = chart["data"]["cols"]
+    return [{c: (None if v == "n/a" else v) for c, v in zip(cols, row)}
+            for row in chart["data"]["rows"]]
+
+
+def _complete(iteration):
+    return (iteration.get("output") or {}).get("complete") or []
+
+
+def iteration_levels(iteration):
+    """Every benchmark's per-level rows, with "Benchmark": from the record
+    (full precision), or, for iterations recorded before the record
+    existed, from the display tables (rounded, "n/a" read as None)."""
+    record = from_iteration(iteration)
+    if record is not None:
+        return [dict(row) for row in record["levels"]]
+    rows = []
+    for chart in _complete(iteration):
+        title = chart.get("title", "")
+        if chart.get("chart_plugin") == "Table" and title.endswith(
+                _LEVEL_SUFFIX) and title.startswith(_LEVEL_PREFIX):
+            bench = title[len(_LEVEL_PREFIX):-len(_LEVEL_SUFFIX)]
+            for row in _table(chart):
+                row["Benchmark"] = bench
+                rows.append(row)
+    return rows
+
+
+def iteration_table(iteration, title):
+    """The rows of one display table (facts, pinning) by its title."""
+    for chart in _complete(iteration):
+        if chart.get("title") == title and chart.get("chart_plugin") == "Table":
+            return _table(chart)
+    return []
+
+
+def iteration_fits(iteration):
+    record = from_iteration(iteration)
+    if record is not None:
+        return [dict(row) for row in record["fits"]]
+    return iteration_table(iteration, FIT_TITLE)
+
+
+def iteration_overlap(iteration):
+    record = from_iteration(iteration)
+    if record is not None:
+        return [dict(row) for row in record["overlap"]]
+    return iteration_table(iteration, OVERLAP_TITLE)

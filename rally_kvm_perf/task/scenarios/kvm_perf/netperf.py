@@ -1,0 +1,163 @@
+"""KVMPerf.netperf: netperf in 1..N instances at once, vs the host."""
+
+import typing as t
+
+from rally.task import types
+from rally.task import validation
+from rally_openstack.common import consts
+from rally_openstack.task import scenario
+
+from rally_kvm_perf.benchmarks import netperf
+from rally_kvm_perf.benchmarks import outputs
+from rally_kvm_perf.host import baseline
+from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.scenarios.kvm_perf import utils
+
+CONF = utils.CONF
+
+
+@types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
+@validation.add("number", param_name="instances", minval=1, integer_only=True,
+                nullable=True)
+@validation.add("number", param_name="repetitions", minval=1,
+                integer_only=True, nullable=True)
+@validation.add("number", param_name="port", minval=1, maxval=65535,
+                integer_only=True, nullable=True)
+@validation.add("number", param_name="ssh_timeout", minval=1, nullable=True)
+@validation.add("enum", param_name="between_repetitions",
+                values=list(engine.BETWEEN), missed=True)
+@validation.add("kvm_perf_active_counts")
+@validation.add("required_param_or_context", param_name="flavor",
+                ctx_name="kvm_perf_flavor")
+@validation.add("external_network_exists", param_name="floating_network")
+@validation.add("file_exists", param_name="host_baseline", required=False)
+@validation.add("required_services", services=[consts.Service.NOVA])
+@validation.add("required_platform", platform="openstack", users=True)
+@validation.add("number", param_name="duration", minval=1, integer_only=True,
+                nullable=True)
+@validation.add("number", param_name="message_size", minval=1,
+                integer_only=True, nullable=True)
+@scenario.configure(context={"cleanup@openstack": ["nova", "neutron"],
+                             "keypair@openstack": {},
+                             "allow_ssh@openstack": None},
+                    name="KVMPerf.netperf", platform="openstack")
+class Netperf(utils.KVMPerfScenario):
+    """netperf in 1..N instances at once (see run())."""
+
+    TOOLS = ("netperf", "netserver")
+
+    def run(self, image, flavor=None,
+            netserver: str = "peer",
+            tests: t.Optional[t.List[t.Literal["TCP_STREAM", "UDP_STREAM",
+                                               "TCP_RR"]]] = None,
+            duration: int = 60,
+            message_size: t.Optional[int] = None,
+            cpu: bool = True,
+            instances: int = 10,
+            active_counts: t.Optional[t.List[int]] = None,
+            repetitions: int = 10,
+            between_repetitions: str = "drop_caches",
+            username: str = "debian",
+            password: t.Optional[str] = None,
+            port: int = 22,
+            use_floating_ip: bool = True,
+            floating_network: t.Optional[str] = None,
+            ssh_timeout: int = 300,
+            command_timeout: t.Optional[int] = None,
+            availability_zone: t.Optional[str] = None,
+            install_command: t.Optional[str] = None,
+            host_baseline: t.Optional[str] = None,
+            boot_kwargs: t.Optional[dict] = None,
+            output_file: t.Optional[str] = None) -> None:
+        """netperf in 1, 2, ... N instances at the same time, vs the host.
+
+        Boots ``instances`` servers once, then for each number k in
+        ``active_counts`` and each repetition runs every netperf test in
+        the first k instances together (a barrier) against one netserver;
+        each instance times its own run. Throughput (TCP_STREAM;
+        UDP_STREAM: what reached the receiver), for TCP_RR transactions per
+        second and latency percentiles, and CPU on both sides, are reported
+        per level with the repetition as the unit and, with a host baseline
+        measured against the same netserver (the same path: another target
+        is refused), as VM/host ratios with the fitted line of ratio
+        against active instances, the spread between instances (fairness)
+        and the aggregate. Failures are reported per instance, level and
+        repetition without losing the other instances' results; every
+        server and floating IP is deleted at the end.
+
+        :param netserver: netserver the instances measure against:
+            "HOST[:PORT]" (the same target the host baseline used, so that
+            the ratio is fair) or "peer" (default): one more instance is
+            booted and runs netserver, reached on its fixed IP
+        :param tests: any of TCP_STREAM, UDP_STREAM, TCP_RR (default the
+            first two, as in the paper)
+        :param duration: seconds per test (the paper: 60-120)
+        :param message_size: send size of the stream tests in bytes
+        :param cpu: measure CPU utilisation on both sides (netperf -c -C),
+            as the paper does; the host baseline must too
+            (``rally-kvm-perf baseline --cpu``)
+        :param image: glance image with bonnie++ and netperf installed
+        :param flavor: flavor of the instances (the paper: 2 vCPU, 2 GB RAM,
+            40 GB disk); default: the kvm_perf_flavor context's
+        :param instances: instances booted once for the whole sweep
+        :param active_counts: numbers of instances running the benchmark at
+            the same time, e.g. [1, 2, 4, 8]; default 1..instances
+        :param repetitions: runs per level (the paper: 10)
+        :param between_repetitions: before each run: "drop_caches" (default;
+            sync and drop the page caches in the active instances),
+            "reboot" (the paper's choice: reboot them and wait for SSH; not
+            before the first run) or "none"
+        :param username: SSH user of the image
+        :param password: SSH password, if the image needs one
+        :param port: SSH port
+        :param use_floating_ip: reach instances through floating IPs
+        :param floating_network: external network for the floating IPs
+        :param ssh_timeout: seconds an instance may take to answer SSH
+        :param command_timeout: seconds one benchmark run may take (default
+            ``[kvm_perf] command_timeout``; Rally's 3600 s SSH limit does not
+            apply)
+        :param availability_zone: e.g. "nova:compute-1" to pack every
+            instance on one hypervisor, as in the paper
+        :param install_command: shell command run in each instance before
+            the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
+        :param host_baseline: baseline JSON file from ``rally-kvm-perf
+            baseline`` (taken with the same benchmark parameters); without
+            it and without the kvm_perf_baseline context only absolute
+            values are reported
+        :param boot_kwargs: extra arguments for nova's server create
+        :param output_file: also write everything measured (raw outputs,
+            per-run metrics, the analysis) to this JSON file
+        """
+        self.netperf_options = {
+            "netserver": netserver,
+            "tests": [x.upper() for x in (tests or ["TCP_STREAM",
+                                                    "UDP_STREAM"])],
+            "duration": duration, "message_size": message_size,
+            "cpu": bool(cpu)}
+        if netserver != "peer":
+            netperf.parse_netserver(netserver)  # fail before booting
+        self._sweep(**utils.sweep_args(locals()), peer=netserver == "peer")
+
+    def _benchmarks(self, flavor_ram_mb, peer_ip):
+        o = self.netperf_options
+        host, port = netperf.parse_netserver(
+            peer_ip or o["netserver"], CONF.kvm_perf.netperf_port)
+        return [engine.Benchmark(
+            outputs.netperf_name(test), netperf.build_command(
+                test, host, port=port, duration=o["duration"],
+                message_size=(o["message_size"] if test != "TCP_RR"
+                              else None), cpu=o["cpu"]))
+            for test in o["tests"]]
+
+    def _baseline_params(self, flavor_ram_mb):
+        o = self.netperf_options
+        if o["netserver"] == "peer":
+            host, port = "peer", CONF.kvm_perf.netperf_port
+        else:
+            host, port = netperf.parse_netserver(o["netserver"],
+                                                 CONF.kvm_perf.netperf_port)
+        return (None, baseline.NetperfParams(
+            host=host, port=port, tests=tuple(o["tests"]),
+            duration=o["duration"], message_size=o["message_size"],
+            cpu=o["cpu"]))

@@ -1,0 +1,81 @@
+"""What `rally plugin show` prints is the plugins' docstrings: every
+plugin has one, every scenario argument is documented (and nothing that is
+not an argument), and every context and SLA option is named in its
+plugin's docstring. In the manner of rally-openstack's
+tests/unit/doc/test_docstrings.py."""
+
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+from rally.common.plugin import info
+from rally.common.plugin import plugin
+from rally.task import context
+from rally.task import scenario
+from rally.task import sla
+
+import rally_kvm_perf
+
+for _mod in pkgutil.walk_packages(rally_kvm_perf.__path__, "rally_kvm_perf."):
+    importlib.import_module(_mod.name)
+
+PLUGINS = sorted((p for p in plugin.Plugin.get_all()
+                  if p.__module__.startswith("rally_kvm_perf.")),
+                 key=lambda p: p.get_name())
+
+
+def test_the_plugins_are_all_found():
+    names = {p.get_name() for p in PLUGINS}
+    assert {"KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.host_baseline",
+            "kvm_perf_flavor", "kvm_perf_hypervisors", "kvm_perf_baseline",
+            "kvm_perf_ratio", "kvm_perf_scaling", "kvm_perf_overlap",
+            "kvm_perf_confidence", "kvm-perf"} <= names
+
+
+@pytest.mark.parametrize("cls", PLUGINS, ids=lambda p: p.get_name())
+def test_every_plugin_says_what_it_is(cls):
+    doc = info.parse_docstring(cls.__doc__)
+    assert doc["short_description"], cls.get_name()
+    assert not doc["short_description"].endswith(","), cls.get_name()
+
+
+SCENARIOS = [p for p in PLUGINS if issubclass(p, scenario.Scenario)]
+
+
+@pytest.mark.parametrize("cls", SCENARIOS, ids=lambda p: p.get_name())
+def test_every_scenario_argument_is_documented(cls):
+    doc = info.parse_docstring(cls.run.__doc__)
+    documented = [p["name"] for p in doc["params"]]
+    args = [a for a in inspect.signature(cls.run).parameters if a != "self"]
+    assert sorted(documented) == sorted(args), (
+        "undocumented: %s; documented but no argument: %s" % (
+            sorted(set(args) - set(documented)),
+            sorted(set(documented) - set(args))))
+    for p in doc["params"]:
+        assert p["doc"].strip(), (cls.get_name(), p["name"])
+    assert doc["short_description"] and doc["long_description"]
+
+
+OPTIONED = [p for p in PLUGINS
+            if issubclass(p, (context.Context, sla.SLA))
+            and (getattr(p, "CONFIG_SCHEMA", None) or {}).get("properties")]
+
+
+@pytest.mark.parametrize("cls", OPTIONED, ids=lambda p: p.get_name())
+def test_every_option_is_named_in_the_docstring(cls):
+    doc = cls.__doc__
+    missing = [name for name in cls.CONFIG_SCHEMA["properties"]
+               if name not in doc]
+    assert not missing, "%s: options not in the docstring: %s" % (
+        cls.get_name(), missing)
+
+
+def test_every_sweep_scenario_has_the_shared_arguments():
+    from rally_kvm_perf.task.scenarios.kvm_perf import utils
+    sweeps = [p for p in SCENARIOS if issubclass(p, utils.KVMPerfScenario)]
+    assert {p.get_name() for p in sweeps} == {"KVMPerf.bonnie",
+                                             "KVMPerf.netperf"}
+    for cls in sweeps:
+        args = set(inspect.signature(cls.run).parameters)
+        assert set(utils.SWEEP_ARGS) <= args, cls.get_name()
