@@ -451,6 +451,11 @@ def build_command(test, host, port=None, duration=None, message_size=None,
             _int("response_size", response_size or 1, 1, 2 ** 24))]
     if data_port is not None:
         specific += ["-P", ",%d" % _int("data_port", data_port, 1, 65535)]
+    if test == "UDP_STREAM":
+        # netperf sets SO_DONTROUTE on UDP_STREAM unless told otherwise: a
+        # netserver behind a router (an instance's gateway, the host's
+        # netserver namespace) then fails with "Network is unreachable"
+        specific += ["-R", "1"]
     if test == "TCP_RR":
         specific += ["-k", ",".join(RR_SELECTORS)]
     if specific:

@@ -180,9 +180,10 @@ def test_build_udp_stream_with_message_size_confidence_and_data_port():
     argv = netperf.build_command("udp_stream", "host-a", duration=30,
                                  message_size=1472, confidence=(99, 5),
                                  cpu=True, data_port=12866)
+    # -R 1: routed netservers too (netperf's UDP default is SO_DONTROUTE)
     assert argv == ["netperf", "-H", "host-a", "-t", "UDP_STREAM", "-l", "30",
                     "-I", "99,5", "-i", "10,3", "-c", "-C", "--", "-m",
-                    "1472", "-P", ",12866"]
+                    "1472", "-P", ",12866", "-R", "1"]
 
 
 def test_build_tcp_rr_asks_for_latency_percentiles():
