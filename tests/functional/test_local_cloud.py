@@ -352,8 +352,9 @@ def test_instance_that_cannot_boot_fails_with_console_evidence(rally,
     disk = tmp_path / "unbootable.raw"
     subprocess.run(["truncate", "-s", "64M", str(disk)], check=True)
     name = "kvm-perf-unbootable"
-    _in_ns(["openstack", "image", "create", name, "--disk-format", "raw",
-            "--container-format", "bare", "--file", str(disk)])
+    # public: the task's own project must see it, as it sees the real one
+    _in_ns(["openstack", "image", "create", name, "--public", "--disk-format",
+            "raw", "--container-format", "bare", "--file", str(disk)])
     try:
         t0 = time.monotonic()
         report, uuid = _task(rally, tmp_path, dict(

@@ -29,8 +29,11 @@ def test_job_definition():
 def test_playbooks_run_the_smoke_task_and_keep_the_reports():
     run = load("playbooks", "rally-kvm-perf-smoke", "run.yaml")
     [play] = run
-    commands = " ".join(t.get("shell", "") + t.get("command", "")
-                        for t in play["tasks"])
+    def text(task):
+        shell = task.get("shell", "")
+        return (shell["cmd"] if isinstance(shell, dict) else shell) + \
+            task.get("command", "")
+    commands = " ".join(text(t) for t in play["tasks"])
     assert "samples/tasks/kvm-perf-smoke.yaml" in commands
     assert "rally-kvm-perf baseline" in commands
     # the gate builds (and verifies) the guest image and uploads it: a
@@ -41,7 +44,7 @@ def test_playbooks_run_the_smoke_task_and_keep_the_reports():
     assert '"image": kvm_perf_image' in commands
     assert os.path.exists(os.path.join(ROOT, "samples", "tasks",
                                        "kvm-perf-smoke.yaml"))
-    post = " ".join(t.get("shell", "") for t in
+    post = " ".join(text(t) for t in
                     load("playbooks", "rally-kvm-perf-smoke", "post.yaml")[0][
                         "tasks"])
     assert "--type kvm-perf" in post and "--html-static" in post
