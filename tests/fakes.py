@@ -35,6 +35,9 @@ class FakeServer:
 
     def reboot(self, reboot_type="SOFT"):
         self.reboots += 1
+        self.reboot_types = getattr(self, "reboot_types", []) + [reboot_type]
+        if self.manager.on_reboot:
+            self.manager.on_reboot(self)
 
 
 class FakeServers:
@@ -47,6 +50,7 @@ class FakeServers:
         self.error_index = None
         self.console = ""       # what get_console_output returns
         self.error_later = False  # every server goes to ERROR once polled
+        self.on_reboot = None     # called with the server at each reboot
 
     def get_console_output(self, server, length=None):
         lines = self.console.splitlines(True)

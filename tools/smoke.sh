@@ -24,7 +24,9 @@ rally() { "${runin[@]}" env HOME="$RALLY_HOME" "$PWD/.venv/bin/rally" --config-f
 
 t0=$(date +%s)
 if [ -n "${OS_AUTH_URL:-}" ]; then
-    envname=kvm-perf-sysenv
+    # other credentials (another cloud, a new password): another environment,
+    # never one whose stored credentials no longer authenticate
+    envname=kvm-perf-sysenv-$(env | grep '^OS_' | LC_ALL=C sort | sha256sum | cut -c1-8)
     rally env show "$envname" > /dev/null 2>&1 || \
         rally env create --name "$envname" --from-sysenv > /dev/null
     args=${KVM_PERF_TASK_ARGS:-"{}"}

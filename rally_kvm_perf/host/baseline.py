@@ -14,7 +14,6 @@ import dataclasses
 import datetime
 import json
 import os
-import re
 import shlex
 import tempfile
 import time
@@ -27,6 +26,7 @@ from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
+from rally_kvm_perf.benchmarks import tools
 from rally_kvm_perf.host import facts as host_facts
 from rally_kvm_perf.host import netserver as local_netserver
 from rally_kvm_perf.host import runner as host_runner
@@ -106,21 +106,6 @@ def write_json(path, document):
         raise
 
 
-# bonnie++ lives in /usr/sbin on Debian, which is not on a normal user's PATH
-SBIN_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-def tool_versions(runner):
-    versions = {}
-    res = runner.run(["env", SBIN_PATH, BONNIE, "-h"], timeout=30)
-    match = re.search(r"Version:\s*(\S+)", res.stdout + res.stderr)
-    versions[BONNIE] = match.group(1) if match else None
-    res = runner.run([netperf.BINARY, "-V"], timeout=30)
-    match = re.search(r"Netperf version\s+(\S+)", res.stdout + res.stderr)
-    versions[netperf.BINARY] = match.group(1) if match else None
-    return versions
-
-
 class Baseline:
     """Runs the host baseline on one host through a runner."""
 
@@ -144,7 +129,7 @@ class Baseline:
         facts_out = host_runner.check(self.runner, host_facts.FACTS_COMMAND,
                                       timeout=60)
         facts = host_facts.parse_facts(facts_out.stdout)
-        versions = tool_versions(self.runner)
+        versions = tools.versions(self.runner)
         self.doc = {
             "schema": SCHEMA, "status": "running", "created_at": _now(),
             "finished_at": None, "host": self.runner.name, "facts": facts,

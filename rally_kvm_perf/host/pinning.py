@@ -124,34 +124,42 @@ def check(instances):
         but whose domain is not pinned (or pinned to more than one CPU per
         vCPU), and pairs of instances on one host that share a physical CPU
     """
-    problems = []
+    return [sentence for sentence, _names in findings(instances)]
+
+
+def findings(instances):
+    """As :func:`check`, each sentence with the instances it is about:
+    [(sentence, [instance, ...])]."""
+    found = []
     owners = {}  # (hypervisor, cpu) -> instances pinned to it
     for inst in instances:
         domain = inst.get("domain")
+        name = inst["instance"]
         if domain is None:
-            problems.append("%s: its libvirt domain could not be read"
-                            % inst["instance"])
+            found.append(("%s: its libvirt domain could not be read" % name,
+                          [name]))
             continue
         if inst.get("wants_pinning"):
             if not domain["pinned"]:
-                problems.append(
+                found.append((
                     "%s: the flavor asks for dedicated CPUs but the domain "
-                    "has no <vcpupin> for every vCPU" % inst["instance"])
+                    "has no <vcpupin> for every vCPU" % name, [name]))
             elif any(len(cpus) != 1 for cpus in domain["vcpupin"].values()):
-                problems.append(
+                found.append((
                     "%s: dedicated CPUs asked for, but some vCPU may float "
-                    "over several host CPUs" % inst["instance"])
+                    "over several host CPUs" % name, [name]))
         if domain["pinned"]:
             for cpus in domain["vcpupin"].values():
                 if len(cpus) == 1:
                     owners.setdefault((inst.get("hypervisor"), cpus[0]),
-                                      set()).add(inst["instance"])
+                                      set()).add(name)
     for (hypervisor, cpu), names in sorted(owners.items(),
                                            key=lambda x: str(x[0])):
         if len(names) > 1:
-            problems.append("host CPU %d on %s is shared by %s"
-                            % (cpu, hypervisor, ", ".join(sorted(names))))
-    return problems
+            found.append(("host CPU %d on %s is shared by %s"
+                          % (cpu, hypervisor, ", ".join(sorted(names))),
+                          sorted(names)))
+    return found
 
 
 def plan(instances, cpus, strategy="spread"):

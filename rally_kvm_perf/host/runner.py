@@ -5,6 +5,7 @@ quoted with shlex.join(), so no argument can inject shell syntax.
 """
 
 import dataclasses
+import math
 import re
 import shlex
 import subprocess
@@ -21,6 +22,13 @@ from rally_kvm_perf import exceptions
 
 # flush, then drop the page cache, dentries and inodes (root only)
 DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
+
+
+# timeout(1): 124 when the command was stopped at the limit, 137 when it
+# needed the KILL
+TIMEOUT_EXIT_CODES = (124, 137)
+REMOTE_KILL_AFTER_S = 10
+CLIENT_GRACE_S = 20
 
 
 @dataclasses.dataclass
@@ -121,18 +129,39 @@ class SSHRunner:
     def run(self, argv, timeout=None, stdin=None):
         self._ensure_connected()
         command = shlex.join(str(a) for a in argv)
+        wrapped = command
+        if timeout:
+            # The limit is enforced where the command runs: an SSH channel
+            # given up on by the client leaves its command running (no pty,
+            # no SIGHUP), disturbing every later run. coreutils' timeout
+            # puts the command in a process group of its own and signals
+            # the whole group: TERM at the limit, KILL 10 s later.
+            wrapped = shlex.join(["timeout", "-k", str(REMOTE_KILL_AFTER_S),
+                                  str(int(math.ceil(timeout))), *map(
+                                      str, argv)])
         try:
-            # rally's execute() defaults to 3600 s; 0 would mean "no limit"
+            # rally's execute() defaults to 3600 s; 0 would mean "no limit".
+            # The client waits a little longer than the remote limit, so
+            # that the remote side's kill is what ends a runaway command.
             status, out, err = self._ssh.execute(
-                command, stdin=stdin, timeout=timeout or 0)
+                wrapped, stdin=stdin, timeout=(
+                    timeout + REMOTE_KILL_AFTER_S + CLIENT_GRACE_S
+                    if timeout else 0))
         except rally_exceptions.SSHTimeout:
             raise exceptions.CommandFailed(
                 self.name, command, "timeout",
-                "killed after %s s" % timeout) from None
+                "no answer %s s after its %s s limit: the connection is "
+                "dropped" % (REMOTE_KILL_AFTER_S + CLIENT_GRACE_S, timeout)
+            ) from None
         except rally_exceptions.SSHError as e:
             raise exceptions.HostUnreachable(
                 "SSH to %s failed while running %r: %s"
                 % (self.name, command, e)) from None
+        if timeout and status in TIMEOUT_EXIT_CODES:
+            raise exceptions.CommandFailed(
+                self.name, command, "timeout",
+                "killed after %s s (its process group on %s, with all it "
+                "started)" % (timeout, self.name))
         return Result(status, out, err)
 
     def close(self):

@@ -220,7 +220,9 @@ class Sweep:
             with self.timer("kvm_perf.reboot_instances"):
                 try:
                     self.reboot(alive)
-                    self._clocks(alive)   # a new boot, a new clock
+                    # a new boot, a new clock (not for one that did not
+                    # come back: it would wait out its SSH timeout again)
+                    self._clocks([t for t in alive if not t.broken])
                 except Exception as e:  # one bad reboot must not end it all
                     self.events.append({"level": level, "repetition": rep,
                                         "event": "reboot failed: %s" % e})

@@ -29,6 +29,8 @@ RALLY = os.path.join(os.path.dirname(sys.executable), "rally")
 NS = os.environ.get("KVM_PERF_AIO_NS", "kvmperf")
 STATE = os.environ.get("KVM_PERF_AIO_STATE", "/var/lib/rally-kvm-perf/aio")
 SPEC = os.path.join(STATE, "etc", "rally-env.json")
+RESOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "cloud_resources.py")
 GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
 # AIO_NETSERVER: its own namespace behind the gateway, so that the host
 # baseline and the instances both leave their network stack to reach it
@@ -45,32 +47,14 @@ def _in_ns(argv, timeout=600, check=True, **kwargs):
     return proc
 
 
-def _openstack(*args):
-    return json.loads(_in_ns(["openstack", *args, "-f", "json"]).stdout)
-
-
 def _resources():
     """IDs of everything a task could leave behind, cloud-wide."""
-    ids = lambda rows: sorted(r["ID"] for r in rows)  # noqa: E731
-    keypairs = _in_ns(["mariadb", "-uroot", "-N", "-e",
-                       "SELECT name FROM nova_api.key_pairs"]).stdout.split()
-    projects = ids(_openstack("project", "list"))
-    # neutron creates a project's "default" group when the project first
-    # talks to it (the service project, on a new cloud, during the first
-    # boot): not the task's. One in a project that is gone is a leak.
-    groups = sorted(r["ID"] for r in _openstack("security", "group", "list")
-                    if not (r["Name"] == "default" and r["Project"] in projects))
-    return {
-        "servers": ids(_openstack("server", "list", "--all-projects")),
-        "ports": ids(_openstack("port", "list")),
-        "floating ips": ids(_openstack("floating", "ip", "list")),
-        "flavors": ids(_openstack("flavor", "list", "--all")),
-        "security groups": groups,
-        "images": ids(_openstack("image", "list")),
-        "projects": projects,
-        "users": ids(_openstack("user", "list")),
-        "keypairs": sorted(keypairs),
-    }
+    found = json.loads(_in_ns([sys.executable, RESOURCES]).stdout)
+    # keypairs of every user, deleted projects' too: nova's own table
+    found["keypairs"] = sorted(_in_ns(
+        ["mariadb", "-uroot", "-N", "-e",
+         "SELECT name FROM nova_api.key_pairs"]).stdout.split())
+    return found
 
 
 @pytest.fixture(scope="module")

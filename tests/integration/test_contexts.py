@@ -15,6 +15,7 @@ from rally_kvm_perf.task.contexts import baseline as baseline_ctx
 from rally_kvm_perf.task.contexts import common
 from rally_kvm_perf.task.contexts import flavor as flavor_ctx
 from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
+from rally_kvm_perf.task.scenarios.kvm_perf import domains
 from tests import fakes
 
 plugins.load()
@@ -207,7 +208,7 @@ NODE = """<node>
 class AdminServer:
     def __init__(self, sid, domain, host="compute-1"):
         self.id = sid
-        setattr(self, hyper_ctx.INSTANCE_NAME, domain)
+        setattr(self, domains.INSTANCE_NAME, domain)
         setattr(self, common.HYPERVISOR_ATTR, host)
 
 
@@ -235,7 +236,7 @@ def test_verification_reads_vcpupin_and_flags_problems(libvirt_host):
     servers, hypervisors = libvirt_host
     context = {"kvm_perf": {"hypervisors": hypervisors,
                             "verify_pinning": True}}
-    report = hyper_ctx.after_boot(
+    report = domains.after_boot(
         context, [("vm-1", "s1"), ("vm-2", "s2"), ("vm-3", "s3")],
         fakes.FakeAdminNova(servers=servers), {"hw:cpu_policy": "dedicated"})
     rows = {r["instance"]: r for r in report["instances"]}
@@ -246,6 +247,22 @@ def test_verification_reads_vcpupin_and_flags_problems(libvirt_host):
                for p in report["problems"])
     assert "host CPU 3 on compute-1 is shared by vm-1, vm-3" in report[
         "problems"]
+    # asked for and not in place: every one of them is unmet, with why
+    assert set(report["unmet"]) == {"vm-1", "vm-2", "vm-3"}
+    assert "no <vcpupin>" in report["unmet"]["vm-2"]
+    assert "shared by vm-1, vm-3" in report["unmet"]["vm-3"]
+
+
+def test_without_pinning_asked_problems_are_only_reported(libvirt_host):
+    servers, hypervisors = libvirt_host
+    context = {"kvm_perf": {"hypervisors": hypervisors,
+                            "verify_pinning": True}}
+    report = domains.after_boot(
+        context, [("vm-1", "s1"), ("vm-3", "s3")],
+        fakes.FakeAdminNova(servers=servers), {})
+    assert "host CPU 3 on compute-1 is shared by vm-1, vm-3" in report[
+        "problems"]
+    assert report["unmet"] == {}
 
 
 def test_runtime_pinning_pins_every_vcpu_to_its_own_cpu(libvirt_host):
@@ -253,7 +270,7 @@ def test_runtime_pinning_pins_every_vcpu_to_its_own_cpu(libvirt_host):
     context = {"kvm_perf": {"hypervisors": hypervisors,
                             "runtime_pinning": {"strategy": "compact",
                                                 "cpus": "4-7"}}}
-    report = hyper_ctx.after_boot(
+    report = domains.after_boot(
         context, [("vm-2", "s2")], fakes.FakeAdminNova(servers=servers))
     [row] = report["instances"]
     assert row["runtime_pinned"] == "4-5"
@@ -265,14 +282,15 @@ def test_runtime_pinning_without_enough_cpus_is_reported(libvirt_host):
     servers, hypervisors = libvirt_host
     context = {"kvm_perf": {"hypervisors": hypervisors,
                             "runtime_pinning": {"cpus": "7"}}}
-    report = hyper_ctx.after_boot(
+    report = domains.after_boot(
         context, [("vm-2", "s2")], fakes.FakeAdminNova(servers=servers))
     assert "needs 2 distinct host CPUs" in report["problems"][0]
     assert report["instances"][0]["runtime_pinned"] is None
+    assert "needs 2 distinct host CPUs" in report["unmet"]["vm-2"]
 
 
 def test_no_hypervisors_context_no_hook():
-    assert hyper_ctx.after_boot({}, [], None) is None
+    assert domains.after_boot({}, [], None) is None
 
 
 # -- kvm_perf_baseline ------------------------------------------------------

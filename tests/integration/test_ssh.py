@@ -33,6 +33,32 @@ def test_commands_are_quoted_not_interpreted(sshd):
         runner.close()
 
 
+def test_a_timeout_stops_the_remote_process_group(sshd, tmp_path):
+    """What timed out is really gone on the remote side, children too --
+    not left running to disturb the next run."""
+    marker = "kvmperf-timeout-%d" % time.monotonic_ns()
+    runner = host_runner.SSHRunner("127.0.0.1", user="root",
+                                   port=sshd["port"], key_filename=sshd["key"])
+    # a background child and the command itself, both carrying the marker
+    script = "sh -c 'sleep 300; : %s' & sleep 300; : %s" % (marker, marker)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(exceptions.CommandFailed) as e:
+            runner.run(["sh", "-c", script], timeout=2)
+        elapsed = time.monotonic() - t0
+        assert "killed after 2 s" in str(e.value), str(e.value)
+        assert elapsed < 15, elapsed
+        time.sleep(1)
+        left = subprocess.run(["pgrep", "-f", marker], capture_output=True,
+                              text=True)
+        assert left.stdout.strip() == "", left.stdout
+        # and the runner goes on working
+        assert runner.run(["true"], timeout=30).exit_code == 0
+    finally:
+        subprocess.run(["pkill", "-f", marker])
+        runner.close()
+
+
 def test_unreachable_host_is_a_clear_error():
     runner = host_runner.SSHRunner("127.0.0.1", port=netserver.free_port(),
                                    connect_timeout=2)

@@ -289,14 +289,55 @@ def test_baseline_without_the_instances_extra_args_is_refused(
     assert nova.servers.created == []
 
 
+def _boot_ids(scen, nova, tmp_path, comes_back=lambda server: True):
+    """The fake instances' boot id: a file that a reboot rewrites (the
+    sweep waits until the guest's boot id changes)."""
+    boot_id = tmp_path / "boot_id"
+    boot_id.write_text("boot-0\n")
+    scen.BOOT_ID_ARGV = ["cat", str(boot_id)]
+
+    def reboot(server):
+        if comes_back(server):
+            boot_id.write_text("boot-%d\n" % time.monotonic_ns())
+    nova.servers.on_reboot = reboot
+
+
 def test_reboot_between_repetitions(sshd, tmp_path):
     nova = fakes.FakeNova()
     scen = make(bonnie.Bonnie, sshd, nova)
+    _boot_ids(scen, nova, tmp_path)
     scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
              repetitions=2, between_repetitions="reboot",
              bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
     assert [s.reboots for s in nova.servers.created] == [1, 1]
+    # an orderly reboot, as the paper's; not nova's HARD power cut
+    assert [s.reboot_types for s in nova.servers.created] == [["SOFT"]] * 2
     assert atomics(scen).count("kvm_perf.reboot_instances") == 1
+
+
+def test_an_instance_that_does_not_come_back_fails_with_evidence(
+        sshd, tmp_path, monkeypatch):
+    """The guest's boot id never changes: the reboot did not happen (or
+    the guest never came back). The instance is not measured after it,
+    the error names it with the console's evidence, the others' runs are
+    kept."""
+    monkeypatch.setattr(utils, "REBOOT_POLL_S", 0.2)
+    nova = fakes.FakeNova()
+    nova.servers.console = "SYSLINUX 6.04\nBoot failed: press a key\n"
+    scen = make(bonnie.Bonnie, sshd, nova)
+    _boot_ids(scen, nova, tmp_path, comes_back=lambda server: False)
+    out = tmp_path / "sweep.json"
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=2,
+                 between_repetitions="reboot", bonnie_directory=str(tmp_path),
+                 output_file=str(out), **BONNIE,
+                 **dict(ssh(sshd), ssh_timeout=2))
+    text = str(e.value)
+    assert "reboot failed: not back from its reboot within 2 s" in text, text
+    assert "Boot failed" in text, text
+    doc = json.load(open(out))
+    ok = [i for r in doc["runs"] for i in r["instances"] if not i.get("error")]
+    assert len(ok) == 1   # repetition 1, measured before the reboot
 
 
 @pytest.fixture(scope="module")
@@ -400,6 +441,59 @@ def test_netperf_baseline_of_another_path_is_refused_before_booting(
     assert nova.servers.created == []
 
 
+class FakeNeutron:
+    """Floating IPs: rally-openstack's attach returns {id, ip}."""
+
+    def __init__(self, fail_delete=False):
+        self.created, self.deleted = [], []
+        self.fail_delete = fail_delete
+
+    def attach(self, server, floating_network):
+        fip = {"id": "fip-%d" % (len(self.created) + 1), "ip": "127.0.0.1"}
+        self.created.append(fip["id"])
+        return fip
+
+    def delete_floatingip(self, fip_id):
+        if self.fail_delete:
+            raise RuntimeError("neutron said no")
+        self.deleted.append(fip_id)
+
+
+def test_floating_ips_are_used_and_all_deleted(sshd, tmp_path):
+    """The default (use_floating_ip): every instance is reached on its
+    floating IP, and each floating IP is deleted with its server."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    scen.neutron = neutron = FakeNeutron()
+    scen._attach_floating_ip = neutron.attach
+    args = dict(ssh(sshd), use_floating_ip=True)
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
+             repetitions=1, bonnie_directory=str(tmp_path), **BONNIE, **args)
+    assert neutron.created == ["fip-1", "fip-2"]
+    assert sorted(neutron.deleted) == ["fip-1", "fip-2"]
+    assert len(nova.servers.deleted) == 2
+
+
+def test_a_floating_ip_that_cannot_be_deleted_fails_the_iteration(
+        sshd, tmp_path):
+    """Measured and reported, but a leak is not a pass: the iteration
+    fails naming what is left behind."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    scen.neutron = neutron = FakeNeutron(fail_delete=True)
+    scen._attach_floating_ip = neutron.attach
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 bonnie_directory=str(tmp_path), **BONNIE,
+                 **dict(ssh(sshd), use_floating_ip=True))
+    assert "cleanup failed: could not delete floating IP 127.0.0.1" in str(
+        e.value)
+    assert "neutron said no" in str(e.value)
+    assert len(nova.servers.deleted) == 1
+    # the measurement itself is in the report
+    assert outputs(scen)["bonnie++ per level: instances, host and ratio"]
+
+
 def test_netperf_peer_instance_runs_the_netserver(sshd):
     port = netserver.free_port()
     CONF.set_override("netperf_port", port, group="kvm_perf")
@@ -419,6 +513,62 @@ def test_netperf_peer_instance_runs_the_netserver(sshd):
     assert any(r["Metric"] == "throughput_mbps" and r["VM mean"] > 0
                for r in rows)
     assert len(nova.servers.deleted) == 2
+
+
+def test_peer_baseline_measures_the_host_against_the_same_peer(sshd,
+                                                              tmp_path):
+    """netserver "peer" + peer_baseline: the compute host (this machine,
+    local) runs the same netperf tests against the peer instance's
+    netserver after it boots, so the ratio compares one target."""
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    port = netserver.free_port()
+    CONF.set_override("netperf_port", port, group="kvm_perf")
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    scen.context["kvm_perf"] = {"hypervisors": {"compute-1": {
+        "name": "compute-1", "access": {"local": True,
+                                        "libvirt_uri": "test://%s" % node},
+        "facts": {}, "ept": None}}}
+    try:
+        scen.run("image-1", "flavor-1", tests=["TCP_STREAM"], duration=1,
+                 instances=1, repetitions=2, peer_baseline=True, **ssh(sshd))
+    finally:
+        CONF.clear_override("netperf_port", group="kvm_perf")
+        subprocess.run(["pkill", "-f", "netserver -p %d" % port])
+    assert "kvm_perf.peer_baseline" in atomics(scen)
+    out = outputs(scen)
+    notes = "\n".join(out["Instances, failures and notes"]["data"])
+    assert "measured in this run on compute-1 against the peer instance's " \
+           "netserver 127.0.0.1:%d" % port in notes, notes
+    assert "no host baseline" not in notes
+    table = out["netperf:TCP_STREAM per level: instances, host and ratio"][
+        "data"]
+    rows = [dict(zip(table["cols"], r)) for r in table["rows"]]
+    [row] = [r for r in rows if r["Metric"] == "throughput_mbps"]
+    assert row["Host mean"] > 0 and row["VM/host"] > 0, row
+
+
+@pytest.mark.parametrize("args, context, message", [
+    ({"netserver": "127.0.0.1:12865"}, {"hypervisors": {}},
+     'needs netserver "peer"'),
+    ({}, {}, "add the kvm_perf_hypervisors context"),
+    ({"host_baseline": "/nonexistent.json"}, {"hypervisors": {}},
+     "cannot be combined with host_baseline"),
+    ({}, {"hypervisors": {}, "baselines": {"c1": {}}},
+     "cannot be combined with the kvm_perf_baseline context"),
+])
+def test_peer_baseline_that_cannot_be_done_is_refused_before_boot(
+        sshd, args, context, message):
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    scen.context["kvm_perf"] = context
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", tests=["TCP_STREAM"], duration=1,
+                 instances=1, repetitions=1, peer_baseline=True,
+                 **dict(ssh(sshd), **args))
+    assert message in str(e.value)
+    assert nova.servers.created == []
 
 
 NODE = """<node>
@@ -467,6 +617,64 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
     assert any(r[0] == "block_write_latency_us" and r[12] != "n/a"
                for r in table["rows"])   # ratio from the context baseline
     assert "kvm_perf.check_pinning" in atomics(scen)
+
+
+def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
+        sshd, tmp_path):
+    """Asked for and not done: no numbers of unpinned VMs presented as
+    pinned ones -- the instances are not measured and the workload fails
+    saying why."""
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    scen.context["kvm_perf"] = {
+        "hypervisors": {"compute-1": {
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            "facts": {}, "ept": None}},
+        # two 2-vCPU domains, three CPUs: no plan gives each vCPU its own
+        "runtime_pinning": {"strategy": "spread", "cpus": "4-6"}}
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
+                 repetitions=1, bonnie_directory=str(tmp_path), **BONNIE,
+                 **ssh(sshd))
+    text = str(e.value)
+    assert "pinning asked for but not in place" in text, text
+    assert "runtime pinning on" in text and "not done" in text, text
+    assert "no level could run" in text, text
+    assert "kvm_perf.check_pinning" in atomics(scen)
+    assert not any(n.startswith("bonnie") for n in atomics(scen)), \
+        atomics(scen)
+    assert len(nova.servers.deleted) == 2
+
+
+def test_runtime_pinning_is_applied_again_after_every_reboot(sshd,
+                                                            tmp_path):
+    """A reboot rebuilds the libvirt domain unpinned (here: a new libvirt
+    test connection, reset to the XML): the pins are applied and read back
+    again, and the record keeps what each stretch of runs ran with."""
+    node = tmp_path / "node.xml"
+    node.write_text(NODE)
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    _boot_ids(scen, nova, tmp_path)
+    scen.context["kvm_perf"] = {
+        "hypervisors": {"compute-1": {
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            "facts": {}, "ept": None}},
+        "runtime_pinning": {"strategy": "spread", "cpus": "4-7"}}
+    out = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
+             repetitions=3, between_repetitions="reboot",
+             bonnie_directory=str(tmp_path), output_file=str(out), **BONNIE,
+             **ssh(sshd))
+    history = json.load(open(out))["pinning"]
+    assert [h["after_reboot"] for h in history] == [0, 1, 2]
+    for h in history:
+        assert [r["runtime_pinned"] for r in h["instances"]] == ["4,6", "5,7"]
+        assert all(r["pinned"] for r in h["instances"]) and not h["unmet"]
+    notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
+    assert "pinning read back after reboot 2:" in notes, notes
 
 
 def test_context_baseline_of_another_benchmark_is_refused(

@@ -79,3 +79,26 @@ def test_every_sweep_scenario_has_the_shared_arguments():
     for cls in sweeps:
         args = set(inspect.signature(cls.run).parameters)
         assert set(utils.SWEEP_ARGS) <= args, cls.get_name()
+
+
+def test_the_shared_arguments_are_documented_and_declared_alike():
+    """Each sweep scenario's run() is complete as `rally plugin show` prints
+    it (rally-openstack's way: no docstring template), so the shared
+    arguments are written twice; they must say, default and validate the
+    same thing in both."""
+    from rally_kvm_perf.task.scenarios.kvm_perf import utils
+    bonnie, netperf = (scenario.Scenario.get(n) for n in ("KVMPerf.bonnie",
+                                                          "KVMPerf.netperf"))
+    docs = [{p["name"]: " ".join(p["doc"].split())
+             for p in info.parse_docstring(c.run.__doc__)["params"]}
+            for c in (bonnie, netperf)]
+    sigs = [inspect.signature(c.run).parameters for c in (bonnie, netperf)]
+    for name in utils.SWEEP_ARGS:
+        assert docs[0][name] == docs[1][name], name
+        assert sigs[0][name].default == sigs[1][name].default, name
+        assert sigs[0][name].annotation == sigs[1][name].annotation, name
+    validators = [{(v[0], str(sorted(v[2].items())))
+                   for v in c._meta_get("validators")
+                   if v[2].get("param_name") in (None, *utils.SWEEP_ARGS)}
+                  for c in (bonnie, netperf)]
+    assert validators[0] == validators[1]

@@ -192,6 +192,35 @@ def test_smoke_on_the_local_cloud_measures_its_own_baseline():
     assert bonnie_wl["sla"]["kvm_perf_ratio"] == {"block_write_kBps": 0.02}
 
 
+@pytest.mark.parametrize("sample", ["kvm-perf-smoke.yaml",
+                                    "kvm-perf-paper-optimized.yaml"])
+def test_peer_netserver_baseline_is_the_peer_itself(sample):
+    """netserver "peer" + measure_baseline: the host's netperf baseline is
+    taken against the peer instance (peer_baseline), never handed to the
+    baseline context as a host literally named "peer"."""
+    task = render(os.path.join(ROOT, "samples", "tasks", sample),
+                  measure_baseline=True, local_host=True)
+    found = {name: (args, w) for name, args, w in workloads(task)}
+    netperf_args, netperf_wl = found["KVMPerf.netperf"]
+    assert netperf_args["netserver"] == "peer"
+    assert netperf_args["peer_baseline"] is True
+    assert "kvm_perf_baseline" not in netperf_wl["contexts"]
+    assert "kvm_perf_hypervisors" in netperf_wl["contexts"]
+    bonnie_args, bonnie_wl = found["KVMPerf.bonnie"]
+    assert "peer_baseline" not in bonnie_args
+    assert bonnie_wl["contexts"]["kvm_perf_baseline"]["bonnie"]
+    assert check_workload("KVMPerf.netperf", netperf_args,
+                          netperf_wl["contexts"]) == []
+    # a named netserver: the baseline context measures against it
+    task = render(os.path.join(ROOT, "samples", "tasks", sample),
+                  measure_baseline=True, netserver="192.0.2.10:12865")
+    found = {name: (args, w) for name, args, w in workloads(task)}
+    netperf_args, netperf_wl = found["KVMPerf.netperf"]
+    assert netperf_args.get("peer_baseline") is False
+    assert netperf_wl["contexts"]["kvm_perf_baseline"]["netperf"][
+        "netserver"] == "192.0.2.10:12865"
+
+
 def test_smoke_pinned_single_scenario():
     task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
                   pinning=True, instances=1, scenarios=["netperf"],

@@ -7,7 +7,6 @@ from rally_openstack.task import context
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf.host import facts as host_facts
-from rally_kvm_perf.host import libvirt_client
 from rally_kvm_perf.host import pinning
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task.contexts import common
@@ -45,9 +44,11 @@ class KVMPerfHypervisors(context.OpenStackContext):
     The KVMPerf scenarios then, after their instances boot, read each
     instance's libvirt domain (``libvirt_uri``, a template with ``{user}``
     and ``{host}``; default ``[kvm_perf] libvirt_uri_template``) and report
-    its ``<vcpupin>``/``<emulatorpin>`` map, flagging instances whose flavor
-    asked for dedicated CPUs but are not pinned, and instances sharing a
-    host CPU. ``runtime_pinning: {strategy: spread|compact, cpus: "2-15"}``
+    its ``<vcpupin>``/``<emulatorpin>`` map. Pinning asked for and not in
+    place fails the workload, and that instance is not measured: a flavor
+    with dedicated CPUs whose domain has no ``<vcpupin>`` per vCPU, two
+    such instances on one host CPU, runtime pinning that could not be
+    applied. ``runtime_pinning: {strategy: spread|compact, cpus: "2-15"}``
     pins every vCPU of the task's instances to its own host CPU through
     libvirt (the paper's ``virsh vcpupin``), for clouds without flavor
     pinning; no other domain is touched. ``only: [host, ...]`` limits the
@@ -174,117 +175,3 @@ def runner_for(entry):
         access["address"], user=access["user"], port=access["port"],
         key_filename=access.get("key_file"), name=entry["name"],
         connect_timeout=60)
-
-
-# -- the hook the scenarios call after their instances booted ---------------
-
-INSTANCE_NAME = "OS-EXT-SRV-ATTR:instance_name"
-
-
-def after_boot(ctx, instances, admin_nova, flavor_specs=None):
-    """Runtime pinning (if configured) and pinning verification.
-
-    :param ctx: the Rally context (with ``kvm_perf`` from this context)
-    :param instances: [(display name, server id)] in boot order
-    :param admin_nova: admin novaclient, to read instance_name/hypervisor
-    :param flavor_specs: the flavor's extra specs (pinning asked or not)
-    :returns: {"instances": [{instance, hypervisor, domain, vcpupin,
-        emulatorpin, runtime_pinned}], "problems": [str]} or None when the
-        kvm_perf_hypervisors context is not there
-    """
-    shared = ctx.get(common.KEY, {})
-    hypervisors = shared.get("hypervisors")
-    if hypervisors is None:
-        return None
-    report = {"instances": [], "problems": []}
-    placed = []
-    for display, server_id in instances:
-        try:
-            server = admin_nova.servers.get(server_id)
-        except Exception as e:  # reported, the benchmark can still run
-            report["problems"].append("%s: cannot read it as admin: %s"
-                                      % (display, e))
-            continue
-        placed.append({"instance": display,
-                       "domain": getattr(server, INSTANCE_NAME, None),
-                       "hypervisor": getattr(server, common.HYPERVISOR_ATTR, None),
-                       "vcpus": None})
-    by_host = {}
-    for item in placed:
-        by_host.setdefault(item["hypervisor"], []).append(item)
-    runtime = shared.get("runtime_pinning")
-    checks = []
-    for host, items in by_host.items():
-        entry = hypervisors.get(host)
-        if entry is None:
-            report["problems"].append(
-                "%s: on %s, which kvm_perf_hypervisors did not inspect"
-                % (", ".join(i["instance"] for i in items), host))
-            continue
-        uri = entry["access"]["libvirt_uri"]
-        try:
-            lv = libvirt_client.Libvirt(uri, readonly=runtime is None)
-        except exceptions.KVMPerfError as e:
-            report["problems"].append("%s: %s" % (host, e))
-            continue
-        try:
-            if runtime:
-                _pin(lv, items, runtime, report)
-            for item in items:
-                try:
-                    domain = pinning.parse_domain(
-                        lv.domain_xml(item["domain"]))
-                except exceptions.KVMPerfError as e:
-                    domain = None
-                    report["problems"].append("%s: %s" % (item["instance"],
-                                                          e))
-                item["parsed"] = domain
-                checks.append({"instance": item["instance"],
-                               "hypervisor": host, "domain": domain,
-                               "wants_pinning":
-                                   pinning.wants_pinning(flavor_specs)})
-        finally:
-            lv.close()
-    if shared.get("verify_pinning", True):
-        report["problems"] += pinning.check(
-            [c for c in checks if c["domain"] is not None])
-    for item in placed:
-        domain = item.get("parsed")
-        report["instances"].append({
-            "instance": item["instance"], "hypervisor": item["hypervisor"],
-            "domain": item["domain"],
-            "vcpupin": ({str(k): pinning.format_cpuset(v)
-                         for k, v in domain["vcpupin"].items()}
-                        if domain else None),
-            "emulatorpin": (pinning.format_cpuset(domain["emulatorpin"])
-                            if domain and domain["emulatorpin"] else None),
-            "pinned": domain["pinned"] if domain else None,
-            "runtime_pinned": item.get("runtime_pinned")})
-    return report
-
-
-def _pin(lv, items, runtime, report):
-    vcpus = []
-    for item in items:
-        try:
-            item["vcpus"] = pinning.parse_domain(
-                lv.domain_xml(item["domain"]))["vcpus"]
-            vcpus.append((item["domain"], item["vcpus"]))
-        except exceptions.KVMPerfError as e:
-            report["problems"].append("%s: %s" % (item["instance"], e))
-    try:
-        plan = pinning.plan(vcpus, pinning.parse_cpuset(runtime["cpus"]),
-                            runtime.get("strategy", "spread"))
-    except exceptions.InvalidArgument as e:
-        report["problems"].append("runtime pinning on %s not done: %s"
-                                  % (lv.uri, e))
-        return
-    for item in items:
-        cpus = plan.get(item["domain"])
-        if cpus is None:
-            continue
-        try:
-            lv.pin(item["domain"], cpus)
-            item["runtime_pinned"] = pinning.format_cpuset(cpus)
-        except exceptions.KVMPerfError as e:
-            report["problems"].append("%s: %s" % (item["instance"], e))

@@ -7,6 +7,7 @@ from rally.task import validation
 from rally_openstack.common import consts
 from rally_openstack.task import scenario
 
+from rally_kvm_perf import exceptions
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import baseline
@@ -68,6 +69,7 @@ class Netperf(utils.KVMPerfScenario):
             availability_zone: t.Optional[str] = None,
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
+            peer_baseline: bool = False,
             boot_kwargs: t.Optional[dict] = None,
             output_file: t.Optional[str] = None) -> None:
         """netperf in 1, 2, ... N instances at the same time, vs the host.
@@ -125,6 +127,13 @@ class Netperf(utils.KVMPerfScenario):
             baseline`` (taken with the same benchmark parameters); without
             it and without the kvm_perf_baseline context only absolute
             values are reported
+        :param peer_baseline: with netserver "peer": after the peer boots,
+            measure each compute host holding a measured instance against
+            that same peer netserver (same tests, duration and CPU flags,
+            ``repetitions`` runs), in this run, before the sweep: the
+            host baseline of the instances' own target. Needs the
+            kvm_perf_hypervisors context (to reach the hosts); excludes
+            host_baseline and the kvm_perf_baseline context
         :param boot_kwargs: extra arguments for nova's server create
         :param output_file: also write everything measured (raw outputs,
             per-run metrics, the analysis) to this JSON file
@@ -137,6 +146,14 @@ class Netperf(utils.KVMPerfScenario):
             "cpu": bool(cpu)}
         if netserver != "peer":
             netperf.parse_netserver(netserver)  # fail before booting
+        self.peer_baseline = bool(peer_baseline)
+        if peer_baseline:
+            if netserver != "peer":
+                raise exceptions.InvalidArgument(
+                    "peer_baseline measures the hosts against the peer "
+                    "instance: it needs netserver \"peer\", not %r"
+                    % netserver)
+            self._check_peer_baseline(host_baseline)
         self._sweep(**utils.sweep_args(locals()), peer=netserver == "peer")
 
     def _benchmarks(self, flavor_ram_mb, peer_ip):

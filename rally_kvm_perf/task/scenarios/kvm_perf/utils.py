@@ -9,6 +9,7 @@ metric per level (rally_kvm_perf.analysis.levels -> rally_kvm_perf.results
 -> charts), as VM/host ratios when a host baseline is known.
 """
 
+import dataclasses
 import threading
 import time
 
@@ -21,6 +22,7 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
+from rally_kvm_perf.benchmarks import tools
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import console
@@ -28,8 +30,10 @@ from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task.contexts import common
 from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
+from rally_kvm_perf.task.scenarios.kvm_perf import domains
 
 CONF = opts.CONF
+REBOOT_POLL_S = 5
 
 
 
@@ -162,7 +166,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self._boot(image, flavor, instances + (1 if peer else 0),
                        use_floating_ip, floating_network, availability_zone,
                        boot_kwargs or {})
+            self.flavor_specs = flavor_specs
+            self.ssh_timeout = ssh_timeout
             self.pinning = self._after_boot(flavor_specs)
+            self.pinning_history = ([dict(self.pinning, after_reboot=0)]
+                                    if self.pinning else [])
             self.notes += self._placement_notes(baselines)
             targets = self._connect(username, password, port, ssh_timeout,
                                     install_command, image)
@@ -171,6 +179,9 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 peer_target, targets = targets[-1], targets[:-1]
                 peer_ip = self._start_peer_netserver(peer_target)
             healthy = [tg for tg in targets if not tg.broken]
+            if peer and getattr(self, "peer_baseline", False):
+                baselines = self._measure_peer_baseline(
+                    peer_ip, healthy, repetitions, flavor_ram)
             levels_run = [k for k in levels if k <= len(healthy)]
             if len(levels_run) < len(levels):
                 self.notes.append(
@@ -212,8 +223,14 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     ([message] if message else [])
                     + ["%s" % p for p in problems]
                     + ([] if levels_run else ["no level could run"])))
-        finally:
-            self._cleanup()
+        except BaseException:
+            for leak in self._cleanup():   # the first error stays the error
+                LOG.error("kvm-perf cleanup: %s", leak)
+            raise
+        leaks = self._cleanup()
+        if leaks:
+            # measured and reported, but the cloud is not as it was
+            raise SweepFailed("cleanup failed: %s" % "; ".join(leaks))
 
     # -- baselines --
 
@@ -235,6 +252,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                                if netperf_params is not None and hv != "*"]
             return ({hv: analysis.baseline_samples(doc)
                      for hv, doc in ctx.items()}, None)
+        if not path and getattr(self, "peer_baseline", False):
+            return {}, None   # measured after the peer boots
         if not path:
             return {}, ("no host baseline (give host_baseline, a file from "
                         "'rally-kvm-perf baseline', or use the "
@@ -254,6 +273,75 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self.path_notes = [_path_note(host, doc, netperf_params)]
         return {analysis.ANY_HOST: samples, host: samples}, None
 
+    def _check_peer_baseline(self, host_baseline):
+        """peer_baseline: the only baseline, and a way to reach the
+        hosts -- checked before anything boots."""
+        shared = self.context.get(common.KEY, {})
+        if host_baseline or shared.get("baselines"):
+            raise exceptions.InvalidArgument(
+                "peer_baseline measures the host baseline in this run; it "
+                "cannot be combined with %s" % (
+                    "host_baseline" if host_baseline
+                    else "the kvm_perf_baseline context"))
+        if "hypervisors" not in shared:
+            raise exceptions.InvalidArgument(
+                "peer_baseline runs netperf on the compute hosts: add the "
+                "kvm_perf_hypervisors context (how to reach them: ssh, "
+                "hosts, or local: true on an all-in-one cloud)")
+
+    def _measure_peer_baseline(self, peer_ip, targets, repetitions,
+                               flavor_ram):
+        """The fair baseline of netserver "peer": each compute host that
+        holds a measured instance runs the same netperf tests, as many
+        times as a level is repeated, against the same peer instance, in
+        this run, before the sweep."""
+        hypervisors = self.context[common.KEY]["hypervisors"]
+        hosts = sorted({tg.hypervisor for tg in targets},
+                       key=lambda h: (h is None, str(h)))
+        unknown = [tg.name for tg in targets if tg.hypervisor is None]
+        if unknown:
+            raise SweepFailed(
+                "peer_baseline: the compute host of %s is unknown (admin "
+                "lookup failed), so no host baseline can be measured for it"
+                % ", ".join(unknown))
+        missing = [h for h in hosts if h not in hypervisors]
+        if missing:
+            raise SweepFailed(
+                "peer_baseline: %s not inspected by kvm_perf_hypervisors "
+                "(its 'only' list?): cannot measure its baseline"
+                % ", ".join(missing))
+        _bonnie, params = self._baseline_params(flavor_ram)
+        host, port = peer_ip.rsplit(":", 1)
+        params = baseline.BaselineParams(
+            runs=repetitions, bonnie=None, drop_caches=False,
+            netperf=dataclasses.replace(params, host=host, port=int(port)))
+        docs = {}
+        with atomic.ActionTimer(self, "kvm_perf.peer_baseline"):
+            for hv in hosts:
+                progress("host baseline of %s against the peer netserver "
+                         "%s (%d run(s))" % (hv, peer_ip, repetitions))
+                runner = hyper_ctx.runner_for(hypervisors[hv])
+                try:
+                    docs[hv] = baseline.measure(runner, params)
+                except exceptions.KVMPerfError as e:
+                    raise SweepFailed(
+                        "peer_baseline on %s against %s failed: %s"
+                        % (hv, peer_ip, e)) from None
+                finally:
+                    runner.close()
+                if docs[hv].get("errors"):
+                    raise SweepFailed(
+                        "peer_baseline on %s against %s: %s" % (
+                            hv, peer_ip, "; ".join(
+                                str(x) for x in docs[hv]["errors"])))
+        self.baseline_docs = docs
+        self.notes.append(
+            "host baseline: measured in this run on %s against the peer "
+            "instance's netserver %s, the same target as the instances"
+            % (", ".join(hosts), peer_ip))
+        return {hv: analysis.baseline_samples(doc)
+                for hv, doc in docs.items()}
+
     # -- pinning (kvm_perf_hypervisors) --
 
     def _after_boot(self, flavor_specs):
@@ -265,10 +353,19 @@ class KVMPerfScenario(vm_utils.VMScenario):
         instances = [(e["server"].name, e["server"].id) for e in self.servers
                      if e["server"].id not in self.boot_errors]
         with atomic.ActionTimer(self, "kvm_perf.check_pinning"):
-            report = hyper_ctx.after_boot(
+            report = domains.after_boot(
                 self.context, instances, self.admin_clients("nova"),
                 flavor_specs)
         self.notes += ["pinning: %s" % p for p in report["problems"]]
+        # pinning asked for and not in place: that instance is not measured
+        # (numbers of an unpinned VM are not the pinned ones) and the
+        # workload fails naming it
+        for entry in self.servers:
+            why = report["unmet"].get(entry["server"].name)
+            if why and entry["server"].id not in self.boot_errors:
+                self.boot_errors[entry["server"].id] = (
+                    "%s: pinning asked for but not in place: %s"
+                    % (entry["server"].name, why))
         return report
 
     # -- instances --
@@ -318,8 +415,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
             if server.id in self.boot_errors:
                 continue
             if use_floating_ip:
-                entry["fip"] = self._attach_floating_ip(server,
-                                                        floating_network)
+                # rally-openstack's helper returns {id, ip}; recorded at
+                # once, so that cleanup deletes it whatever happens next
+                entry["fip"] = dict(
+                    self._attach_floating_ip(server, floating_network),
+                    is_floating=True)
                 entry["ip"] = entry["fip"]["ip"]
             else:
                 network = list(server.networks)[0]
@@ -456,8 +556,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     target.name, "install_command", res.exit_code,
                     res.stderr, res.stdout)
         for tool in self.TOOLS:
-            res = run(["env", baseline.SBIN_PATH, "sh", "-c",
-                       'command -v "$0"', tool], timeout=60)
+            res = run(tools.installed_argv(tool), timeout=60)
             if res.exit_code != 0:
                 raise exceptions.CommandFailed(
                     target.name, tool, 127,
@@ -466,14 +565,78 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     "apt-get install -y bonnie++ netperf'" % (tool, image))
         res = run(["id", "-u"], timeout=60)
         target.use_sudo = res.stdout.strip() != "0"
-        target.tools = baseline.tool_versions(target.runner)
+        target.tools = tools.versions(target.runner)
+
+    # a new value at every boot: proof that a reboot really happened
+    BOOT_ID_ARGV = ["cat", "/proc/sys/kernel/random/boot_id"]
 
     def _reboot_targets(self, targets):
+        """The paper's reboot between repetitions, the k instances at once:
+        ``sync``, then nova's SOFT reboot -- an orderly shutdown, as the
+        paper rebooted (a HARD one is a power cut; nova itself falls back
+        to it when the guest ignores the shutdown) -- then SSH again, until
+        the guest's boot id has changed. After a reboot the libvirt domain
+        is new: runtime pinning is applied again and every instance's
+        pinning read back. An instance that does not come back, or whose
+        pinning is not in place, is marked broken with the evidence (its
+        console); the others go on, and the workload fails in the end."""
         by_name = {e["target"].name: e for e in self.servers
                    if "target" in e}
+        timeout = getattr(self, "ssh_timeout", None) or 300
+
+        def one(target):
+            server = by_name[target.name]["server"]
+            try:
+                before = target.runner.run(self.BOOT_ID_ARGV,
+                                           timeout=60).stdout.strip()
+                target.runner.run(["sync"], timeout=300)
+                server.reboot(reboot_type="SOFT")
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        target.runner.reconnect()
+                        now = target.runner.run(self.BOOT_ID_ARGV,
+                                                timeout=60).stdout.strip()
+                        if now and now != before:
+                            return
+                    except exceptions.KVMPerfError:
+                        pass   # down, or coming up: try again
+                    if time.monotonic() >= deadline:
+                        raise exceptions.HostUnreachable(
+                            "not back from its reboot within %s s" % timeout)
+                    time.sleep(REBOOT_POLL_S)
+            except Exception as e:
+                target.broken = "reboot failed: %s; %s" % (
+                    e, self._console_evidence(
+                        server, getattr(target.runner, "last_error", None)))
+                progress("%s FAILED to reboot: %s" % (target.name, e))
+
+        progress("rebooting %d instance(s): %s" % (
+            len(targets), ", ".join(t.name for t in targets)))
+        engine.parallel(targets, one)
+        self.reboots = getattr(self, "reboots", 0) + 1
+        if getattr(self, "pinning", None) is not None:
+            self._pinning_after_reboot([t for t in targets if not t.broken])
+
+    def _pinning_after_reboot(self, targets):
+        entries = [e for e in self.servers if e.get("target") in targets]
+        with atomic.ActionTimer(self, "kvm_perf.check_pinning"):
+            report = domains.after_boot(
+                self.context, [(e["server"].name, e["server"].id)
+                               for e in entries],
+                self.admin_clients("nova"), self.flavor_specs)
+        report["after_reboot"] = self.reboots
+        self.pinning_history.append(report)
         for target in targets:
-            self._reboot_server(by_name[target.name]["server"])
-        engine.parallel(targets, lambda tg: tg.runner.reconnect())
+            why = report["unmet"].get(target.name)
+            if why:
+                target.broken = ("pinning asked for but not in place after "
+                                 "reboot %d: %s" % (self.reboots, why))
+        pins = ["%s %s" % (r["instance"], ", ".join(
+            "%s→%s" % kv for kv in sorted((r["vcpupin"] or {}).items())))
+            for r in report["instances"]]
+        self.notes.append("pinning read back after reboot %d: %s" % (
+            self.reboots, "; ".join(pins) or "no instance"))
 
     def _start_peer_netserver(self, target):
         if target.broken:
@@ -489,6 +652,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         return "%s:%d" % (entry["fixed_ip"], port)
 
     def _cleanup(self):
+        """Close the connections, delete every server and floating IP this
+        iteration created; returns what could not be deleted."""
         for entry in getattr(self, "servers", []):
             target = entry.get("target")
             if target is not None and target.runner is not None:
@@ -496,17 +661,27 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     target.runner.close()
                 except Exception:  # closing a dead connection may fail
                     pass
+        leaks = []
         with atomic.ActionTimer(self, "kvm_perf.delete_servers"):
             for entry in getattr(self, "servers", []):
-                # every server and floating IP created goes, also on failure;
-                # Rally's cleanup context is the safety net behind this
+                # every server and floating IP created goes, also on
+                # failure; Rally's cleanup context is only the safety net
                 try:
-                    self._delete_server_with_fip(
-                        entry["server"], entry["fip"] or {"is_floating": False,
-                                                          "ip": None})
+                    self._delete_server(entry["server"])
                 except Exception as e:
-                    self.notes.append("could not delete %s: %s"
-                                      % (entry["server"].name, e))
+                    leaks.append("could not delete server %s: %s"
+                                 % (entry["server"].name, e))
+                fip = entry.get("fip")
+                if fip:
+                    # by ID: rally-openstack's helper skips a floating IP
+                    # its server no longer lists (a server in ERROR)
+                    try:
+                        self.neutron.delete_floatingip(fip["id"])
+                    except Exception as e:
+                        leaks.append("could not delete floating IP %s of %s:"
+                                     " %s" % (fip["ip"], entry["server"].name,
+                                              e))
+        return leaks
 
     # -- report --
 
@@ -533,4 +708,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
             "schema": "rally-kvm-perf/sweep/1", "runs": runs,
             "analysis": result, "record": record, "warnings": warnings,
             "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
-                           "broken": tg.broken} for tg in targets]})
+                           "broken": tg.broken} for tg in targets],
+            # libvirt's pinning as read after the boot and after each
+            # reboot: what every run between them ran with
+            "pinning": getattr(self, "pinning_history", [])})

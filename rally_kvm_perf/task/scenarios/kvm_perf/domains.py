@@ -1,0 +1,142 @@
+"""After the boot: where each instance landed, its libvirt domain, runtime
+pinning, and the check that pinning asked for is pinning in place.
+
+The scenarios call :func:`after_boot` once their servers are ACTIVE, with
+what the ``kvm_perf_hypervisors`` context found (compute hosts and how to
+reach their libvirt). What the user asked for and did not happen -- a
+dedicated-CPU flavor whose domain is not pinned, runtime pinning not
+applied, two "dedicated" instances on one host CPU -- is returned per
+instance in ``unmet``: the scenario measures none of those instances and
+fails, rather than report numbers of an unpinned VM as pinned ones.
+"""
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.host import libvirt_client
+from rally_kvm_perf.host import pinning
+from rally_kvm_perf.task.contexts import common
+
+# nova's admin-only server attribute: the libvirt domain name
+INSTANCE_NAME = "OS-EXT-SRV-ATTR:instance_name"
+
+
+def after_boot(ctx, instances, admin_nova, flavor_specs=None):
+    """Runtime pinning (if configured) and pinning verification.
+
+    :param ctx: the Rally context (with ``kvm_perf`` from the
+        kvm_perf_hypervisors context)
+    :param instances: [(display name, server id)] in boot order
+    :param admin_nova: admin novaclient, to read instance_name/hypervisor
+    :param flavor_specs: the flavor's extra specs (pinning asked or not)
+    :returns: {"instances": [{instance, hypervisor, domain, vcpupin,
+        emulatorpin, pinned, runtime_pinned}], "problems": [str],
+        "unmet": {instance: why}} or None when the kvm_perf_hypervisors
+        context is not there
+    """
+    shared = ctx.get(common.KEY, {})
+    hypervisors = shared.get("hypervisors")
+    if hypervisors is None:
+        return None
+    runtime = shared.get("runtime_pinning")
+    wants = pinning.wants_pinning(flavor_specs)
+    asked = wants or bool(runtime)
+    report = {"instances": [], "problems": [], "unmet": {}}
+
+    def problem(sentence, names=()):
+        report["problems"].append(sentence)
+        if asked:
+            for name in names:
+                report["unmet"].setdefault(name, sentence)
+
+    placed = []
+    for display, server_id in instances:
+        try:
+            server = admin_nova.servers.get(server_id)
+        except Exception as e:  # pinning unknown: unmet only if asked for
+            problem("%s: cannot read it as admin: %s" % (display, e),
+                    [display])
+            continue
+        placed.append({"instance": display,
+                       "domain": getattr(server, INSTANCE_NAME, None),
+                       "hypervisor": getattr(server, common.HYPERVISOR_ATTR,
+                                             None),
+                       "vcpus": None})
+    by_host = {}
+    for item in placed:
+        by_host.setdefault(item["hypervisor"], []).append(item)
+    checks = []
+    for host, items in by_host.items():
+        names = [i["instance"] for i in items]
+        entry = hypervisors.get(host)
+        if entry is None:
+            problem("%s: on %s, which kvm_perf_hypervisors did not inspect"
+                    % (", ".join(names), host), names)
+            continue
+        uri = entry["access"]["libvirt_uri"]
+        try:
+            lv = libvirt_client.Libvirt(uri, readonly=runtime is None)
+        except exceptions.KVMPerfError as e:
+            problem("%s: %s" % (host, e), names)
+            continue
+        try:
+            if runtime:
+                _pin(lv, items, runtime, problem)
+            for item in items:
+                try:
+                    domain = pinning.parse_domain(
+                        lv.domain_xml(item["domain"]))
+                except exceptions.KVMPerfError as e:
+                    domain = None
+                    problem("%s: %s" % (item["instance"], e),
+                            [item["instance"]])
+                item["parsed"] = domain
+                checks.append({"instance": item["instance"],
+                               "hypervisor": host, "domain": domain,
+                               "wants_pinning": wants})
+        finally:
+            lv.close()
+    if shared.get("verify_pinning", True):
+        for sentence, names in pinning.findings(
+                [c for c in checks if c["domain"] is not None]):
+            problem(sentence, names)
+    for item in placed:
+        domain = item.get("parsed")
+        report["instances"].append({
+            "instance": item["instance"], "hypervisor": item["hypervisor"],
+            "domain": item["domain"],
+            "vcpupin": ({str(k): pinning.format_cpuset(v)
+                         for k, v in domain["vcpupin"].items()}
+                        if domain else None),
+            "emulatorpin": (pinning.format_cpuset(domain["emulatorpin"])
+                            if domain and domain["emulatorpin"] else None),
+            "pinned": domain["pinned"] if domain else None,
+            "runtime_pinned": item.get("runtime_pinned")})
+    return report
+
+
+def _pin(lv, items, runtime, problem):
+    """The paper's ``virsh vcpupin``, through libvirt: every vCPU of these
+    instances on its own host CPU out of ``runtime["cpus"]``."""
+    vcpus = []
+    for item in items:
+        try:
+            item["vcpus"] = pinning.parse_domain(
+                lv.domain_xml(item["domain"]))["vcpus"]
+            vcpus.append((item["domain"], item["vcpus"]))
+        except exceptions.KVMPerfError as e:
+            problem("%s: %s" % (item["instance"], e), [item["instance"]])
+    try:
+        plan = pinning.plan(vcpus, pinning.parse_cpuset(runtime["cpus"]),
+                            runtime.get("strategy", "spread"))
+    except exceptions.InvalidArgument as e:
+        problem("runtime pinning on %s not done: %s" % (lv.uri, e),
+                [i["instance"] for i in items])
+        return
+    for item in items:
+        cpus = plan.get(item["domain"])
+        if cpus is None:
+            continue
+        try:
+            lv.pin(item["domain"], cpus)
+            item["runtime_pinned"] = pinning.format_cpuset(cpus)
+        except exceptions.KVMPerfError as e:
+            problem("%s: %s" % (item["instance"], e), [item["instance"]])
