@@ -54,3 +54,7 @@ def excerpt(text, limit=200):
     if not text:
         return "<empty>"
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+class HostKeyRefused(HostUnreachable):
+    """The host's SSH key is not the one filed for it in known_hosts."""

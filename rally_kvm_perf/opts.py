@@ -24,6 +24,11 @@ OPTS = [
                help="Private key for SSH connections to compute hosts."),
     cfg.IntOpt("ssh_port", default=22, min=1, max=65535,
                help="SSH port of compute hosts."),
+    cfg.StrOpt("ssh_known_hosts", default=None,
+               help="known_hosts file for compute hosts: when set, a host "
+                    "whose SSH key is not in it, or differs, is refused "
+                    "(SSH and libvirt's qemu+ssh alike). Unset: any host "
+                    "key is accepted, as Rally's SSH does."),
     cfg.IntOpt("command_timeout", default=4 * 3600, min=1,
                help="Seconds one benchmark command may run before it is "
                     "killed (a 2xRAM bonnie++ run can take hours)."),

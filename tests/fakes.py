@@ -51,6 +51,7 @@ class FakeServers:
         self.console = ""       # what get_console_output returns
         self.error_later = False  # every server goes to ERROR once polled
         self.on_reboot = None     # called with the server at each reboot
+        self.error_fault = None   # nova's fault of the error_index server
 
     def get_console_output(self, server, length=None):
         lines = self.console.splitlines(True)
@@ -61,6 +62,8 @@ class FakeServers:
         if self.error_index is not None and len(self.created) == self.error_index:
             status = "ERROR"
         server = FakeServer(self, name, image, flavor, kwargs, status)
+        if status == "ERROR" and self.error_fault:
+            server.fault = {"message": self.error_fault}
         self.created.append(server)
         return server
 
@@ -81,6 +84,7 @@ class FakeServers:
 class FakeNova:
     def __init__(self, flavor=None, **kwargs):
         self.servers = FakeServers(**kwargs)
+        self.server_groups = FakeServerGroups()
         self.flavors = type("Flavors", (), {
             "get": lambda _self, _id: flavor or FakeFlavor()})()
 
@@ -204,3 +208,17 @@ class FakeAdminClients:
 
     def nova(self, version=None):
         return self._nova
+
+
+class FakeServerGroups:
+    def __init__(self):
+        self.created, self.deleted = [], []
+
+    def create(self, name, policies):
+        group = type("Group", (), {"id": "group-%d" % (len(self.created) + 1),
+                                   "name": name, "policies": policies})()
+        self.created.append(group)
+        return group
+
+    def delete(self, group_id):
+        self.deleted.append(group_id)

@@ -335,7 +335,8 @@ def make_runner(conf, host=None, ssh_key_file=None):
     user, address, port = host_runner.parse_ssh_target(
         host, conf.ssh_user, conf.ssh_port)
     return host_runner.SSHRunner(address, user=user, port=port,
-                                 key_filename=ssh_key_file or conf.ssh_key_file)
+                                 key_filename=ssh_key_file or conf.ssh_key_file,
+                                 known_hosts=conf.ssh_known_hosts)
 
 
 def measure(runner, params, output_path=None, progress=None, timer=None):

@@ -6,6 +6,7 @@ quoted with shlex.join(), so no argument can inject shell syntax.
 
 import dataclasses
 import math
+import os
 import re
 import shlex
 import subprocess
@@ -67,9 +68,13 @@ class SSHRunner:
     is_local = False
 
     def __init__(self, host, user="root", port=22, key_filename=None,
-                 password=None, pkey=None, connect_timeout=120, name=None):
+                 password=None, pkey=None, connect_timeout=120, name=None,
+                 known_hosts=None):
         self.name = name or host
         self.address = host
+        self.port = port
+        # None: any host key (instances are new, their keys unknown)
+        self.known_hosts = known_hosts
         self._ssh = sshutils.SSH(user, host, port=port, pkey=pkey,
                                  key_filename=key_filename, password=password)
         self._connect_timeout = connect_timeout
@@ -87,6 +92,7 @@ class SSHRunner:
         while not self._connected:
             try:
                 self._ssh.execute("uname", timeout=30)
+                self._check_host_key()
                 self._connected = True
                 return
             except (OSError, EOFError, rally_exceptions.SSHError,
@@ -101,6 +107,30 @@ class SSHRunner:
                     "cannot reach %s over SSH within %s s: %s"
                     % (self.address, timeout, self.last_error))
             time.sleep(min(interval, max(deadline - time.monotonic(), 0)))
+
+    def _check_host_key(self):
+        """With a known_hosts file: the key the host presented must be the
+        one filed for it (OpenSSH's [host]:port form off port 22)."""
+        if not self.known_hosts:
+            return
+        key = self._ssh._client.get_transport().get_remote_server_key()
+        try:
+            filed = paramiko.HostKeys(os.path.expanduser(self.known_hosts))
+        except OSError as e:
+            self._drop_client()
+            raise exceptions.InvalidArgument(
+                "known_hosts file %s: %s" % (self.known_hosts, e)) from None
+        name = (self.address if self.port == 22
+                else "[%s]:%d" % (self.address, self.port))
+        if filed.check(name, key):
+            return
+        self._drop_client()
+        known = filed.lookup(name)
+        raise exceptions.HostKeyRefused(
+            "host key of %s (%s %s) %s %s: refusing it" % (
+                name, key.get_name(), key.get_base64()[:24] + "...",
+                "differs from the one filed in" if known else "is not in",
+                self.known_hosts))
 
     def _drop_client(self):
         # rally's SSH keeps a failed client as False; a half-open one must

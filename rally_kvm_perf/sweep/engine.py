@@ -128,11 +128,21 @@ class Sweep:
     :param barrier_timeout: seconds the k threads wait for each other
     :param progress: callable(str) for progress lines
     :param timer: callable(name) -> context manager (Rally atomic actions)
+    :param on_run: callable(runs so far) after every run: where a long
+        sweep writes what it has, so that an interruption keeps it
+    :param should_stop: callable() -> reason or None, asked before every
+        run (``rally task abort``); a reason ends the sweep there, with
+        ``stopped`` set to it and every finished run kept
+    :param done: run records of an earlier, interrupted sweep with the
+        same parameters: those without a failed instance are kept and not
+        run again (a repetition is independent of the others: that is
+        what makes it the unit of replication)
     """
 
     def __init__(self, targets, benchmarks, levels, repetitions=10,
                  between="drop_caches", reboot=None, command_timeout=3600,
-                 barrier_timeout=60, progress=None, timer=None):
+                 barrier_timeout=60, progress=None, timer=None, on_run=None,
+                 should_stop=None, done=()):
         if between not in BETWEEN:
             raise exceptions.InvalidArgument(
                 "between_repetitions must be one of %s, got %r"
@@ -154,7 +164,14 @@ class Sweep:
         self.barrier_timeout = barrier_timeout
         self.progress = progress or LOG.info
         self.timer = timer or (lambda name: contextlib.nullcontext())
-        self.runs = []       # grows as runs finish: nothing is lost on error
+        # grows as runs finish: nothing is lost on error
+        self.runs = [r for r in done
+                     if not any(i.get("error") for i in r["instances"])]
+        self._done = {(r["level"], r["repetition"], r["benchmark"])
+                      for r in self.runs}
+        self.on_run = on_run or (lambda runs: None)
+        self.should_stop = should_stop or (lambda: None)
+        self.stopped = None
         self.warnings = []
         self.events = []     # reboots and cache drops that failed
 
@@ -179,22 +196,45 @@ class Sweep:
         self._clocks(self.targets[:max(self.levels)])
         plan = [(level, rep, bench.name) for level in self.levels
                 for rep in range(1, self.repetitions + 1)
-                for bench in self.benchmarks]
+                for bench in self.benchmarks
+                if (level, rep, bench.name) not in self._done]
+        if self._done:
+            self.progress("resuming: %d run(s) kept from the earlier sweep, "
+                          "%d to run" % (len(self._done), len(plan)))
         eta = Estimate(plan)
         for level in self.levels:
             active = self.targets[:level]
             for rep in range(1, self.repetitions + 1):
+                if all((level, rep, b.name) in self._done
+                       for b in self.benchmarks):
+                    continue
+                if self._stop(level, rep):
+                    return self.runs
                 t0 = time.monotonic()
                 self._between(active, rep, level)
                 eta.between_done(level, rep, time.monotonic() - t0)
                 for bench in self.benchmarks:
+                    if (level, rep, bench.name) in self._done:
+                        continue
+                    if self._stop(level, rep):
+                        return self.runs
                     t0 = time.monotonic()
                     record = self._run_level(bench, active, level, rep)
                     self.runs.append(record)
+                    self.on_run(self.runs)
                     left = eta.done(level, rep, bench.name,
                                     time.monotonic() - t0)
                     self.progress("%s; %s" % (summary(record), left))
         return self.runs
+
+    def _stop(self, level, rep):
+        reason = self.should_stop()
+        if reason:
+            self.stopped = ("%s before level %d repetition %d"
+                            % (reason, level, rep))
+            self.progress("sweep stopped: %s; %d run(s) kept"
+                          % (self.stopped, len(self.runs)))
+        return bool(reason)
 
     # -- between repetitions --
 

@@ -32,6 +32,7 @@ def main():
         "images": ids(conn.image.images()),
         "projects": projects,
         "users": ids(conn.identity.users()),
+        "server groups": ids(conn.compute.server_groups(all_projects=True)),
     }))
 
 

@@ -265,6 +265,59 @@ def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path):
     assert row["Domain"].startswith("instance-"), row
 
 
+def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
+                                                               tmp_path):
+    """The paper's configuration rather than the smoke's: a peer instance
+    runs netserver and the host baseline is measured against it in the
+    same run; between repetitions the instances are rebooted (soft, both
+    at once) and the runtime pinning is applied again and read back from
+    libvirt after every boot; the instances share one host (same_host)."""
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    report, _ = _task(rally, tmp_path, dict(
+        local_host=True, measure_baseline=True, instances=1, repetitions=2,
+        scenarios=["netperf"], duration=2, between_repetitions="reboot",
+        runtime_pinning="0-1", output_dir=str(out)))
+    print("\npaper's path (peer baseline, reboot, runtime pinning): %.0f s"
+          % (time.monotonic() - t0))
+    doc = json.load(open(out / "netperf.json"))
+    assert doc["status"] == "complete"
+    # after the boot and after the one reboot: both domains pinned, each
+    # vCPU on its own CPU of 0-1, read back from libvirt each time
+    assert [h["after_reboot"] for h in doc["pinning"]] == [0, 1]
+    for h in doc["pinning"]:
+        pins = sorted(r["runtime_pinned"] for r in h["instances"])
+        assert pins == ["0", "1"], h
+        assert all(r["pinned"] for r in h["instances"]) and not h["unmet"]
+    wl = _workloads(report)["KVMPerf.netperf"]
+    notes = "\n".join(_table(wl, "Instances, failures and notes"))
+    assert "measured in this run on" in notes and "against the peer " \
+        "instance's netserver" in notes, notes
+    assert "placement same_host:" in notes, notes
+    assert [a["name"] for a in wl["data"][0]["atomic_actions"]].count(
+        "kvm_perf.reboot_instances") == 1
+    # ratios against the peer baseline, in the record at full precision
+    ratios = [r["VM/host"] for r in doc["record"]["levels"]
+              if r["Benchmark"] == "netperf:TCP_RR"
+              and r["Metric"] == "transactions_per_s"]
+    assert ratios and all(x and x > 0 for x in ratios), ratios
+
+
+def test_spread_on_one_compute_node_fails_before_measuring(rally, tmp_path):
+    t0 = time.monotonic()
+    report, _ = _task(rally, tmp_path, dict(
+        LOCAL_CLOUD_ARGS, instances=2, repetitions=1, scenarios=["netperf"],
+        duration=2, placement="spread"), expect_rc=2)
+    print("\nspread on one node: failed after %.0f s"
+          % (time.monotonic() - t0))
+    iteration = _workloads(report)["KVMPerf.netperf"]["data"][0]
+    error = " ".join(iteration["error"])
+    assert "placement spread:" in error and "needs 2 compute hosts" in error, \
+        error
+    assert not any(a["name"].startswith("netperf")
+                   for a in iteration["atomic_actions"])
+
+
 TOKEN_SERVER = r"""
 import socket, sys
 s = socket.socket()

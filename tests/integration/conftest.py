@@ -38,7 +38,8 @@ def sshd(tmp_path_factory):
         if not netserver.wait_for_port("127.0.0.1", port, 10):
             pytest.fail("sshd did not start: %s" % (d / "sshd.log").read_text())
         yield {"port": port, "key": str(d / "client_key"),
-               "private_key": (d / "client_key").read_text()}
+               "private_key": (d / "client_key").read_text(),
+               "host_key_pub": (d / "host_key.pub").read_text().strip()}
     finally:
         proc.terminate()
         proc.wait(timeout=10)

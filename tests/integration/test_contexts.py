@@ -123,9 +123,24 @@ def test_hosts_are_inspected_over_ssh_and_ept_recorded(sshd):
     assert entry["facts"]["ram_mb"] > 0 and entry["facts"]["cpus"] >= 1
     # this machine has no kvm_intel/kvm_amd: said so, not crashed
     assert entry["ept"]["state"].startswith("KVM module absent")
-    assert entry["access"]["libvirt_uri"] == "qemu+ssh://root@127.0.0.1/system"
+    # libvirt over SSH logs in with the same key
+    assert entry["access"]["libvirt_uri"] == (
+        "qemu+ssh://root@127.0.0.1/system?keyfile=%s" % sshd["key"])
     assert any("compute-1: KVM module absent" in w
                for w in context["kvm_perf"]["warnings"])   # ept: warn
+
+
+def test_a_host_key_not_in_known_hosts_fails_setup(sshd, tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    nova = fakes.FakeAdminNova([fakes.FakeHypervisor("compute-1")])
+    context = ctx("kvm_perf_hypervisors", hyper_config(sshd))
+    context["config"]["kvm_perf_hypervisors"]["ssh"]["known_hosts"] = str(
+        known)
+    with use(fakes.FakeAdminClients(nova)), pytest.raises(
+            rally_exceptions.ContextSetupFailure) as e:
+        hyper_ctx.KVMPerfHypervisors(context).setup()
+    assert "is not in %s: refusing it" % known in str(e.value)
 
 
 def test_ept_required_fails_naming_the_host(sshd):
@@ -347,3 +362,18 @@ def test_baseline_against_the_peer_is_refused_with_the_fix(sshd):
         baseline_ctx.KVMPerfBaseline(context).setup()
     assert "netperf.netserver is 'peer'" in str(e.value)
     assert "HOST[:PORT]" in str(e.value)
+
+
+def test_libvirt_over_ssh_logs_in_with_the_configured_key():
+    uri = hyper_ctx._with_keyfile("qemu+ssh://root@c1/system", "/k/id rsa")
+    assert uri == "qemu+ssh://root@c1/system?keyfile=/k/id%20rsa"
+    assert hyper_ctx._with_keyfile("qemu+ssh://root@c1/system?no_tty=1",
+                                   "/k/id") == \
+        "qemu+ssh://root@c1/system?no_tty=1&keyfile=/k/id"
+    # one given in the URI wins; local and keyless URIs stay as they are
+    assert hyper_ctx._with_keyfile("qemu+ssh://h/system?keyfile=/a",
+                                   "/b") == "qemu+ssh://h/system?keyfile=/a"
+    assert hyper_ctx._with_keyfile("qemu:///system", "/k") == \
+        "qemu:///system"
+    assert hyper_ctx._with_keyfile("qemu+ssh://h/system", None) == \
+        "qemu+ssh://h/system"

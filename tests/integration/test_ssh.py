@@ -59,6 +59,41 @@ def test_a_timeout_stops_the_remote_process_group(sshd, tmp_path):
         runner.close()
 
 
+def test_known_hosts_refuses_a_host_key_not_filed(sshd, tmp_path):
+    """[kvm_perf] ssh_known_hosts: the compute host's key must be the one
+    filed for it; an unknown or changed key is refused, not accepted."""
+    kind, key = sshd["host_key_pub"].split()[:2]
+    name = "[127.0.0.1]:%d" % sshd["port"]
+    good = tmp_path / "known_hosts"
+    good.write_text("%s %s %s\n" % (name, kind, key))
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(tmp_path / "other")], check=True)
+    other = (tmp_path / "other.pub").read_text().split()[1]
+    changed = tmp_path / "changed"
+    changed.write_text("%s %s %s\n" % (name, kind, other))
+    empty = tmp_path / "empty"
+    empty.write_text("")
+
+    def run(known_hosts):
+        runner = host_runner.SSHRunner(
+            "127.0.0.1", user="root", port=sshd["port"],
+            key_filename=sshd["key"], known_hosts=str(known_hosts),
+            connect_timeout=20)
+        try:
+            return runner.run(["true"], timeout=30)
+        finally:
+            runner.close()
+
+    assert run(good).exit_code == 0
+    for path, says in ((changed, "differs from the one filed in"),
+                       (empty, "is not in")):
+        t0 = time.monotonic()
+        with pytest.raises(exceptions.HostUnreachable) as e:
+            run(path)
+        assert says in str(e.value) and name in str(e.value), str(e.value)
+        assert time.monotonic() - t0 < 15   # refused, not retried
+
+
 def test_unreachable_host_is_a_clear_error():
     runner = host_runner.SSHRunner("127.0.0.1", port=netserver.free_port(),
                                    connect_timeout=2)

@@ -169,6 +169,23 @@ def test_a_failed_reboot_is_recorded_and_the_sweep_goes_on(server):
     assert "nova says no" in sw.warnings[0]
 
 
+def test_every_run_is_handed_on_and_an_abort_stops_between_runs(server):
+    """on_run sees the runs so far after each one (a long sweep writes them
+    down as it goes); should_stop ends the sweep before the next run, and
+    what ran is kept."""
+    seen = []
+    sw = engine.Sweep(targets(2), [tcp(server)], levels=[1, 2],
+                      repetitions=2, on_run=lambda runs: seen.append(
+                          len(runs)),
+                      should_stop=lambda: ("rally task abort"
+                                           if len(seen) >= 3 else None))
+    runs = sw.run()
+    assert seen == [1, 2, 3]
+    assert [(r["level"], r["repetition"]) for r in runs] == [
+        (1, 1), (1, 2), (2, 1)]
+    assert sw.stopped == "rally task abort before level 2 repetition 2"
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"levels": [0]}, "from 1 to 2"),
     ({"levels": [3]}, "from 1 to 2"),

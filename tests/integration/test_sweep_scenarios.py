@@ -302,6 +302,139 @@ def _boot_ids(scen, nova, tmp_path, comes_back=lambda server: True):
     nova.servers.on_reboot = reboot
 
 
+def test_an_aborted_sweep_reports_and_keeps_what_it_measured(sshd,
+                                                            tmp_path):
+    """'rally task abort' during a sweep: it stops before the next run; the
+    runs measured are in the report and in output_file, which was written
+    after every run (status running, then stopped); servers are deleted."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    out = tmp_path / "sweep.json"
+    statuses = []
+    save = scen._save_partial
+
+    def save_and_look(path, runs, targets):
+        save(path, runs, targets)
+        doc = json.load(open(path))
+        statuses.append((doc["status"], len(doc["runs"])))
+    scen._save_partial = save_and_look
+    scen._aborted = lambda: "rally task abort" if statuses else None
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=2,
+                 bonnie_directory=str(tmp_path), output_file=str(out),
+                 **BONNIE, **ssh(sshd))
+    assert "sweep stopped: rally task abort before level 1 repetition 2" \
+        in str(e.value)
+    assert statuses == [("running", 1)]
+    doc = json.load(open(out))
+    assert doc["status"] == "stopped" and len(doc["runs"]) == 1
+    assert outputs(scen)["bonnie++ per level: instances, host and ratio"]
+    assert len(nova.servers.deleted) == 2
+
+
+def test_same_host_placement_is_a_server_group_and_is_checked(sshd,
+                                                              tmp_path):
+    """The default: the measured instances in one affinity group (the
+    peer outside it), their hosts read back, the group deleted."""
+    port = netserver.free_port()
+    CONF.set_override("netperf_port", port, group="kvm_perf")
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    try:
+        scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
+                 instances=2, active_counts=[2], repetitions=1, **ssh(sshd))
+    finally:
+        CONF.clear_override("netperf_port", group="kvm_perf")
+        subprocess.run(["pkill", "-f", "netserver -p %d" % port])
+    [group] = nova.server_groups.created
+    assert group.policies == ["affinity"]
+    hints = [s.kwargs.get("scheduler_hints") for s in nova.servers.created]
+    assert hints == [{"group": group.id}] * 2 + [None]   # peer: scheduler's
+    assert nova.server_groups.deleted == [group.id]
+    notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
+    assert "placement same_host: " in notes and "on compute-1" in notes
+
+
+def test_spread_that_landed_on_one_host_fails_before_measuring(sshd,
+                                                              tmp_path):
+    nova = fakes.FakeNova()       # every server "lands" on compute-1
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 placement="spread", bonnie_directory=str(tmp_path),
+                 **BONNIE, **ssh(sshd))
+    assert "placement spread not honoured" in str(e.value)
+    assert nova.server_groups.created[0].policies == ["anti-affinity"]
+    assert not any(a.startswith("bonnie") for a in atomics(scen))
+    assert len(nova.servers.deleted) == 2
+    assert nova.server_groups.deleted == ["group-1"]
+
+
+def test_spread_without_enough_hosts_says_so_before_measuring(sshd,
+                                                             tmp_path):
+    """A one-node cloud: nova refuses the second instance of an
+    anti-affinity group; the task fails at once, saying why."""
+    nova = fakes.FakeNova()
+    nova.servers.error_index = 1
+    nova.servers.error_fault = ("No valid host was found. There are not "
+                                "enough hosts available.")
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 placement="spread", bonnie_directory=str(tmp_path),
+                 **BONNIE, **ssh(sshd))
+    text = str(e.value)
+    assert "placement spread:" in text and "never became ACTIVE" in text
+    assert "needs 2 compute hosts" in text, text
+    assert not any(a.startswith("bonnie") for a in atomics(scen))
+
+
+def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
+    """A sweep aborted after its first run, then the same task again with
+    resume: the kept run is not repeated, the rest is run, the file ends
+    complete; a file of other parameters is refused before booting."""
+    out = tmp_path / "sweep.json"
+    args = dict(instances=2, repetitions=2, bonnie_directory=str(tmp_path),
+                output_file=str(out), **BONNIE, **ssh(sshd))
+    nova = fakes.FakeNova()
+    first = make(bonnie.Bonnie, sshd, nova)
+    first._aborted = lambda: ("rally task abort" if out.exists()
+                              else None)
+    with pytest.raises(utils.SweepFailed):
+        first.run("image-1", "flavor-1", **args)
+    kept = json.load(open(out))["runs"]
+    assert [(r["level"], r["repetition"]) for r in kept] == [(1, 1)]
+
+    nova = fakes.FakeNova()
+    again = make(bonnie.Bonnie, sshd, nova)
+    again.run("image-1", "flavor-1", resume=True, **args)
+    doc = json.load(open(out))
+    assert doc["status"] == "complete"
+    assert [(r["level"], r["repetition"]) for r in doc["runs"]] == [
+        (1, 1), (1, 2), (2, 1), (2, 2)]
+    assert doc["runs"][0] == kept[0]          # kept, not run again
+    ran = [a for a in atomics(again) if a.startswith("bonnie")]
+    assert len(ran) == 3, ran
+    notes = "\n".join(outputs(again)["Instances, failures and notes"]["data"])
+    assert "resumed from %s: 1 earlier run(s) kept" % out in notes
+
+    # complete now: nothing to resume; other parameters: refused
+    for extra, says in (({}, "is complete"),):
+        with pytest.raises(exceptions.InvalidArgument) as e:
+            make(bonnie.Bonnie, sshd, fakes.FakeNova()).run(
+                "image-1", "flavor-1", resume=True, **dict(args, **extra))
+        assert says in str(e.value)
+    doc["status"] = "stopped"
+    out.write_text(json.dumps(doc))
+    nova = fakes.FakeNova()
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        make(bonnie.Bonnie, sshd, nova).run(
+            "image-1", "flavor-1", resume=True,
+            **dict(args, repetitions=3))
+    assert "other parameters (repetitions: 2 there, 3 here)" in str(e.value)
+    assert nova.servers.created == []
+
+
 def test_reboot_between_repetitions(sshd, tmp_path):
     nova = fakes.FakeNova()
     scen = make(bonnie.Bonnie, sshd, nova)

@@ -221,6 +221,22 @@ def test_peer_netserver_baseline_is_the_peer_itself(sample):
         "netserver"] == "192.0.2.10:12865"
 
 
+@pytest.mark.parametrize("sample", ["kvm-perf-smoke.yaml",
+                                    "kvm-perf-paper-baseline.yaml",
+                                    "kvm-perf-paper-optimized.yaml"])
+def test_placement_reaches_the_workloads(sample):
+    path = os.path.join(ROOT, "samples", "tasks", sample)
+    for name, args, w in workloads(render(path, placement="spread")):
+        assert args["placement"] == "spread"
+        assert check_workload(name, args, w["contexts"]) == []
+    # unset: the scenarios' own default (same_host)
+    assert all("placement" not in args
+               for _n, args, _w in workloads(render(path)))
+    name, args, w = next(workloads(render(path, placement="elsewhere")))
+    assert any("placement" in e for e in check_workload(name, args,
+                                                        w["contexts"]))
+
+
 def test_smoke_pinned_single_scenario():
     task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
                   pinning=True, instances=1, scenarios=["netperf"],

@@ -1,5 +1,8 @@
 """kvm_perf_hypervisors: compute hosts, their EPT/NPT state, and pinning."""
 
+import os
+import urllib.parse
+
 from rally import exceptions as rally_exceptions
 from rally.common import validation
 from rally_openstack.task import context
@@ -22,6 +25,7 @@ _ACCESS = {
     "key_file": {"type": "string"},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "libvirt_uri": {"type": "string"},
+    "known_hosts": {"type": "string"},
     "local": {"type": "boolean"},
 }
 
@@ -40,6 +44,10 @@ class KVMPerfHypervisors(context.OpenStackContext):
     ``ept`` flag; NPT on AMD: kvm_amd's ``npt`` and ``npt``). ``ept:
     required`` fails setup naming every host where it is off (or cannot be
     checked) and how to turn it on; ``warn`` records it in the report.
+    With ``known_hosts`` (here, per host, or ``[kvm_perf]
+    ssh_known_hosts``) a host whose SSH key is not filed there, or
+    differs, is refused; libvirt's qemu+ssh logs in with the same
+    ``key_file`` (``keyfile=`` in its URI).
 
     The KVMPerf scenarios then, after their instances boot, read each
     instance's libvirt domain (``libvirt_uri``, a template with ``{user}``
@@ -113,8 +121,9 @@ class KVMPerfHypervisors(context.OpenStackContext):
         if not access.get("libvirt_uri"):
             access["libvirt_uri"] = (LOCAL_LIBVIRT if access["local"] else
                                      conf.libvirt_uri_template)
-        access["libvirt_uri"] = access["libvirt_uri"].format(
-            user=access["user"], host=access["address"])
+        access["libvirt_uri"] = _with_keyfile(access["libvirt_uri"].format(
+            user=access["user"], host=access["address"]), access["key_file"])
+        access.setdefault("known_hosts", conf.ssh_known_hosts)
         return access
 
     def _inspect(self, name, hv):
@@ -131,6 +140,10 @@ class KVMPerfHypervisors(context.OpenStackContext):
                                     timeout=120)
             entry["facts"] = host_facts.parse_facts(out.stdout)
             entry["ept"] = entry["facts"]["ept"]
+        except exceptions.HostKeyRefused as e:
+            # not "unchecked": a host that may not be the host
+            raise rally_exceptions.ContextSetupFailure(
+                ctx_name=self.get_name(), msg=str(e)) from None
         except exceptions.KVMPerfError as e:
             entry["error"] = "%s: %s" % (name, e)
         finally:
@@ -163,6 +176,20 @@ class KVMPerfHypervisors(context.OpenStackContext):
         pass  # it creates nothing; runtime pins die with the instances
 
 
+def _with_keyfile(uri, key_file):
+    """libvirt's ssh transports log in with the key SSH uses (``keyfile=``),
+    not whatever the ssh client finds by itself; host keys are checked by
+    OpenSSH's own rules (libvirt passes no ``no_verify``)."""
+    scheme = uri.split("://", 1)[0]
+    if not key_file or "+ssh" not in scheme and "+libssh" not in scheme:
+        return uri
+    query = urllib.parse.urlsplit(uri).query
+    if "keyfile" in urllib.parse.parse_qs(query):
+        return uri
+    return "%s%skeyfile=%s" % (uri, "&" if query else "?", urllib.parse.quote(
+        os.path.expanduser(key_file), safe="/"))
+
+
 def runner_for(entry):
     """A runner for a compute host entry of ``context["kvm_perf"]
     ["hypervisors"]``: this machine or SSH."""
@@ -174,4 +201,4 @@ def runner_for(entry):
     return host_runner.SSHRunner(
         access["address"], user=access["user"], port=access["port"],
         key_filename=access.get("key_file"), name=entry["name"],
-        connect_timeout=60)
+        connect_timeout=60, known_hosts=access.get("known_hosts"))

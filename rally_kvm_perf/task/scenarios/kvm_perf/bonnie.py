@@ -26,6 +26,8 @@ from rally_kvm_perf.task.scenarios.kvm_perf import utils
 @validation.add("enum", param_name="between_repetitions",
                 values=list(engine.BETWEEN), missed=True)
 @validation.add("kvm_perf_active_counts")
+@validation.add("enum", param_name="placement",
+                values=list(utils.PLACEMENTS), missed=True)
 @validation.add("required_param_or_context", param_name="flavor",
                 ctx_name="kvm_perf_flavor")
 @validation.add("external_network_exists", param_name="floating_network")
@@ -56,10 +58,12 @@ class Bonnie(utils.KVMPerfScenario):
             ssh_timeout: int = 300,
             command_timeout: t.Optional[int] = None,
             availability_zone: t.Optional[str] = None,
+            placement: str = "same_host",
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             boot_kwargs: t.Optional[dict] = None,
             output_file: t.Optional[str] = None,
+            resume: bool = False,
             bonnie_directory: str = "/var/tmp",
             bonnie_size_mb: t.Optional[int] = None,
             bonnie_files: t.Union[int, str, None] = None,
@@ -106,6 +110,11 @@ class Bonnie(utils.KVMPerfScenario):
             apply)
         :param availability_zone: e.g. "nova:compute-1" to pack every
             instance on one hypervisor, as in the paper
+        :param placement: "same_host" (default: the paper's k instances on
+            one host; a server group with the affinity policy), "spread"
+            (one per compute host; anti-affinity) or "any" (the
+            scheduler's choice); checked after the boot, before anything
+            is measured (the netserver peer is placed by the scheduler)
         :param install_command: shell command run in each instance before
             the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
         :param host_baseline: baseline JSON file from ``rally-kvm-perf
@@ -114,7 +123,14 @@ class Bonnie(utils.KVMPerfScenario):
             values are reported
         :param boot_kwargs: extra arguments for nova's server create
         :param output_file: also write everything measured (raw outputs,
-            per-run metrics, the analysis) to this JSON file
+            per-run metrics, the analysis) to this JSON file, rewritten
+            after every run so that an interrupted sweep keeps what it
+            measured
+        :param resume: continue the interrupted sweep in ``output_file``:
+            its finished runs are kept and not run again (on newly booted
+            instances: a repetition stands on its own); a file of other
+            parameters, or of a complete sweep, is refused before anything
+            boots; without the file, a new sweep
         :param bonnie_directory: directory in the instances bonnie++ writes
             to (on the instance's disk)
         :param bonnie_size_mb: file size in MiB (default twice the flavor's

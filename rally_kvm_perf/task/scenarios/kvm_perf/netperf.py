@@ -29,6 +29,8 @@ CONF = utils.CONF
 @validation.add("enum", param_name="between_repetitions",
                 values=list(engine.BETWEEN), missed=True)
 @validation.add("kvm_perf_active_counts")
+@validation.add("enum", param_name="placement",
+                values=list(utils.PLACEMENTS), missed=True)
 @validation.add("required_param_or_context", param_name="flavor",
                 ctx_name="kvm_perf_flavor")
 @validation.add("external_network_exists", param_name="floating_network")
@@ -67,11 +69,13 @@ class Netperf(utils.KVMPerfScenario):
             ssh_timeout: int = 300,
             command_timeout: t.Optional[int] = None,
             availability_zone: t.Optional[str] = None,
+            placement: str = "same_host",
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             peer_baseline: bool = False,
             boot_kwargs: t.Optional[dict] = None,
-            output_file: t.Optional[str] = None) -> None:
+            output_file: t.Optional[str] = None,
+            resume: bool = False) -> None:
         """netperf in 1, 2, ... N instances at the same time, vs the host.
 
         Boots ``instances`` servers once, then for each number k in
@@ -121,6 +125,11 @@ class Netperf(utils.KVMPerfScenario):
             apply)
         :param availability_zone: e.g. "nova:compute-1" to pack every
             instance on one hypervisor, as in the paper
+        :param placement: "same_host" (default: the paper's k instances on
+            one host; a server group with the affinity policy), "spread"
+            (one per compute host; anti-affinity) or "any" (the
+            scheduler's choice); checked after the boot, before anything
+            is measured (the netserver peer is placed by the scheduler)
         :param install_command: shell command run in each instance before
             the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
         :param host_baseline: baseline JSON file from ``rally-kvm-perf
@@ -136,7 +145,14 @@ class Netperf(utils.KVMPerfScenario):
             host_baseline and the kvm_perf_baseline context
         :param boot_kwargs: extra arguments for nova's server create
         :param output_file: also write everything measured (raw outputs,
-            per-run metrics, the analysis) to this JSON file
+            per-run metrics, the analysis) to this JSON file, rewritten
+            after every run so that an interrupted sweep keeps what it
+            measured
+        :param resume: continue the interrupted sweep in ``output_file``:
+            its finished runs are kept and not run again (on newly booted
+            instances: a repetition stands on its own); a file of other
+            parameters, or of a complete sweep, is refused before anything
+            boots; without the file, a new sweep
         """
         self.netperf_options = {
             "netserver": netserver,

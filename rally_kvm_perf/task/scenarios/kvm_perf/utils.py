@@ -10,10 +10,15 @@ metric per level (rally_kvm_perf.analysis.levels -> rally_kvm_perf.results
 """
 
 import dataclasses
+import json
+import os
 import threading
 import time
 
+from novaclient import api_versions as nova_api_versions
 from oslo_log import log as logging
+from rally import consts as rally_consts
+from rally.common import objects as rally_objects
 from rally.task import atomic
 from rally.task import utils as task_utils
 from rally_openstack.task.scenarios.vm import utils as vm_utils
@@ -80,12 +85,27 @@ SWEEP_ARGS = (
     "image", "flavor", "instances", "active_counts", "repetitions",
     "between_repetitions", "username", "password", "port", "use_floating_ip",
     "floating_network", "ssh_timeout", "command_timeout", "availability_zone",
-    "install_command", "host_baseline", "boot_kwargs", "output_file")
+    "install_command", "host_baseline", "boot_kwargs", "output_file",
+    "resume", "placement")
+
+# where the measured instances go: nova server groups, enforced by nova's
+# scheduler (ServerGroup[Anti]AffinityFilter) and checked after the boot
+PLACEMENTS = {"same_host": "affinity", "spread": "anti-affinity", "any": None}
 
 
 def sweep_args(run_locals):
     """The shared arguments out of a scenario's run() locals, as keywords."""
     return {name: run_locals[name] for name in SWEEP_ARGS}
+
+
+def _create_server_group(nova, name, policy):
+    """nova's server group API took a list of policies until 2.64, one
+    policy since."""
+    version = getattr(nova, "api_version", None)
+    if version is not None and not version.is_null() and \
+            version >= nova_api_versions.APIVersion("2.64"):
+        return nova.server_groups.create(name=name, policy=policy)
+    return nova.server_groups.create(name=name, policies=[policy])
 
 
 class _Counter:
@@ -124,7 +144,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                repetitions, between_repetitions, username, password, port,
                use_floating_ip, floating_network, ssh_timeout,
                command_timeout, availability_zone, install_command,
-               host_baseline, boot_kwargs, output_file=None, peer=False):
+               host_baseline, boot_kwargs, output_file=None, resume=False,
+               placement="same_host", peer=False):
         """The whole iteration; the scenarios pass their run() arguments
         on as keywords."""
         conf = CONF.kvm_perf
@@ -137,6 +158,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     "context")
             flavor = shared["flavor"]["id"]
             flavor_specs = shared["flavor"]["extra_specs"]
+        if placement not in PLACEMENTS:
+            raise exceptions.InvalidArgument(
+                "placement must be one of %s, got %r"
+                % (", ".join(PLACEMENTS), placement))
         levels = list(active_counts or range(1, instances + 1))
         if not engine.valid_levels(levels, instances):
             raise exceptions.InvalidArgument(
@@ -144,6 +169,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "instances booted" % (levels, instances))
         flavor_obj = self.clients("nova").flavors.get(flavor)
         flavor_ram = int(flavor_obj.ram)
+        self.parameters = self._parameters(
+            image, flavor, instances, levels, repetitions,
+            between_repetitions, placement, flavor_ram)
+        done = self._resumable(output_file) if resume else []
         early = []
         if flavor_specs is None:
             try:
@@ -159,13 +188,17 @@ class KVMPerfScenario(vm_utils.VMScenario):
         baselines, baseline_note = self._load_baselines(host_baseline,
                                                         flavor_ram)
         self.notes = [baseline_note] if baseline_note else []
+        if getattr(self, "resumed", None):
+            self.notes.append(self.resumed)
         self.notes += self.path_notes + early
         self.notes += shared.get("warnings", [])
         self.servers = []
         try:
             self._boot(image, flavor, instances + (1 if peer else 0),
                        use_floating_ip, floating_network, availability_zone,
-                       boot_kwargs or {})
+                       boot_kwargs or {}, placement=placement,
+                       placed=instances)
+            self._check_placement(placement, instances)
             self.flavor_specs = flavor_specs
             self.ssh_timeout = ssh_timeout
             self.pinning = self._after_boot(flavor_specs)
@@ -198,8 +231,14 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     reboot=self._reboot_targets, command_timeout=(
                         command_timeout or conf.command_timeout),
                     timer=lambda name: atomic.ActionTimer(self, name),
-                    progress=progress)
+                    progress=progress,
+                    on_run=lambda so_far: self._save_partial(
+                        output_file, so_far, targets),
+                    should_stop=self._aborted, done=done)
                 runs = sw.run()
+                if sw.stopped:
+                    self.notes.append("sweep stopped: %s; the runs before "
+                                      "it are reported" % sw.stopped)
             result = analysis.analyze(runs, baselines)
             versions = sorted({"%s %s" % kv for tg in healthy
                                for kv in getattr(tg, "tools", {}).items()
@@ -214,13 +253,16 @@ class KVMPerfScenario(vm_utils.VMScenario):
             record = results.build(result, names, charts.NEUTRAL, warnings)
             self._report(result, runs, targets, names, baselines, warnings,
                          record)
-            self._save(output_file, runs, result, targets, warnings, record)
+            self._save(output_file, runs, result, targets, warnings, record,
+                       status="stopped" if sw and sw.stopped else "complete")
             problems = [tg.broken for tg in targets
                         if tg.broken and tg not in healthy]
             message = engine.failure_message(runs)
-            if problems or message or not levels_run:
+            stopped = sw.stopped if sw else None
+            if problems or message or not levels_run or stopped:
                 raise SweepFailed("; ".join(
-                    ([message] if message else [])
+                    (["sweep stopped: %s" % stopped] if stopped else [])
+                    + ([message] if message else [])
                     + ["%s" % p for p in problems]
                     + ([] if levels_run else ["no level could run"])))
         except BaseException:
@@ -371,22 +413,36 @@ class KVMPerfScenario(vm_utils.VMScenario):
     # -- instances --
 
     def _boot(self, image, flavor, count, use_floating_ip, floating_network,
-              availability_zone, boot_kwargs):
+              availability_zone, boot_kwargs, placement="any", placed=None):
+        """Boot ``count`` servers; the first ``placed`` (the measured ones,
+        not the peer) in a server group of the placement's policy."""
         kwargs = dict(boot_kwargs)
         kwargs.setdefault("key_name",
                           self.context["user"]["keypair"]["name"])
         if availability_zone:
             kwargs["availability_zone"] = availability_zone
         kwargs["auto_assign_nic"] = True
+        grouped = dict(kwargs)
+        policy = PLACEMENTS[placement]
+        if policy:
+            nova = self.clients("nova")
+            # recorded at once: cleanup deletes it whatever happens next
+            self.server_group = _create_server_group(
+                nova, self.generate_random_name(), policy)
+            grouped["scheduler_hints"] = dict(
+                grouped.get("scheduler_hints") or {},
+                group=self.server_group.id)
         self.boot_errors = {}
         self.hypervisor_errors = {}
         t0 = time.monotonic()
         with atomic.ActionTimer(self, "kvm_perf.boot_%d_servers" % count):
             # create all first (nova boots them in parallel), then wait;
             # each is recorded at once so that cleanup finds it
-            for _ in range(count):
+            for i in range(count):
+                in_group = placed is None or i < placed
                 self.servers.append({
-                    "server": self._create_server(image, flavor, kwargs),
+                    "server": self._create_server(
+                        image, flavor, grouped if in_group else kwargs),
                     "fip": None})
             progress("booting %d server(s): %s" % (count, ", ".join(
                 e["server"].name for e in self.servers)))
@@ -439,6 +495,49 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 kwargs["nics"] = nic
         return self.clients("nova").servers.create(
             self.generate_random_name(), image, flavor, **kwargs)
+
+    def _check_placement(self, placement, instances):
+        """The measured instances landed as asked, before anything is
+        measured: the curve of "k instances on one host" must not be one
+        of instances spread by the scheduler, nor the other way round."""
+        measured = self.servers[:instances]
+        # nova could not place it: the placement asked for is impossible
+        # here (any other boot failure is that instance's own: the others
+        # are measured, as always)
+        failed = [self.boot_errors[e["server"].id] for e in measured
+                  if e["server"].id in self.boot_errors
+                  and "no valid host" in self.boot_errors[
+                      e["server"].id].lower()]
+        if placement != "any" and failed:
+            raise SweepFailed(
+                "placement %s: %s; %s" % (
+                    placement, "; ".join(failed),
+                    "all instances on one compute host: it must take %d "
+                    "of this flavor" % instances if placement == "same_host"
+                    else "one instance per compute host: the cloud needs "
+                    "%d compute hosts that can each take one" % instances))
+        hosts = [e.get("hypervisor") for e in measured]
+        if placement == "any" or not hosts:
+            return
+        if None in hosts:
+            self.notes.append(
+                "placement %s: enforced by nova's server group; not "
+                "checked here (the compute hosts are visible to admins "
+                "only)" % placement)
+            return
+        wrong = (len(set(hosts)) != 1 if placement == "same_host"
+                 else len(set(hosts)) != len(hosts))
+        if wrong:
+            raise SweepFailed("placement %s not honoured: %s" % (
+                placement, ", ".join("%s on %s" % (e["server"].name, h)
+                                     for e, h in zip(measured, hosts))))
+        self.notes.append("placement %s: %s" % (placement, ", ".join(
+            "%s on %s" % (e["server"].name, h)
+            for e, h in zip(measured, hosts))))
+        peers = self.servers[instances:]
+        if peers and peers[0].get("hypervisor"):
+            self.notes.append("the netserver peer %s runs on %s" % (
+                peers[0]["server"].name, peers[0]["hypervisor"]))
 
     def _hypervisor(self, server):
         """The compute host the server runs on (admin only), else None."""
@@ -619,7 +718,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self._pinning_after_reboot([t for t in targets if not t.broken])
 
     def _pinning_after_reboot(self, targets):
-        entries = [e for e in self.servers if e.get("target") in targets]
+        # every booted server, the ones not rebooted (the peer, idle
+        # instances) too: the same plan as after the boot, and the check
+        # sees every pinned CPU, so that no two instances share one
+        entries = [e for e in self.servers
+                   if e["server"].id not in self.boot_errors]
         with atomic.ActionTimer(self, "kvm_perf.check_pinning"):
             report = domains.after_boot(
                 self.context, [(e["server"].name, e["server"].id)
@@ -681,6 +784,14 @@ class KVMPerfScenario(vm_utils.VMScenario):
                         leaks.append("could not delete floating IP %s of %s:"
                                      " %s" % (fip["ip"], entry["server"].name,
                                               e))
+        group = getattr(self, "server_group", None)
+        if group is not None:
+            try:
+                self.clients("nova").server_groups.delete(group.id)
+                self.server_group = None
+            except Exception as e:
+                leaks.append("could not delete server group %s: %s"
+                             % (group.id, e))
         return leaks
 
     # -- report --
@@ -700,12 +811,90 @@ class KVMPerfScenario(vm_utils.VMScenario):
         for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
 
-    def _save(self, path, runs, result, targets, warnings, record):
+    def _parameters(self, image, flavor, instances, levels, repetitions,
+                    between, placement, flavor_ram):
+        """What a sweep's runs depend on: a resumed sweep must match it."""
+        bonnie_params, netperf_params = self._baseline_params(flavor_ram)
+        return {"scenario": self.get_name(), "image": str(image),
+                "flavor": str(flavor), "instances": instances,
+                "levels": list(levels), "repetitions": repetitions,
+                "between_repetitions": between, "placement": placement,
+                "bonnie": (dataclasses.asdict(bonnie_params)
+                           if bonnie_params else None),
+                "netperf": (dataclasses.asdict(netperf_params)
+                            if netperf_params else None)}
+
+    def _resumable(self, path):
+        """The finished runs of an interrupted sweep in ``path`` (resume):
+        none without a file; a finished or foreign sweep is refused
+        before anything boots."""
+        if not path:
+            raise exceptions.InvalidArgument(
+                "resume needs output_file: the sweep resumes from it")
+        if not os.path.exists(path):
+            return []
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise exceptions.InvalidArgument(
+                "resume: cannot read %s: %s" % (path, e)) from None
+        if doc.get("status") == "complete":
+            raise exceptions.InvalidArgument(
+                "resume: the sweep in %s is complete; nothing to resume "
+                "(move the file away for a new sweep)" % path)
+        # JSON round trip: tuples become lists on both sides
+        mine = json.loads(json.dumps(self.parameters))
+        theirs = doc.get("parameters") or {}
+        diffs = ["%s: %r there, %r here" % (k, theirs.get(k), mine[k])
+                 for k in sorted(mine) if theirs.get(k) != mine[k]]
+        if diffs:
+            raise exceptions.InvalidArgument(
+                "resume: %s holds a sweep of other parameters (%s); runs of "
+                "another benchmark cannot continue this one" % (
+                    path, "; ".join(diffs)))
+        runs = doc.get("runs") or []
+        self.resumed = "resumed from %s: %d earlier run(s) kept" % (
+            path, len([r for r in runs if not any(
+                i.get("error") for i in r["instances"])]))
+        return runs
+
+    def _aborted(self):
+        """'rally task abort' (soft or not) asked for this task: the sweep
+        stops before its next run, and reports what it has."""
+        try:
+            status = rally_objects.Task.get_status(
+                self.context["task"]["uuid"])
+        except Exception:  # no task record (tests, a broken database)
+            return None
+        if status in (rally_consts.TaskStatus.ABORTING,
+                      rally_consts.TaskStatus.SOFT_ABORTING,
+                      rally_consts.TaskStatus.ABORTED):
+            return "rally task abort"
+        return None
+
+    def _save_partial(self, path, runs, targets):
+        """After every run: what a long sweep has so far, so that an
+        interruption (abort, a killed Rally, a lost host) keeps it."""
+        if not path:
+            return
+        baseline.write_json(path, {
+            "schema": "rally-kvm-perf/sweep/1", "status": "running",
+            "parameters": getattr(self, "parameters", None), "runs": runs,
+            "analysis": None, "record": None,
+            "warnings": list(self.notes),
+            "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
+                           "broken": tg.broken} for tg in targets],
+            "pinning": getattr(self, "pinning_history", [])})
+
+    def _save(self, path, runs, result, targets, warnings, record,
+              status="complete"):
         """Everything measured, raw outputs included, to a JSON file."""
         if not path:
             return
         baseline.write_json(path, {
-            "schema": "rally-kvm-perf/sweep/1", "runs": runs,
+            "schema": "rally-kvm-perf/sweep/1", "status": status,
+            "parameters": getattr(self, "parameters", None), "runs": runs,
             "analysis": result, "record": record, "warnings": warnings,
             "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
                            "broken": tg.broken} for tg in targets],
