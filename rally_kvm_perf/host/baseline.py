@@ -365,14 +365,20 @@ def _headline(sample_metrics):
     return ("%s=%.6g" % found) if found else "no headline metric measured"
 
 
-def load(path):
-    """Load a baseline document, checking that it is one."""
+def read_json(path, what):
+    """A JSON document from ``path``; InvalidArgument naming ``what`` and
+    the cause when it cannot be read."""
     try:
         with open(path) as f:
-            doc = json.load(f)
+            return json.load(f)
     except (OSError, ValueError) as e:
         raise exceptions.InvalidArgument(
-            "cannot read baseline file %s: %s" % (path, e)) from None
+            "cannot read %s %s: %s" % (what, path, e)) from None
+
+
+def load(path):
+    """Load a baseline document, checking that it is one."""
+    doc = read_json(path, "baseline file")
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise exceptions.InvalidArgument(
             "%s is not a rally-kvm-perf baseline (schema %r expected)"

@@ -833,12 +833,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "resume needs output_file: the sweep resumes from it")
         if not os.path.exists(path):
             return []
-        try:
-            with open(path) as f:
-                doc = json.load(f)
-        except (OSError, ValueError) as e:
-            raise exceptions.InvalidArgument(
-                "resume: cannot read %s: %s" % (path, e)) from None
+        doc = baseline.read_json(path, "the sweep to resume,")
         if doc.get("status") == "complete":
             raise exceptions.InvalidArgument(
                 "resume: the sweep in %s is complete; nothing to resume "
