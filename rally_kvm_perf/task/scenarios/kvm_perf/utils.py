@@ -815,7 +815,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     between, placement, flavor_ram):
         """What a sweep's runs depend on: a resumed sweep must match it."""
         bonnie_params, netperf_params = self._baseline_params(flavor_ram)
-        return {"scenario": self.get_name(), "image": str(image),
+        # a subclass that is no registered plugin has no Rally name
+        name = (self.get_name() if self._meta_is_inited(raise_exc=False)
+                else type(self).__name__)
+        return {"scenario": name, "image": str(image),
                 "flavor": str(flavor), "instances": instances,
                 "levels": list(levels), "repetitions": repetitions,
                 "between_repetitions": between, "placement": placement,
