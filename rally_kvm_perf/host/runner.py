@@ -166,9 +166,8 @@ class SSHRunner:
             # no SIGHUP), disturbing every later run. coreutils' timeout
             # puts the command in a process group of its own and signals
             # the whole group: TERM at the limit, KILL 10 s later.
-            wrapped = shlex.join(["timeout", "-k", str(REMOTE_KILL_AFTER_S),
-                                  str(int(math.ceil(timeout))), *map(
-                                      str, argv)])
+            wrapped = "timeout -k %d %d %s" % (
+                REMOTE_KILL_AFTER_S, math.ceil(timeout), command)
         try:
             # rally's execute() defaults to 3600 s; 0 would mean "no limit".
             # The client waits a little longer than the remote limit, so

@@ -338,14 +338,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
         times as a level is repeated, against the same peer instance, in
         this run, before the sweep."""
         hypervisors = self.context[common.KEY]["hypervisors"]
-        hosts = sorted({tg.hypervisor for tg in targets},
-                       key=lambda h: (h is None, str(h)))
         unknown = [tg.name for tg in targets if tg.hypervisor is None]
         if unknown:
             raise SweepFailed(
                 "peer_baseline: the compute host of %s is unknown (admin "
                 "lookup failed), so no host baseline can be measured for it"
                 % ", ".join(unknown))
+        hosts = sorted({tg.hypervisor for tg in targets})
         missing = [h for h in hosts if h not in hypervisors]
         if missing:
             raise SweepFailed(
@@ -874,16 +873,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
     def _save_partial(self, path, runs, targets):
         """After every run: what a long sweep has so far, so that an
         interruption (abort, a killed Rally, a lost host) keeps it."""
-        if not path:
-            return
-        baseline.write_json(path, {
-            "schema": "rally-kvm-perf/sweep/1", "status": "running",
-            "parameters": getattr(self, "parameters", None), "runs": runs,
-            "analysis": None, "record": None,
-            "warnings": list(self.notes),
-            "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
-                           "broken": tg.broken} for tg in targets],
-            "pinning": getattr(self, "pinning_history", [])})
+        self._save(path, runs, None, targets, list(self.notes), None,
+                   status="running")
 
     def _save(self, path, runs, result, targets, warnings, record,
               status="complete"):
