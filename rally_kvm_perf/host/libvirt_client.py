@@ -60,23 +60,30 @@ class Libvirt:
                 "libvirt_version": _version(self.conn.getLibVersion()),
                 "cpu_model": info[0], "ram_mb": info[1], "cpus": info[2]}
 
-    def pin(self, name, vcpu_cpus):
-        """Pin vCPU i to host CPU vcpu_cpus[i] (virDomainPinVcpu).
+    def pin(self, name, vcpu_cpus, emulator_cpus=None):
+        """Pin vCPU i to host CPU vcpu_cpus[i] (virDomainPinVcpu), and the
+        emulator threads to ``emulator_cpus`` when given
+        (virDomainPinEmulator, ``virsh emulatorpin``).
 
         :returns: the previous pinning {vcpu: [cpus]}, to restore it
         """
         domain = self._domain(name)
         total = self.host_cpus()
         previous = {}
+        for cpu in list(vcpu_cpus) + list(emulator_cpus or []):
+            if not 0 <= cpu < total:
+                raise exceptions.InvalidArgument(
+                    "host CPU %d does not exist at %s (it has %d)"
+                    % (cpu, self.uri, total))
         try:
             for vcpu, info in enumerate(domain.vcpuPinInfo(0)):
                 previous[vcpu] = [c for c, on in enumerate(info) if on]
             for vcpu, cpu in enumerate(vcpu_cpus):
-                if not 0 <= cpu < total:
-                    raise exceptions.InvalidArgument(
-                        "host CPU %d does not exist at %s (it has %d)"
-                        % (cpu, self.uri, total))
                 domain.pinVcpu(vcpu, tuple(c == cpu for c in range(total)))
+            if emulator_cpus:
+                domain.pinEmulator(
+                    tuple(c in emulator_cpus for c in range(total)),
+                    libvirt.VIR_DOMAIN_AFFECT_LIVE)
         except libvirt.libvirtError as e:
             raise exceptions.KVMPerfError(
                 "cannot pin the vCPUs of %s at %s: %s"

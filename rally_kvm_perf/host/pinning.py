@@ -162,6 +162,34 @@ def findings(instances):
     return found
 
 
+EMULATOR_POLICIES = ("vcpus", "none")
+
+
+def emulator_cpus(policy, vcpu_cpus):
+    """Where runtime pinning puts an instance's emulator threads.
+
+    :param policy: "vcpus" (the instance's own vCPUs' host CPUs), "none"
+        (not pinned), or a CPU set such as "0" or "0,8"
+    :param vcpu_cpus: the host CPU of each of its vCPUs
+    :returns: sorted host CPUs, or None for "none"
+    """
+    if policy == "vcpus":
+        return sorted(set(vcpu_cpus))
+    if policy == "none":
+        return None
+    try:
+        cpus = parse_cpuset(policy)
+    except exceptions.InvalidArgument as e:
+        cpus, why = None, str(e)
+    else:
+        why = "the CPU set %r is empty" % policy
+    if not cpus:
+        raise exceptions.InvalidArgument(
+            "runtime pinning emulator must be one of %s or a CPU set: %s"
+            % (", ".join(EMULATOR_POLICIES), why))
+    return cpus
+
+
 def plan(instances, cpus, strategy="spread"):
     """Runtime pinning plan: every vCPU on its own host CPU.
 

@@ -40,6 +40,8 @@ class Target:
     broken: str = None      # why it is no longer tried
     # the guest clock against ours: {"offset_s", "uncertainty_s"} or None
     clock: dict = None
+    # how its boot ended: {"status", "exit_code", "waited_s"} or None
+    boot: dict = None
 
 
 # Each run is wrapped so that the instance itself notes when the benchmark

@@ -88,6 +88,8 @@ def rally(cloud, tmp_path_factory):
                                           proc.stderr[-4000:])
         return proc
 
+    run.argv = lambda *args: ["bash", CLOUD, "exec", "env", "HOME=%s" % home,
+                              RALLY, "--config-file", str(conf), *args]
     run("db", "create")
     # (Rally prints the spec, admin password included: never shown here)
     run("env", "create", "--name", "aio", "--spec", SPEC)
@@ -204,14 +206,32 @@ def test_every_measured_metric_has_a_vm_host_ratio(rally, smoke):
                         cell["ratio"]["reason"], (bench, metric, cell)
                     assert None in host[bench].get(metric, []), (
                         bench, metric, level)
-    # the paper's metrics, measured on both sides, all have ratios
+    # the paper's metrics all have ratios, except where the host itself
+    # printed "+++++" (this machine's disk rewrites 256 MiB with -D in 0.8 to
+    # 1.1 s; one CI run's host timed it in 1 of 2 repetitions only: checked
+    # above to be said as such, never averaged away)
     for pair in (("bonnie++", "block_write_kBps"), ("bonnie++", "rewrite_kBps"),
                  ("bonnie++", "block_write_cpu_pct"),
                  ("netperf:TCP_STREAM", "throughput_mbps"),
                  ("netperf:UDP_STREAM", "throughput_mbps"),
                  ("netperf:TCP_RR", "transactions_per_s"),
                  ("netperf:TCP_RR", "latency_mean_us")):
+        bench, metric = pair
+        host_timed = None not in host[bench].get(metric, [None])
+        if pair == ("bonnie++", "rewrite_kBps") and not host_timed:
+            continue
+        assert host_timed, pair
         assert pair in with_ratio, pair
+
+
+def test_measuring_began_after_each_guests_boot_was_over(smoke):
+    """cloud-init's last stages ran on after sshd answered: every instance
+    was waited for until cloud-init said done."""
+    _, _, out = smoke
+    for name in ("bonnie.json", "netperf.json"):
+        for inst in json.load(open(out / name))["instances"]:
+            assert inst["boot"]["status"] == "status: done", (name, inst)
+            assert inst["boot"]["exit_code"] == 0, (name, inst)
 
 
 def test_ept_check_reports_this_machine(smoke):
@@ -249,7 +269,24 @@ def test_reports_show_the_ratio_charts(rally, smoke, tmp_path):
                for r in rows)
 
 
-def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path):
+def _cpus(mode):
+    proc = subprocess.run(["bash", CLOUD, "cpus", mode], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, (mode, proc.stderr[-3000:])
+
+
+@pytest.fixture
+def dedicated_cpu():
+    """CPU 1 as nova's PCPU inventory for this test only: the other tests'
+    guests run on both CPUs (confined to one, boots took 2.7 times longer)."""
+    _cpus("dedicated")
+    try:
+        yield
+    finally:
+        _cpus("shared")
+
+
+def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
     """hw:cpu_policy=dedicated on the host's one dedicated CPU (CPU 1):
     our pinning verification reads <vcpupin> back from libvirt."""
     report, _ = _task(rally, tmp_path, dict(
@@ -289,6 +326,9 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
         pins = sorted(r["runtime_pinned"] for r in h["instances"])
         assert pins == ["0", "1"], h
         assert all(r["pinned"] for r in h["instances"]) and not h["unmet"]
+        # the emulator threads with their instance's vCPU (virsh emulatorpin)
+        assert all(r["emulatorpin"] == r["runtime_pinned"]
+                   for r in h["instances"]), h
     wl = _workloads(report)["KVMPerf.netperf"]
     notes = "\n".join(_table(wl, "Instances, failures and notes"))
     assert "measured in this run on" in notes and "against the peer " \
@@ -296,11 +336,65 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     assert "placement same_host:" in notes, notes
     assert [a["name"] for a in wl["data"][0]["atomic_actions"]].count(
         "kvm_perf.reboot_instances") == 1
+    # nova's SOFT reboot completed: the guest's kernel found its root
+    # filesystem clean (no journal replayed, as after a power cut)
+    [reboot] = doc["reboots"]
+    assert list(reboot["shutdown"].values()) == ["orderly"], reboot
     # ratios against the peer baseline, in the record at full precision
     ratios = [r["VM/host"] for r in doc["record"]["levels"]
               if r["Benchmark"] == "netperf:TCP_RR"
               and r["Metric"] == "transactions_per_s"]
     assert ratios and all(x and x > 0 for x in ratios), ratios
+
+
+def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
+    """'rally task abort' mid-sweep: the runs measured so far are in the
+    output file (status stopped) and nothing is left in the cloud; the same
+    task with resume: true measures only what is missing."""
+    out = tmp_path / "out"
+    out.mkdir()
+    args = dict(LOCAL_CLOUD_ARGS, instances=1, repetitions=3,
+                scenarios=["netperf"], duration=2, output_dir=str(out))
+    path = out / "netperf.json"
+    before = _resources()
+    proc = subprocess.Popen(
+        rally.argv("task", "start", SMOKE, "--task-args", json.dumps(args)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=str(rally.home))
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                doc = json.load(open(path))
+            except (OSError, ValueError):  # not yet, or being rewritten
+                doc = {}
+            if doc.get("status") == "running" and doc.get("runs"):
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("no run was saved: %s" % proc.stdout.read())
+        running = rally("task", "list", "--status", "running",
+                        "--uuids-only").stdout.split()
+        assert len(running) == 1, running
+        rally("task", "abort", running[0])
+        proc.wait(timeout=900)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stopped = json.load(open(path))
+    assert stopped["status"] == "stopped", stopped["status"]
+    kept = stopped["runs"]
+    assert 1 <= len(kept) < 9, len(kept)   # 3 tests x 3 repetitions
+    assert _resources() == before
+    report, _ = _task(rally, tmp_path, dict(args, resume=True))
+    done = json.load(open(path))
+    assert done["status"] == "complete"
+    assert len(done["runs"]) == 9
+    # the runs measured before the abort are kept as they were, not redone
+    assert done["runs"][:len(kept)] == kept
+    notes = "\n".join(_table(_workloads(report)["KVMPerf.netperf"],
+                             "Instances, failures and notes"))
+    assert "resumed" in notes, notes
 
 
 def test_spread_on_one_compute_node_fails_before_measuring(rally, tmp_path):
@@ -349,7 +443,8 @@ def test_one_failing_instance_keeps_the_others_results(rally, tmp_path):
         assert server.stdout.readline().strip() == "listening"
         out = tmp_path / "out"
         report, _ = _task(rally, tmp_path, dict(
-            LOCAL_CLOUD_ARGS, instances=2, repetitions=1,
+            # a small file: this is about failing, not about the numbers
+            LOCAL_CLOUD_ARGS, instances=2, repetitions=1, bonnie_size_mb=64,
             scenarios=["bonnie"], bonnie_directory="/var/tmp/kvm-perf-ok",
             install_command=INSTALL % (GATEWAY, port), output_dir=str(out)),
             expect_rc=2)   # the iteration failed: the failure_rate SLA fails

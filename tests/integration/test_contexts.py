@@ -10,6 +10,9 @@ import pytest
 from rally import exceptions as rally_exceptions
 from rally import plugins
 
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.host import libvirt_client
+from rally_kvm_perf.host import pinning
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task.contexts import baseline as baseline_ctx
 from rally_kvm_perf.task.contexts import common
@@ -290,7 +293,51 @@ def test_runtime_pinning_pins_every_vcpu_to_its_own_cpu(libvirt_host):
     [row] = report["instances"]
     assert row["runtime_pinned"] == "4-5"
     assert row["vcpupin"] == {"0": "4", "1": "5"} and row["pinned"]
+    # the emulator threads by default on the instance's own vCPUs' CPUs
+    assert row["emulatorpin"] == "4-5"
     assert report["problems"] == []
+
+
+@pytest.mark.parametrize("emulator, shown", [("0", "0"), ("6-7", "6-7")])
+def test_runtime_pinning_puts_the_emulator_threads_apart(libvirt_host,
+                                                         emulator, shown):
+    servers, hypervisors = libvirt_host
+    context = {"kvm_perf": {"hypervisors": hypervisors,
+                            "runtime_pinning": {"strategy": "compact",
+                                                "cpus": "4-5",
+                                                "emulator": emulator}}}
+    report = domains.after_boot(
+        context, [("vm-2", "s2")], fakes.FakeAdminNova(servers=servers))
+    [row] = report["instances"]
+    assert row["vcpupin"] == {"0": "4", "1": "5"}
+    assert row["emulatorpin"] == shown and report["unmet"] == {}
+
+
+def test_runtime_pinning_that_libvirt_did_not_keep_is_unmet(libvirt_host,
+                                                            monkeypatch):
+    """libvirt accepting the call is no proof: the domain XML read back
+    must show the pins, or the instance is not measured."""
+    servers, hypervisors = libvirt_host
+    monkeypatch.setattr(libvirt_client.Libvirt, "pin",
+                        lambda self, name, cpus, emulator=None: {})
+    context = {"kvm_perf": {"hypervisors": hypervisors,
+                            "runtime_pinning": {"strategy": "compact",
+                                                "cpus": "4-7"}}}
+    report = domains.after_boot(
+        context, [("vm-2", "s2")], fakes.FakeAdminNova(servers=servers))
+    why = report["unmet"]["vm-2"]
+    assert "runtime pinning asked vCPU→CPU 0→4, 1→5, the domain shows no " \
+        "<vcpupin>" in why, report
+    assert any("asked the emulator threads on 4-5" in p
+               for p in report["problems"]), report
+
+
+def test_runtime_pinning_with_a_bad_emulator_set_is_refused():
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        pinning.emulator_cpus("isolate", [4, 5])
+    assert "emulator must be one of vcpus, none or a CPU set" in str(e.value)
+    assert pinning.emulator_cpus("none", [4, 5]) is None
+    assert pinning.emulator_cpus("vcpus", [5, 4, 5]) == [4, 5]
 
 
 def test_runtime_pinning_without_enough_cpus_is_reported(libvirt_host):

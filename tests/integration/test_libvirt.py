@@ -67,6 +67,12 @@ def test_runtime_pinning_through_virDomainPinVcpu(uri):
         assert domain["vcpupin"] == previous
         with pytest.raises(exceptions.InvalidArgument):
             lv.pin("instance-00000002", [99])
+        # virsh emulatorpin: the emulator threads beside the vCPUs
+        lv.pin("instance-00000002", [4, 5], emulator_cpus=[6, 7])
+        domain = pinning.parse_domain(lv.domain_xml("instance-00000002"))
+        assert domain["emulatorpin"] == [6, 7]
+        with pytest.raises(exceptions.InvalidArgument):
+            lv.pin("instance-00000002", [4, 5], emulator_cpus=[8])
     finally:
         lv.close()
 

@@ -435,17 +435,131 @@ def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
     assert nova.servers.created == []
 
 
+def test_the_guests_boot_is_over_before_anything_is_measured(sshd,
+                                                             tmp_path):
+    """SSH answers before cloud-init's last stages end: the sweep waits
+    for them (here a stand-in that takes 2 s), records how the boot ended,
+    and only then measures."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    done = tmp_path / "boot-done"
+    # as cloud-init's own: a dot per poll, then the status and its detail
+    scen.BOOT_DONE_ARGV = ["sh", "-c", "sleep 2; touch %s; echo '....'; "
+                           "echo 'status: done'; echo 'detail:'" % done]
+    started = []
+    measure = scen._benchmarks
+
+    def benchmarks(*args):
+        started.append(done.exists())
+        return measure(*args)
+    scen._benchmarks = benchmarks
+    out = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+             bonnie_directory=str(tmp_path), output_file=str(out), **BONNIE,
+             **ssh(sshd))
+    assert started == [True]
+    boots = [i["boot"] for i in json.load(open(out))["instances"]]
+    assert [b["status"] for b in boots] == ["status: done"] * 2
+    assert all(b["exit_code"] == 0 and b["waited_s"] >= 2 for b in boots)
+
+
+def test_the_real_boot_check_on_a_machine_without_cloud_init(sshd,
+                                                             tmp_path):
+    """The real command, here where cloud-init never ran: nothing to wait
+    for, said so."""
+    if os.path.isdir("/run/cloud-init"):
+        pytest.skip("cloud-init ran on this machine")
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    out = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+             bonnie_directory=str(tmp_path), output_file=str(out), **BONNIE,
+             **ssh(sshd))
+    [inst] = json.load(open(out))["instances"]
+    assert inst["boot"]["status"] == "no cloud-init in this boot"
+
+
+def test_a_boot_that_does_not_finish_is_not_measured(sshd, tmp_path):
+    """cloud-init still running at ssh_timeout: that instance is not
+    measured beside its own boot; its error says so, the other's runs are
+    kept; one that finished with errors is measured and the errors noted."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova)
+    flag = tmp_path / "first"
+    # the first instance to ask never finishes booting, the second ends
+    # with cloud-init's "error" status
+    scen.BOOT_DONE_ARGV = ["sh", "-c", "if mkdir %s 2>/dev/null; then sleep "
+                           "30; fi; echo 'status: error'; exit 1" % flag]
+    out = tmp_path / "sweep.json"
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 bonnie_directory=str(tmp_path), output_file=str(out),
+                 **BONNIE, **dict(ssh(sshd), ssh_timeout=3))
+    assert "its boot (cloud-init) did not finish within 3 s after SSH " \
+        "answered" in str(e.value), str(e.value)
+    doc = json.load(open(out))
+    ok = [i for r in doc["runs"] for i in r["instances"] if not i.get("error")]
+    assert len(ok) == 1
+    assert any("cloud-init reported errors at boot (measured anyway): "
+               "status: error" in w for w in doc["warnings"]), doc["warnings"]
+    assert len(nova.servers.deleted) == 2
+
+
 def test_reboot_between_repetitions(sshd, tmp_path):
     nova = fakes.FakeNova()
     scen = make(bonnie.Bonnie, sshd, nova)
     _boot_ids(scen, nova, tmp_path)
+    out = tmp_path / "sweep.json"
     scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
              repetitions=2, between_repetitions="reboot",
-             bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+             bonnie_directory=str(tmp_path), output_file=str(out), **BONNIE,
+             **ssh(sshd))
     assert [s.reboots for s in nova.servers.created] == [1, 1]
     # an orderly reboot, as the paper's; not nova's HARD power cut
     assert [s.reboot_types for s in nova.servers.created] == [["SOFT"]] * 2
     assert atomics(scen).count("kvm_perf.reboot_instances") == 1
+    # the real journal check, here where no systemd journal is kept: it
+    # says it cannot tell, never "orderly"
+    [reboot] = json.load(open(out))["reboots"]
+    assert reboot["reboot"] == 1
+    kinds = list(reboot["shutdown"].values())
+    assert len(kinds) == 2 and all(k.startswith("unknown: ") for k in kinds)
+
+
+def test_a_reboot_that_was_a_power_cut_is_said(sshd, tmp_path):
+    """nova falls back to a HARD reboot when the guest does not shut down
+    in time: the guest's journal of the boot before ends without a
+    shutdown, and the report says which instance came back from a power
+    cut; an orderly one is recorded as such and not said."""
+    nova = fakes.FakeNova()
+    out = tmp_path / "sweep.json"
+
+    def journal(kind):
+        # the guest's journal of the boot before: what journalctl printed
+        # there (a stand-in: this machine keeps no journal)
+        lines = {"power cut": "Started kvm-perf-sync.service",
+                 "orderly": "Sending SIGTERM to remaining processes...\n"
+                            "Journal stopped"}[kind]
+        return ["sh", "-c", 'echo "$1" >> %s; printf "%%s\\n" "%s"'
+                % (tmp_path / "asked", lines), "sh"]
+    for kind in ("power cut", "orderly"):
+        scen = make(bonnie.Bonnie, sshd, nova)
+        _boot_ids(scen, nova, tmp_path)
+        scen.LAST_BOOT_ARGV = journal(kind)
+        scen.run("image-1", "flavor-1", instances=1, repetitions=2,
+                 between_repetitions="reboot", bonnie_directory=str(tmp_path),
+                 output_file=str(out), **BONNIE, **ssh(sshd))
+        doc = json.load(open(out))
+        name = nova.servers.created[-1].name
+        assert doc["reboots"] == [{"reboot": 1, "shutdown": {name: kind}}]
+        said = [w for w in doc["warnings"]
+                if "reboot 1: %s came back from a power cut" % name in w
+                and "fell back to a HARD one" in w]
+        assert bool(said) == (kind == "power cut"), doc["warnings"]
+        out.unlink()
+    # asked about the boot before the reboot: its id, without dashes
+    asked = (tmp_path / "asked").read_text().split()
+    assert asked == ["boot0"] * 2, asked
 
 
 def test_an_instance_that_does_not_come_back_fails_with_evidence(

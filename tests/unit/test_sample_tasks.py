@@ -189,7 +189,21 @@ def test_smoke_on_the_local_cloud_measures_its_own_baseline():
     assert nbase["netperf"]["tests"] == netperf_args["tests"]
     assert nbase["netperf"]["duration"] == netperf_args["duration"]
     assert bonnie_args["output_file"] == "/tmp/out/bonnie.json"
+    assert "resume" not in bonnie_args
     assert bonnie_wl["sla"]["kvm_perf_ratio"] == {"block_write_kBps": 0.02}
+
+
+def test_smoke_resumes_its_output_files_when_asked():
+    path = os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml")
+    task = render(path, output_dir="/tmp/out", resume=True)
+    for name, args, _ in workloads(task):
+        assert args["resume"] is True, name
+        assert args["output_file"].startswith("/tmp/out/")
+    # asked for without the files: passed on, for the scenario to refuse
+    # ("resume needs output_file"), never dropped in silence
+    task = render(path, resume=True)
+    assert all(args["resume"] is True and "output_file" not in args
+               for _, args, _ in workloads(task))
 
 
 @pytest.mark.parametrize("sample", ["kvm-perf-smoke.yaml",

@@ -6,6 +6,11 @@
 #   bash tools/aio/cloud.sh up       install, configure, start (idempotent)
 #   bash tools/aio/cloud.sh status   each service: PID, alive, port
 #   bash tools/aio/cloud.sh exec CMD run CMD in the namespace with admin OS_*
+#   bash tools/aio/cloud.sh cpus dedicated|shared
+#                                    CPU 1 as PCPU for hw:cpu_policy=dedicated
+#                                    flavors (CPU 0 for the others), or both
+#                                    CPUs for every guest (up's default);
+#                                    restarts nova-compute, no servers allowed
 #   bash tools/aio/cloud.sh down     stop what up started, remove the namespace
 #   bash tools/aio/cloud.sh purge    down, then drop the databases and state
 #
@@ -339,6 +344,51 @@ up() {
     aio_log "admin credentials: $AIO_ETC/openrc; Rally spec: $AIO_ETC/rally-env.json"
 }
 
+# placement's PCPU and VCPU totals of this node, e.g. "PCPU=1 VCPU=1"
+cpu_inventory() {
+    local token
+    token=$(os token issue -f value -c id)
+    in_ns python3 - "$token" <<'PY'
+import json, sys, urllib.request
+def get(path):
+    req = urllib.request.Request("http://127.0.0.1:8778" + path, headers={
+        "X-Auth-Token": sys.argv[1], "OpenStack-API-Version": "placement 1.10"})
+    return json.load(urllib.request.urlopen(req, timeout=30))
+for rp in get("/resource_providers")["resource_providers"]:
+    inv = get("/resource_providers/%s/inventories" % rp["uuid"])["inventories"]
+    print(" ".join("%s=%s" % (rc, inv[rc]["total"]) for rc in ("PCPU", "VCPU")
+                   if rc in inv))
+PY
+}
+
+inventory_is() { [ "$(cpu_inventory)" = "$1" ]; }
+
+cpus() {
+    local mode=${1:-} dedicated shared want servers
+    case $mode in
+    shared) dedicated=""; shared=0-1; want="VCPU=2" ;;
+    dedicated) dedicated=1; shared=0; want="PCPU=1 VCPU=1" ;;
+    *) aio_die "usage: $0 cpus dedicated|shared" ;;
+    esac
+    ns_exists && alive nova-compute || aio_die "the cloud is not up: run '$0 up'"
+    load_secrets
+    servers=$(os server list --all-projects -f value -c ID | wc -l)
+    # nova refuses to start when a running guest's CPUs leave its sets
+    [ "$servers" = 0 ] || aio_die "cpus $mode: $servers server(s) exist; delete them first"
+    if [ "$(cpu_inventory)" = "$want" ]; then
+        aio_log "cpus: already $mode ($want)"
+        return 0
+    fi
+    sed -i -e '/^cpu_dedicated_set *=/d' -e '/^cpu_shared_set *=/d' \
+        -e "/^\[compute\]/a cpu_shared_set = $shared" "$AIO_ETC/nova.conf"
+    [ -z "$dedicated" ] || sed -i "/^\[compute\]/a cpu_dedicated_set = $dedicated" \
+        "$AIO_ETC/nova.conf"
+    stop_daemon nova-compute
+    start_nova_compute
+    wait_for nova-compute 120 inventory_is "$want"
+    aio_log "cpus: $mode ($want)"
+}
+
 status() {
     local rc=0 name pid
     [ -f "$AIO_PIDS/order" ] || { echo "not started"; return 3; }
@@ -411,6 +461,7 @@ purge() {
 
 case "${1:-}" in
 up) up ;;
+cpus) cpus "${2:-}" ;;
 down) down ;;
 purge) purge ;;
 status)

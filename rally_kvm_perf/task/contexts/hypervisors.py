@@ -59,9 +59,15 @@ class KVMPerfHypervisors(context.OpenStackContext):
     applied. ``runtime_pinning: {strategy: spread|compact, cpus: "2-15"}``
     pins every vCPU of the task's instances to its own host CPU through
     libvirt (the paper's ``virsh vcpupin``), for clouds without flavor
-    pinning; no other domain is touched. ``only: [host, ...]`` limits the
-    hosts to those named; ``verify_pinning: false`` skips reading the
-    domains back (default true).
+    pinning; no other domain is touched. Its ``emulator`` places each
+    instance's emulator threads (``virsh emulatorpin``): ``vcpus`` (the
+    default: on that instance's own vCPUs' CPUs, as nova's ``share``
+    policy), a CPU set (e.g. ``"0"``: housekeeping apart, as ``isolate``),
+    or ``none`` (left where they are). vCPUs and emulator are read back
+    after every boot and reboot; a pin not in place fails.
+    ``only: [host, ...]`` limits the hosts to those named;
+    ``verify_pinning: false`` skips reading the domains back (default
+    true).
     """
 
     CONFIG_SCHEMA = {
@@ -80,7 +86,8 @@ class KVMPerfHypervisors(context.OpenStackContext):
             "runtime_pinning": {
                 "type": "object",
                 "properties": {"strategy": {"enum": list(pinning.STRATEGIES)},
-                               "cpus": {"type": "string"}},
+                               "cpus": {"type": "string"},
+                               "emulator": {"type": "string"}},
                 "required": ["cpus"], "additionalProperties": False},
         },
         "additionalProperties": False,
@@ -90,6 +97,8 @@ class KVMPerfHypervisors(context.OpenStackContext):
     def setup(self):
         if "runtime_pinning" in self.config:
             pinning.parse_cpuset(self.config["runtime_pinning"]["cpus"])
+            pinning.emulator_cpus(
+                self.config["runtime_pinning"].get("emulator", "vcpus"), [0])
         nova = common.admin_clients(self.context).nova()
         only = set(self.config.get("only") or [])
         listed = {hv.hypervisor_hostname: hv for hv in nova.hypervisors.list()}
@@ -106,7 +115,8 @@ class KVMPerfHypervisors(context.OpenStackContext):
         shared["verify_pinning"] = self.config["verify_pinning"]
         if "runtime_pinning" in self.config:
             shared["runtime_pinning"] = dict(
-                {"strategy": "spread"}, **self.config["runtime_pinning"])
+                {"strategy": "spread", "emulator": "vcpus"},
+                **self.config["runtime_pinning"])
         self._apply_ept_policy(found, shared)
 
     def _access(self, name, hv):

@@ -89,6 +89,8 @@ def after_boot(ctx, instances, admin_nova, flavor_specs=None):
                     problem("%s: %s" % (item["instance"], e),
                             [item["instance"]])
                 item["parsed"] = domain
+                if domain is not None and "planned" in item:
+                    _check_runtime(item, domain, problem)
                 checks.append({"instance": item["instance"],
                                "hypervisor": host, "domain": domain,
                                "wants_pinning": wants})
@@ -135,8 +137,33 @@ def _pin(lv, items, runtime, problem):
         cpus = plan.get(item["domain"])
         if cpus is None:
             continue
+        emulator = pinning.emulator_cpus(runtime.get("emulator", "vcpus"),
+                                         cpus)
+        item["planned"] = (cpus, emulator)
         try:
-            lv.pin(item["domain"], cpus)
+            lv.pin(item["domain"], cpus, emulator)
             item["runtime_pinned"] = pinning.format_cpuset(cpus)
         except exceptions.KVMPerfError as e:
             problem("%s: %s" % (item["instance"], e), [item["instance"]])
+
+
+def _check_runtime(item, domain, problem):
+    """Runtime pinning read back: every vCPU on the one CPU planned for it,
+    the emulator threads where they were put. libvirt accepting the call
+    is not proof; the domain's own XML is."""
+    cpus, emulator = item["planned"]
+    name = item["instance"]
+    got = [domain["vcpupin"].get(v) for v in range(len(cpus))]
+    if got != [[c] for c in cpus]:
+        problem("%s: runtime pinning asked vCPU→CPU %s, the domain shows %s"
+                % (name, ", ".join("%d→%d" % vc for vc in enumerate(cpus)),
+                   ", ".join("%d→%s" % (v, pinning.format_cpuset(c))
+                             for v, c in enumerate(got) if c)
+                   or "no <vcpupin>"), [name])
+    if emulator and domain["emulatorpin"] != emulator:
+        problem("%s: runtime pinning asked the emulator threads on %s, the "
+                "domain shows %s" % (
+                    name, pinning.format_cpuset(emulator),
+                    pinning.format_cpuset(domain["emulatorpin"])
+                    if domain["emulatorpin"] else "no <emulatorpin>"),
+                [name])

@@ -12,6 +12,7 @@ metric per level (rally_kvm_perf.analysis.levels -> rally_kvm_perf.results
 import dataclasses
 import json
 import os
+import re
 import threading
 import time
 
@@ -645,8 +646,46 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 e, "; last SSH error: %s" % ssh_error if ssh_error else "")
         return console.evidence(text, ssh_error)
 
+    # The guest's own boot must be over before anything is installed or
+    # measured: cloud-init's later stages (packages, user scripts) ran beside
+    # the first benchmark, seconds to minutes after sshd answered. A guest
+    # where cloud-init did not start in this boot (not installed, disabled:
+    # no /run/cloud-init) has nothing to wait for; 'status --wait' would
+    # wait for ever on one that never runs.
+    BOOT_DONE_ARGV = ["sh", "-c", "command -v cloud-init >/dev/null 2>&1 && "
+                      "[ -d /run/cloud-init ] || { echo 'no cloud-init "
+                      "in this boot'; exit 0; }; cloud-init status --wait "
+                      "--long"]
+
+    def _settle(self, target):
+        """Until cloud-init is done in the instance (up to ``ssh_timeout``).
+        Errors it reports are noted; a boot that does not finish marks the
+        instance broken: measuring beside it would measure the boot."""
+        timeout = getattr(self, "ssh_timeout", None) or 300
+        t0 = time.monotonic()
+        try:
+            res = target.runner.run(self.BOOT_DONE_ARGV, timeout=timeout)
+        except exceptions.CommandFailed as e:
+            raise exceptions.HostUnreachable(
+                "its boot (cloud-init) did not finish within %s s after SSH "
+                "answered: %s" % (timeout, e)) from None
+        # kept in the sweep's JSON: how each boot ended, how long it ran on
+        # after SSH answered
+        # 'status --wait' prints a dot per poll before its "status: done"
+        found = re.search(r"status: \S+", res.stdout)
+        target.boot = {"status": found.group(0) if found else
+                       (res.stdout.strip().splitlines() or [""])[0],
+                       "exit_code": res.exit_code,
+                       "waited_s": time.monotonic() - t0}
+        if res.exit_code != 0:
+            self.notes.append("%s: cloud-init reported errors at boot "
+                              "(measured anyway): %s" % (
+                                  target.name, " ".join(
+                                      res.stdout.split())[-300:]))
+
     def _prepare(self, target, install_command, image):
         run = target.runner.run
+        self._settle(target)
         if install_command:
             res = run(["sh", "-c", install_command], timeout=1800)
             if res.exit_code != 0:
@@ -667,6 +706,14 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     # a new value at every boot: proof that a reboot really happened
     BOOT_ID_ARGV = ["cat", "/proc/sys/kernel/random/boot_id"]
+    # How the guest went down before this boot, from its own journal of
+    # that boot (persistent, as Debian's and most cloud images'): an orderly
+    # shutdown ends with journald's "Journal stopped"; a power cut (a HARD
+    # reboot: nova's fallback when the guest has not shut down within
+    # [libvirt] wait_soft_reboot_seconds) ends mid-flight. The boot id
+    # follows as "$1".
+    LAST_BOOT_ARGV = ["sh", "-c", 'journalctl -b "$1" -o cat --no-pager '
+                      '-n 3', "sh"]
 
     def _reboot_targets(self, targets):
         """The paper's reboot between repetitions, the k instances at once:
@@ -696,25 +743,57 @@ class KVMPerfScenario(vm_utils.VMScenario):
                         now = target.runner.run(self.BOOT_ID_ARGV,
                                                 timeout=60).stdout.strip()
                         if now and now != before:
-                            return
+                            break
                     except exceptions.KVMPerfError:
                         pass   # down, or coming up: try again
                     if time.monotonic() >= deadline:
                         raise exceptions.HostUnreachable(
                             "not back from its reboot within %s s" % timeout)
                     time.sleep(REBOOT_POLL_S)
+                self._settle(target)
+                shutdowns[target.name] = self._shutdown_kind(target, before)
             except Exception as e:
                 target.broken = "reboot failed: %s; %s" % (
                     e, self._console_evidence(
                         server, getattr(target.runner, "last_error", None)))
                 progress("%s FAILED to reboot: %s" % (target.name, e))
 
+        shutdowns = {}
         progress("rebooting %d instance(s): %s" % (
             len(targets), ", ".join(t.name for t in targets)))
         engine.parallel(targets, one)
         self.reboots = getattr(self, "reboots", 0) + 1
+        self.reboot_history = getattr(self, "reboot_history", []) + [
+            {"reboot": self.reboots, "shutdown": dict(sorted(
+                shutdowns.items()))}]
+        cut = sorted(n for n, kind in shutdowns.items()
+                     if kind == "power cut")
+        if cut:
+            self.notes.append(
+                "reboot %d: %s came back from a power cut (its journal of "
+                "the boot before ends without a shutdown): nova's SOFT "
+                "reboot did not complete and it fell back to a HARD one"
+                % (self.reboots, ", ".join(cut)))
         if getattr(self, "pinning", None) is not None:
             self._pinning_after_reboot([t for t in targets if not t.broken])
+
+    def _shutdown_kind(self, target, boot_id):
+        """How the guest went down at the end of boot ``boot_id``:
+        "orderly", "power cut", or "unknown: why" (no persistent journal,
+        not readable)."""
+        argv = list(self.LAST_BOOT_ARGV) + [boot_id.replace("-", "")]
+        if target.use_sudo:
+            argv = ["sudo", "-n"] + argv
+        try:
+            res = target.runner.run(argv, timeout=60)
+        except exceptions.KVMPerfError as e:
+            return "unknown: %s" % e
+        if res.exit_code != 0:
+            return "unknown: %s" % exceptions.last_line(
+                res.stderr or res.stdout or "journalctl exited %s"
+                % res.exit_code)
+        return ("orderly" if "Journal stopped" in res.stdout
+                else "power cut")
 
     def _pinning_after_reboot(self, targets):
         # every booted server, the ones not rebooted (the peer, idle
@@ -886,7 +965,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
             "parameters": getattr(self, "parameters", None), "runs": runs,
             "analysis": result, "record": record, "warnings": warnings,
             "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
-                           "broken": tg.broken} for tg in targets],
+                           "broken": tg.broken,
+                           "boot": tg.boot}
+                          for tg in targets],
             # libvirt's pinning as read after the boot and after each
             # reboot: what every run between them ran with
-            "pinning": getattr(self, "pinning_history", [])})
+            "pinning": getattr(self, "pinning_history", []),
+            # how each instance went down at each reboot (orderly or not)
+            "reboots": getattr(self, "reboot_history", [])})
