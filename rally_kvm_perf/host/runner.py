@@ -9,6 +9,7 @@ import math
 import os
 import re
 import shlex
+import signal
 import subprocess
 import time
 
@@ -46,17 +47,29 @@ class LocalRunner:
     is_local = True
 
     def run(self, argv, timeout=None, stdin=None):
+        # a session of its own: at the limit (or when we are interrupted)
+        # the whole process group ends, children too, as on the SSH side;
+        # subprocess.run would kill the direct child only
         try:
-            proc = subprocess.run(
-                [str(a) for a in argv], capture_output=True, text=True,
-                timeout=timeout, input=stdin, errors="replace")
+            proc = subprocess.Popen(
+                [str(a) for a in argv], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, errors="replace",
+                stdin=subprocess.PIPE if stdin is not None else None,
+                start_new_session=True)
         except FileNotFoundError:
             return Result(127, "", "%s: command not found" % argv[0])
+        try:
+            out, err = proc.communicate(input=stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
+            _end_group(proc)
             raise exceptions.CommandFailed(
-                self.name, shlex.join(map(str, argv)),
-                "timeout", "killed after %s s" % timeout) from None
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+                self.name, shlex.join(map(str, argv)), "timeout",
+                "killed after %s s (its process group, with all it started)"
+                % timeout) from None
+        except BaseException:  # KeyboardInterrupt, SIGTERM turned into it
+            _end_group(proc)
+            raise
+        return Result(proc.returncode, out, err)
 
     def close(self):
         pass
@@ -197,6 +210,24 @@ class SSHRunner:
         # rally's SSH.close() fails on a client that never connected
         if getattr(self._ssh, "_client", None):
             self._ssh.close()
+
+
+def _end_group(proc):
+    """TERM to the process group, KILL to what is left of it
+    REMOTE_KILL_AFTER_S later (as coreutils' timeout -k does remotely)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.communicate(timeout=REMOTE_KILL_AFTER_S)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def _short(error):

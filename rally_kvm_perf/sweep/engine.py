@@ -14,6 +14,8 @@ any more is not tried again: its later runs are recorded as skipped.
 
 import contextlib
 import dataclasses
+import os
+import re
 import shlex
 import threading
 import time
@@ -113,6 +115,11 @@ class Benchmark:
 
 def _now():
     return time.time()
+
+
+# how long a timed-out benchmark's processes may take to end after their
+# process group was signalled (beyond it they are "left running")
+STOP_GRACE_S = 15
 
 
 class Sweep:
@@ -277,6 +284,47 @@ class Sweep:
                              % (level, rep, error))
             self.warnings.append("%s is %s" % (target.name, target.broken))
 
+    def _check_stopped(self, target, bench, out, level, rep):
+        """After a timeout the benchmark must be gone from the instance
+        (the runner ended its process group): ``pgrep`` says so, and an
+        instance where it still runs -- it left the group, or the kill did
+        not land -- measures nothing more, as every later run there would
+        share the machine with it. ``left_running``: [] verified gone,
+        [pid, ...] still there, None when it could not be checked."""
+        name = os.path.basename(bench.argv[0])
+        pattern = re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", name)
+        # the group was signalled as the command returned: its processes
+        # may take a moment to end
+        deadline = time.monotonic() + STOP_GRACE_S
+        try:
+            while True:
+                res = target.runner.run(["pgrep", "-x", pattern], timeout=60)
+                if res.exit_code != 0 or time.monotonic() >= deadline:
+                    break
+                time.sleep(1)
+        except exceptions.KVMPerfError as e:
+            out["left_running"] = None
+            self.warnings.append("%s: whether %s stopped after its timeout "
+                                 "is unknown: %s" % (target.name, name, e))
+            return
+        if res.exit_code == 1:   # pgrep: nothing matched
+            out["left_running"] = []
+            return
+        if res.exit_code != 0:   # no pgrep there
+            out["left_running"] = None
+            self.warnings.append("%s: whether %s stopped after its timeout "
+                                 "is unknown: pgrep exited %s" % (
+                                     target.name, name, res.exit_code))
+            return
+        out["left_running"] = res.stdout.split()
+        if not target.broken:
+            target.broken = (
+                "%s still runs there after its timeout at level %d "
+                "repetition %d (pid %s): later runs would share the "
+                "instance with it" % (name, level, rep,
+                                      ", ".join(out["left_running"])))
+            self.warnings.append("%s: %s" % (target.name, target.broken))
+
     # -- one level, one repetition, one benchmark --
 
     def _run_level(self, bench, active, level, rep):
@@ -328,6 +376,8 @@ class Sweep:
         except exceptions.KVMPerfError as e:  # timeout
             out["finished_at"] = _now()
             out["error"] = "%s: %s" % (target.name, e)
+            if getattr(e, "exit_code", None) == "timeout":
+                self._check_stopped(target, bench, out, level, rep)
             return
         except Exception as e:  # never lose the other instances' results
             out["finished_at"] = _now()

@@ -397,6 +397,24 @@ def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     assert "resumed" in notes, notes
 
 
+def test_a_run_over_its_command_timeout_is_stopped_in_the_instance(
+        rally, tmp_path):
+    """netperf asked for 20 s with a 5-s command_timeout: each run is
+    stopped in the guest (its process group), pgrep there finds no netperf
+    left, and the next run goes ahead on a clean instance."""
+    out = tmp_path / "out"
+    _task(rally, tmp_path, dict(
+        LOCAL_CLOUD_ARGS, instances=1, repetitions=1, scenarios=["netperf"],
+        duration=20, command_timeout=5, output_dir=str(out)), expect_rc=2)
+    doc = json.load(open(out / "netperf.json"))
+    runs = [r["instances"][0] for r in doc["runs"]]
+    assert len(runs) == 3, runs    # TCP_STREAM, UDP_STREAM, TCP_RR
+    for run in runs:
+        assert "killed after 5 s" in run["error"], run
+        assert run["left_running"] == [], run   # verified gone in the guest
+    assert doc["instances"][0]["broken"] is None
+
+
 def test_spread_on_one_compute_node_fails_before_measuring(rally, tmp_path):
     t0 = time.monotonic()
     report, _ = _task(rally, tmp_path, dict(

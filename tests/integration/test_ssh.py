@@ -59,6 +59,26 @@ def test_a_timeout_stops_the_remote_process_group(sshd, tmp_path):
         runner.close()
 
 
+def test_a_local_timeout_stops_the_process_group_too():
+    """The local runner (host baselines on an all-in-one node): at the limit
+    the command's children go too, not only the process it started."""
+    marker = "kvmperf-local-timeout-%d" % time.monotonic_ns()
+    script = "sh -c 'sleep 300; : %s' & sleep 300; : %s" % (marker, marker)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(exceptions.CommandFailed) as e:
+            host_runner.LocalRunner().run(["sh", "-c", script], timeout=2)
+        assert "killed after 2 s (its process group" in str(e.value)
+        assert time.monotonic() - t0 < 15
+        left = subprocess.run(["pgrep", "-f", marker], capture_output=True,
+                              text=True)
+        assert left.stdout.strip() == "", left.stdout
+        ok = host_runner.LocalRunner().run(["cat"], stdin="in\n", timeout=5)
+        assert (ok.exit_code, ok.stdout) == (0, "in\n")
+    finally:
+        subprocess.run(["pkill", "-f", marker])
+
+
 def test_known_hosts_refuses_a_host_key_not_filed(sshd, tmp_path):
     """[kvm_perf] ssh_known_hosts: the compute host's key must be the one
     filed for it; an unknown or changed key is refused, not accepted."""

@@ -2,6 +2,9 @@
 this machine) run real netperf/bonnie++ at once against a private netserver
 on loopback."""
 
+import os
+import subprocess
+
 import pytest
 
 from rally_kvm_perf import exceptions
@@ -216,3 +219,47 @@ def test_timer_wraps_each_concurrent_run(server):
                  between="none", timer=Timer).run()
     assert names == ["netperf:TCP_STREAM.1_instances",
                      "netperf:TCP_STREAM.2_instances"]
+
+
+def _ssh_targets(sshd, n):
+    return [engine.Target("vm-%d" % i, host_runner.SSHRunner(
+        "127.0.0.1", user="root", port=sshd["port"],
+        key_filename=sshd["key"], name="vm-%d" % i), hypervisor="host-a")
+        for i in range(1, n + 1)]
+
+
+def test_a_timed_out_benchmark_is_checked_gone_from_the_instance(sshd,
+                                                                 tmp_path):
+    """command_timeout: the benchmark's process group is ended in the
+    instance and pgrep confirms it is gone, so the instance runs on; one
+    whose benchmark escaped its group (setsid) still runs there, is found,
+    and that instance measures nothing more."""
+    name = "kvmpslp%05d" % (os.getpid() % 100000)   # comm: 15 chars at most
+    tool = tmp_path / name
+    tool.write_text('#!/bin/sh\ncase "$1" in escape) setsid "$0" child '
+                    '</dev/null >/dev/null 2>&1 & ;; esac\nsleep 30\n')
+    tool.chmod(0o755)
+    try:
+        ts = _ssh_targets(sshd, 1)
+        sw = engine.Sweep(ts, [engine.Benchmark("stub", [str(tool), "stay"])],
+                          levels=[1], repetitions=2, between="none",
+                          command_timeout=2)
+        runs = sw.run()
+        assert [r["instances"][0].get("left_running") for r in runs] == [
+            [], []], [r["instances"][0]["error"] for r in runs]
+        assert "killed after 2 s" in runs[1]["instances"][0]["error"]
+        assert ts[0].broken is None
+        ts = _ssh_targets(sshd, 1)
+        sw = engine.Sweep(ts, [engine.Benchmark("stub",
+                                                [str(tool), "escape"])],
+                          levels=[1], repetitions=2, between="none",
+                          command_timeout=2)
+        first, second = sw.run()
+        left = first["instances"][0]["left_running"]
+        assert len(left) == 1, first["instances"][0]
+        assert ts[0].broken.startswith("%s still runs there after its "
+                                       "timeout at level 1 repetition 1"
+                                       % name), ts[0].broken
+        assert second["instances"][0]["error"].startswith("skipped: ")
+    finally:
+        subprocess.run(["pkill", "-x", name])

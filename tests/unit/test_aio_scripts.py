@@ -29,7 +29,7 @@ def test_cloud_without_a_command_prints_its_usage():
         assert "run as root" in proc.stderr
         return
     assert proc.returncode == 2
-    for word in ("up", "status", "exec", "down", "purge"):
+    for word in ("up", "status", "exec", "cpus", "down", "purge"):
         assert "cloud.sh %s" % word in proc.stderr
 
 

@@ -478,7 +478,9 @@ exec)
     exec ip netns exec "$AIO_NS" "$@"
     ;;
 *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    # the header comment, whatever its length
+    awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" \
+        | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac
