@@ -405,9 +405,11 @@ def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
     kept = json.load(open(out))["runs"]
     assert [(r["level"], r["repetition"]) for r in kept] == [(1, 1)]
 
+    # a new flavor ID of the same shape, as the kvm_perf_flavor context
+    # makes for every task: the same sweep
     nova = fakes.FakeNova()
     again = make(bonnie.Bonnie, sshd, nova)
-    again.run("image-1", "flavor-1", resume=True, **args)
+    again.run("image-1", "flavor-2", resume=True, **args)
     doc = json.load(open(out))
     assert doc["status"] == "complete"
     assert [(r["level"], r["repetition"]) for r in doc["runs"]] == [
@@ -432,6 +434,14 @@ def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
             "image-1", "flavor-1", resume=True,
             **dict(args, repetitions=3))
     assert "other parameters (repetitions: 2 there, 3 here)" in str(e.value)
+    assert nova.servers.created == []
+    # a flavor of another shape is another benchmark
+    nova = fakes.FakeNova(flavor=fakes.FakeFlavor(vcpus=4))
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        make(bonnie.Bonnie, sshd, nova).run("image-1", "flavor-1",
+                                            resume=True, **args)
+    assert "other parameters (flavor: {" in str(e.value), str(e.value)
+    assert "'vcpus': 2" in str(e.value) and "'vcpus': 4" in str(e.value)
     assert nova.servers.created == []
 
 

@@ -170,10 +170,6 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "instances booted" % (levels, instances))
         flavor_obj = self.clients("nova").flavors.get(flavor)
         flavor_ram = int(flavor_obj.ram)
-        self.parameters = self._parameters(
-            image, flavor, instances, levels, repetitions,
-            between_repetitions, placement, flavor_ram)
-        done = self._resumable(output_file) if resume else []
         early = []
         if flavor_specs is None:
             try:
@@ -184,6 +180,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     "the flavor's extra specs could not be read (%s): "
                     "whether it asks for pinned vCPUs is unknown, so the "
                     "pinned-flavor check was not made" % e)
+        self.parameters = self._parameters(
+            image, flavor_obj, flavor_specs, instances, levels, repetitions,
+            between_repetitions, placement, flavor_ram)
+        done = self._resumable(output_file) if resume else []
         self.path_notes = []
         self.baseline_docs = {}
         baselines, baseline_note = self._load_baselines(host_baseline,
@@ -889,15 +889,21 @@ class KVMPerfScenario(vm_utils.VMScenario):
         for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
 
-    def _parameters(self, image, flavor, instances, levels, repetitions,
-                    between, placement, flavor_ram):
-        """What a sweep's runs depend on: a resumed sweep must match it."""
+    def _parameters(self, image, flavor, flavor_specs, instances, levels,
+                    repetitions, between, placement, flavor_ram):
+        """What a sweep's runs depend on: a resumed sweep must match it.
+        The flavor by what it gives, not its ID: the kvm_perf_flavor
+        context makes a new one (a new ID) for every task."""
         bonnie_params, netperf_params = self._baseline_params(flavor_ram)
         # a subclass that is no registered plugin has no Rally name
         name = (self.get_name() if self._meta_is_inited(raise_exc=False)
                 else type(self).__name__)
         return {"scenario": name, "image": str(image),
-                "flavor": str(flavor), "instances": instances,
+                "flavor": {"vcpus": int(flavor.vcpus), "ram_mb": flavor_ram,
+                           "disk_gb": int(flavor.disk),
+                           "extra_specs": dict(sorted(
+                               (flavor_specs or {}).items()))},
+                "instances": instances,
                 "levels": list(levels), "repetitions": repetitions,
                 "between_repetitions": between, "placement": placement,
                 "bonnie": (dataclasses.asdict(bonnie_params)
