@@ -108,9 +108,14 @@ class Benchmark:
     as_root: bool = False
 
     def argv_for(self, target):
-        if self.as_root and target.use_sudo:
-            return ["sudo", "-n"] + list(self.argv)
-        return list(self.argv)
+        return as_root(target, self.argv) if self.as_root else list(
+            self.argv)
+
+
+def as_root(target, argv):
+    """``argv`` for a root-only command in ``target``: through ``sudo -n``
+    where the SSH user is not root."""
+    return (["sudo", "-n"] if target.use_sudo else []) + list(argv)
 
 
 def _now():
@@ -251,9 +256,7 @@ class Sweep:
         alive = [t for t in active if not t.broken]
         if self.between == "drop_caches":
             for target in alive:
-                argv = list(host_runner.DROP_CACHES)
-                if target.use_sudo:
-                    argv = ["sudo", "-n"] + argv
+                argv = as_root(target, host_runner.DROP_CACHES)
                 try:
                     res = target.runner.run(argv, timeout=300)
                 except exceptions.KVMPerfError as e:

@@ -375,7 +375,7 @@ cpus() {
     servers=$(os server list --all-projects -f value -c ID | wc -l)
     # nova refuses to start when a running guest's CPUs leave its sets
     [ "$servers" = 0 ] || aio_die "cpus $mode: $servers server(s) exist; delete them first"
-    if [ "$(cpu_inventory)" = "$want" ]; then
+    if inventory_is "$want"; then
         aio_log "cpus: already $mode ($want)"
         return 0
     fi

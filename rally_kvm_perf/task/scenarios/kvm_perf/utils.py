@@ -182,7 +182,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     "pinned-flavor check was not made" % e)
         self.parameters = self._parameters(
             image, flavor_obj, flavor_specs, instances, levels, repetitions,
-            between_repetitions, placement, flavor_ram)
+            between_repetitions, placement)
         done = self._resumable(output_file) if resume else []
         self.path_notes = []
         self.baseline_docs = {}
@@ -781,9 +781,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         """How the guest went down at the end of boot ``boot_id``:
         "orderly", "power cut", or "unknown: why" (no persistent journal,
         not readable)."""
-        argv = list(self.LAST_BOOT_ARGV) + [boot_id.replace("-", "")]
-        if target.use_sudo:
-            argv = ["sudo", "-n"] + argv
+        argv = engine.as_root(target, self.LAST_BOOT_ARGV
+                              + [boot_id.replace("-", "")])
         try:
             res = target.runner.run(argv, timeout=60)
         except exceptions.KVMPerfError as e:
@@ -890,10 +889,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self.add_output(additive=additive)
 
     def _parameters(self, image, flavor, flavor_specs, instances, levels,
-                    repetitions, between, placement, flavor_ram):
+                    repetitions, between, placement):
         """What a sweep's runs depend on: a resumed sweep must match it.
         The flavor by what it gives, not its ID: the kvm_perf_flavor
         context makes a new one (a new ID) for every task."""
+        flavor_ram = int(flavor.ram)
         bonnie_params, netperf_params = self._baseline_params(flavor_ram)
         # a subclass that is no registered plugin has no Rally name
         name = (self.get_name() if self._meta_is_inited(raise_exc=False)
