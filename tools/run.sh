@@ -18,12 +18,19 @@ bash tools/install.sh
 
 case "${1:-main}" in
 test)
-    # The local cloud comes up in the background (apt, services, guest
-    # image: mostly waiting) while pep8 (ruff), the unit + integration tests
-    # (real bonnie++, netperf, Rally, libvirt, Chromium) and the docs
-    # (sphinx -W) run; then the functional tests: guests under qemu, and
-    # the smoke sweep through Rally against the cloud. tox builds its own
-    # virtualenvs from requirements.txt
+    # Everything that can overlap does, on this 2-core machine:
+    #   cloud.sh up (apt, services, guest image: mostly waiting)
+    #   beside tox: pep8 (ruff), unit + integration tests (real bonnie++,
+    #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
+    #   once the cloud is up: the pinned-flavor test alone (it switches
+    #     nova-compute's CPU sets, so no other server may exist), then
+    #   lane A (the smoke sweep, the paper's path, the Zuul playbooks)
+    #     beside the rest of tox, and then beside
+    #   lane B (failure handling, the guest image checks).
+    # A 1-instance level or Rally's context set-up keeps one core busy at
+    # most: two lanes fill the other. Each task checks what it alone can
+    # leave behind (KVM_PERF_AIO_SHARED); the whole cloud is compared with
+    # its state before the functional tests once both lanes are done.
     #
     # A cache must never be why CI is green: every run starts from no cloud
     # state (databases, configs, glance, instances: purged) and an empty
@@ -34,6 +41,7 @@ test)
         echo "could not purge the local cloud's state:" >&2
         bash tools/aio/cloud.sh purge; exit 1; }
     KVM_PERF_CACHE=$(mktemp -d /var/tmp/kvm-perf-ci-cache.XXXXXX)
+    logs=$(mktemp -d /var/tmp/kvm-perf-ci-logs.XXXXXX)
     export KVM_PERF_CACHE
     trap 'rm -rf "$KVM_PERF_CACHE"' EXIT
     mkdir -p "$AIO_STATE"
@@ -43,26 +51,56 @@ test)
     rc=0
     # one virtualenv for the tests and the docs: tox builds py3's from
     # requirements.txt + test-requirements.txt (sphinx included); the docs
-    # and the functional tests run in it rather than in two more copies
-    .venv/bin/tox -e pep8,py3 || rc=$?
+    # and the functional tests run in it rather than in two more copies.
+    # Built first: the functional tests start from it while tox still runs.
+    .venv/bin/tox -e pep8,py3 --notest || { kill $up_pid; exit 1; }
     py3=.tox/py3/bin
-    [ $rc != 0 ] || "$py3/sphinx-build" -q -W -b html doc/source doc/build/html || rc=$?
-    echo "pep8, py3, docs: $(( $(date +%s) - t0 )) s"
+    ( .venv/bin/tox -e pep8,py3 \
+          && "$py3/sphinx-build" -q -W -b html doc/source doc/build/html
+      echo "pep8, py3, docs: exit $? after $(( $(date +%s) - t0 )) s" ) \
+        > "$logs/tox.log" 2>&1 &
+    tox_pid=$!
     if ! wait $up_pid; then
         # the failing service and its log tail are in there
         cat "$up_log"
         bash tools/aio/cloud.sh status || true
         bash tools/aio/cloud.sh down || true
+        wait $tox_pid; cat "$logs/tox.log"
         exit 1
     fi
     grep '^aio: up in' "$up_log" || true
-    [ $rc = 0 ] || { bash tools/aio/cloud.sh down; exit $rc; }
+    export KVM_PERF_AIO_REQUIRED=1 KVM_PERF_FRESH_IMAGE=1
+    functional() {  # log name, pytest arguments
+        local name=$1 status=0; shift
+        KVM_PERF_AIO_SHARED=1 "$py3/pytest" -q -s --durations=0 \
+            --basetemp="$logs/$name" "$@" > "$logs/$name.log" 2>&1 || status=$?
+        echo "exit $status after $(( $(date +%s) - t0 )) s" >> "$logs/$name.log"
+    }
+    show() { echo "=== $1"; cat "$logs/$1.log"; }
+    failed() { tail -1 "$logs/$1.log" | grep -qv '^exit 0 '; }
+    "$py3/python" -m tests.functional.aio snapshot "$logs/cloud-before.json" \
+        || rc=1
     t1=$(date +%s)
-    KVM_PERF_AIO_REQUIRED=1 KVM_PERF_FRESH_IMAGE=1 \
-        "$py3/pytest" -q -s --durations=0 tests/functional || rc=$?
+    functional pinned tests/functional/test_local_cloud.py -k pinned
+    functional lane-a tests/functional/test_local_cloud.py -k "not pinned" \
+        tests/functional/test_zuul_playbooks.py &
+    a_pid=$!
+    wait $tox_pid
+    show tox
+    grep -q "^pep8, py3, docs: exit 0 " "$logs/tox.log" || rc=1
+    functional lane-b tests/functional/test_guest_image.py \
+        tests/functional/test_failures.py
+    wait $a_pid
+    for name in pinned lane-a lane-b; do
+        show $name
+        ! failed $name || rc=1
+    done
+    "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
+        || rc=1
     echo "functional: $(( $(date +%s) - t1 )) s; .ci/run total: $(( $(date +%s) - t0 )) s"
     [ $rc = 0 ] || bash tools/aio/cloud.sh status || true
     bash tools/aio/cloud.sh down
+    rm -rf "$logs"
     exit $rc
     ;;
 main|host-baseline)

@@ -19,10 +19,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from tests.functional.test_local_cloud import NS
-from tests.functional.test_local_cloud import STATE
-from tests.functional.test_local_cloud import _resources
-from tests.functional.test_local_cloud import cloud  # noqa: F401 (fixture)
+from tests.functional import aio
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -70,8 +67,7 @@ def _job_vars():
     return [e["job"] for e in entries if "job" in e][0]["vars"]
 
 
-def test_gate_playbooks_build_upload_measure_and_report(cloud,  # noqa: F811
-                                                        tmp_path):
+def test_gate_playbooks_build_upload_measure_and_report(cloud, tmp_path):
     if not shutil.which("ansible-playbook"):
         pytest.fail("ansible-playbook is missing: tools/install.sh installs "
                     "ansible-core")
@@ -89,10 +85,10 @@ def test_gate_playbooks_build_upload_measure_and_report(cloud,  # noqa: F811
         "kvm_perf_image": job["kvm_perf_image"],
         "kvm_perf_task_args": dict(job["kvm_perf_task_args"], instances=1,
                                    repetitions=1, scenarios=["bonnie"]),
-        "kvm_perf_openrc": os.path.join(STATE, "etc", "openrc"),
+        "kvm_perf_openrc": os.path.join(aio.STATE, "etc", "openrc"),
         "kvm_perf_openrc_args": "",
         "kvm_perf_bonnie_dir": "/var/lib/nova/instances",
-        "kvm_perf_exec": "ip netns exec %s" % NS,
+        "kvm_perf_exec": "ip netns exec %s" % aio.NS,
     }
     (tmp_path / "vars.json").write_text(json.dumps(extra))
     (tmp_path / "inventory").write_text(
@@ -107,7 +103,7 @@ def test_gate_playbooks_build_upload_measure_and_report(cloud,  # noqa: F811
                # per-task times, printed below (where the minutes go)
                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.junit",
                JUNIT_OUTPUT_DIR=str(tmp_path / "junit"))
-    before = _resources()
+    before = aio.resources()
     t0 = time.monotonic()
     for book in ("run.yaml", "post.yaml"):
         proc = subprocess.run(
@@ -120,7 +116,8 @@ def test_gate_playbooks_build_upload_measure_and_report(cloud,  # noqa: F811
         assert "failed=0" in proc.stdout
     print("\ngate playbooks against the local cloud: %.0f s (%s)"
           % (time.monotonic() - t0, _task_times(tmp_path / "junit")))
-    assert _resources() == before   # the task cleaned up after itself
+    left = aio.leaks(before, aio.resources())
+    assert not left, left     # the task cleaned up after itself
     out = tmp_path / "zuul-output" / "logs" / "kvm-perf"
     assert "VM/host ratio vs active instances" in (
         out / "rally.html").read_text()

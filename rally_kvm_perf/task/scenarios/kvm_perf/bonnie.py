@@ -36,7 +36,7 @@ from rally_kvm_perf.task.scenarios.kvm_perf import utils
 @validation.add("required_platform", platform="openstack", users=True)
 @validation.add("number", param_name="bonnie_size_mb", minval=1,
                 integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": ["nova", "neutron"],
+@scenario.configure(context={"cleanup@openstack": utils.CLEANUP,
                              "keypair@openstack": {},
                              "allow_ssh@openstack": None},
                     name="KVMPerf.bonnie", platform="openstack")

@@ -41,7 +41,7 @@ CONF = utils.CONF
                 nullable=True)
 @validation.add("number", param_name="message_size", minval=1,
                 integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": ["nova", "neutron"],
+@scenario.configure(context={"cleanup@openstack": utils.CLEANUP,
                              "keypair@openstack": {},
                              "allow_ssh@openstack": None},
                     name="KVMPerf.netperf", platform="openstack")

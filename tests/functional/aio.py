@@ -1,0 +1,137 @@
+"""What the functional tests share about the local cloud (tools/aio):
+where it is, running commands in its namespace, Rally tasks of the smoke
+sample against it, and the leak check every task passes.
+
+The leak check: the IDs of everything a task could leave behind, cloud-wide,
+before and after the task. Run alone, the cloud after a task must equal the
+cloud before it. CI runs two pytest processes against the cloud at once
+(KVM_PERF_AIO_SHARED=1, tools/run.sh test): then what another task has
+running is no leak of this one, so each task is checked for what it alone
+can be blamed for (anything owned by a project or user that no longer
+exists), and `python -m tests.functional.aio snapshot|compare FILE` checks
+the whole cloud against its state before the functional tests, once both
+processes are done.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CLOUD = os.path.join(ROOT, "tools", "aio", "cloud.sh")
+SMOKE = os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml")
+RALLY = os.path.join(os.path.dirname(sys.executable), "rally")
+NS = os.environ.get("KVM_PERF_AIO_NS", "kvmperf")
+STATE = os.environ.get("KVM_PERF_AIO_STATE", "/var/lib/rally-kvm-perf/aio")
+SPEC = os.path.join(STATE, "etc", "rally-env.json")
+RESOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "cloud_resources.py")
+GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
+# AIO_NETSERVER: its own namespace behind the gateway, so that the host
+# baseline and the instances both leave their network stack to reach it
+NETSERVER = "10.99.1.2:12865"
+LOCAL_CLOUD_ARGS = {"netserver": NETSERVER, "local_host": True}
+
+
+def shared():
+    """Another pytest process runs tasks against this cloud meanwhile."""
+    return bool(os.environ.get("KVM_PERF_AIO_SHARED"))
+
+
+def in_ns(argv, timeout=600, check=True, **kwargs):
+    proc = subprocess.run(["bash", CLOUD, "exec", *argv], capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+    if check:
+        assert proc.returncode == 0, (argv, proc.stdout[-2000:],
+                                      proc.stderr[-3000:])
+    return proc
+
+
+def resources():
+    """{kind: {id: owner}} of everything a task could leave behind,
+    cloud-wide; the owner is a project ID (a user ID for keypairs, None
+    where there is none: projects, users, flavors, images)."""
+    found = json.loads(in_ns([sys.executable, RESOURCES]).stdout)
+    # keypairs of every user, deleted projects' too: nova's own table
+    rows = in_ns(["mariadb", "-uroot", "-N", "-e",
+                  "SELECT user_id, name FROM nova_api.key_pairs"]).stdout
+    found["keypairs"] = {"%s/%s" % tuple(line.split("\t", 1)): line.split(
+        "\t", 1)[0] for line in rows.splitlines() if line.strip()}
+    return found
+
+
+def leaks(before, after):
+    """What a task left: everything new since before (alone), or (shared)
+    everything new whose owning project or user is gone."""
+    found = {}
+    for kind, items in after.items():
+        new = {i: owner for i, owner in items.items()
+               if i not in before.get(kind, {})}
+        if shared():
+            alive = set(after["users"] if kind == "keypairs"
+                        else after["projects"])
+            new = {i: owner for i, owner in new.items()
+                   if owner is not None and owner not in alive}
+        gone = [] if shared() else sorted(set(before.get(kind, {})) -
+                                          set(items))
+        if new or gone:
+            found[kind] = {"left": sorted(new), "vanished": gone}
+    return found
+
+
+def task(rally, tmp_path, args, expect_rc=0):
+    """Run the smoke sample with args; returns (rally report JSON, task
+    uuid), the task checked to have left nothing behind."""
+    before = resources()
+    proc = rally("task", "start", SMOKE, "--task-args", json.dumps(args),
+                 check=False)
+    uuid = [line.split()[1].rstrip(":") for line in proc.stdout.splitlines()
+            if line.startswith("Task ") and "started" in line]
+    assert proc.returncode == expect_rc, (proc.stdout[-6000:],
+                                          proc.stderr[-6000:])
+    assert uuid, proc.stdout[-3000:]
+    report = tmp_path / "report.json"
+    rally("task", "report", uuid[0], "--json", "--out", str(report))
+    # nothing the task created survives it, nothing else was touched
+    left = leaks(before, resources())
+    assert not left, left
+    return json.loads(report.read_text()), uuid[0]
+
+
+def workloads(report):
+    """{scenario name: workload} of a task's JSON report."""
+    return {next(iter(sub["workloads"][0]["scenario"])): sub["workloads"][0]
+            for sub in report["tasks"][0]["subtasks"]}
+
+
+def table(workload, title):
+    for chart in workload["data"][0]["output"]["complete"]:
+        if chart["title"] == title:
+            return chart["data"]
+    raise AssertionError("no %r chart in %s" % (title, workload["name"]))
+
+
+def main(argv):
+    """snapshot FILE: the cloud's resources into FILE; compare FILE: exit 1
+    (saying what) unless the cloud holds exactly what FILE holds."""
+    if len(argv) != 2 or argv[0] not in ("snapshot", "compare"):
+        sys.exit("usage: python -m tests.functional.aio snapshot|compare FILE")
+    now = resources()
+    if argv[0] == "snapshot":
+        with open(argv[1], "w") as f:
+            json.dump(now, f)
+        return
+    with open(argv[1]) as f:
+        before = json.load(f)
+    os.environ.pop("KVM_PERF_AIO_SHARED", None)
+    left = leaks(before, now)
+    if left:
+        sys.exit("the functional tests left the cloud changed: %s"
+                 % json.dumps(left, indent=1))
+    print("the cloud holds what it held before the functional tests")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
