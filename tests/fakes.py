@@ -25,7 +25,8 @@ class FakeServer:
         self.addresses = {"private": [{"addr": "127.0.0.1"}]}
         self.reboots = 0
         setattr(self, "OS-EXT-SRV-ATTR:hypervisor_hostname",
-                manager.hypervisor)
+                manager.place(kwargs) if manager.place
+                else manager.hypervisor)
         setattr(self, "OS-EXT-SRV-ATTR:instance_name",
                 "instance-%08x" % int(self.id.split("-")[1]))
 
@@ -52,6 +53,13 @@ class FakeServers:
         self.error_later = False  # every server goes to ERROR once polled
         self.on_reboot = None     # called with the server at each reboot
         self.error_fault = None   # nova's fault of the error_index server
+        # the scheduler: kwargs of a create -> its compute host (None: all
+        # on `hypervisor`)
+        self.place = None
+        # the n-th server created is BUILD at first, ERROR (with
+        # error_fault) from its second poll on: nova's scheduler failing
+        # after the wait began
+        self.late_error_index = None
 
     def get_console_output(self, server, length=None):
         lines = self.console.splitlines(True)
@@ -61,6 +69,8 @@ class FakeServers:
         status = "ACTIVE"
         if self.error_index is not None and len(self.created) == self.error_index:
             status = "ERROR"
+        if len(self.created) == self.late_error_index:
+            status = "BUILD"
         server = FakeServer(self, name, image, flavor, kwargs, status)
         if status == "ERROR" and self.error_fault:
             server.fault = {"message": self.error_fault}
@@ -72,6 +82,10 @@ class FakeServers:
             if server.id == getattr(server_id, "id", server_id):
                 if server.id in self.deleted:
                     raise NotFound("server %s not found" % server.id)
+                if server.status == "BUILD" and getattr(server, "polled",
+                                                        False):
+                    server.status = "ERROR"
+                    server.fault = {"message": self.error_fault or "error"}
                 if self.error_later and server.status == "ACTIVE" and \
                         getattr(server, "polled", False):
                     server.status = "ERROR"

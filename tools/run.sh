@@ -26,7 +26,7 @@ test)
     #     nova-compute's CPU sets, so no other server may exist), then
     #   lane A (the smoke sweep, the paper's path, the Zuul playbooks)
     #     beside the rest of tox, and then beside
-    #   lane B (failure handling, the guest image checks).
+    #   lane B (the guest image checks, failure handling).
     # A 1-instance level or Rally's context set-up keeps one core busy at
     # most: two lanes fill the other. Each task checks what it alone can
     # leave behind (KVM_PERF_AIO_SHARED); the whole cloud is compared with

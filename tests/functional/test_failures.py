@@ -1,5 +1,6 @@
 """Failure handling against the local cloud (tools/aio/cloud.sh up): a
-task aborted mid-sweep keeps its runs and resumes, a run over its
+task aborted mid-sweep keeps its runs and resumes (over floating IPs), a
+run over its
 command_timeout is stopped in the instance, a placement that cannot be
 honoured fails before measuring, one failing instance keeps the others'
 results, an instance that cannot boot fails with its console's evidence.
@@ -7,6 +8,7 @@ Every task must leave the cloud as it found it (aio.task). Without the
 cloud these tests skip, unless KVM_PERF_AIO_REQUIRED is set (CI).
 """
 
+import ipaddress
 import json
 import subprocess
 import sys
@@ -14,15 +16,22 @@ import time
 
 from tests.functional import aio
 
+EXTERNAL = ipaddress.ip_network("10.99.3.0/24")   # tools/aio/lib.sh
 
 def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     """'rally task abort' mid-sweep: the runs measured so far are in the
     output file (status stopped) and nothing is left in the cloud; the same
-    task with resume: true measures only what is missing."""
+    task with resume: true measures only what is missing. Over floating
+    IPs, the scenarios' default path (the local cloud's external network
+    "public", neutron's L3 agent): each instance is reached over one, and
+    none is left, after the abort as after the resumed task."""
     out = tmp_path / "out"
     out.mkdir()
+    # 9 runs: rally's abort reached the sweep 3 runs after the first was
+    # saved (over floating IPs, 2026-11-27); it must come before the last
     args = dict(aio.LOCAL_CLOUD_ARGS, instances=1, repetitions=3,
-                scenarios=["netperf"], duration=2, output_dir=str(out))
+                scenarios=["netperf"], duration=2, use_floating_ip=True,
+                floating_network="public", output_dir=str(out))
     path = out / "netperf.json"
     before = aio.resources()
     proc = subprocess.Popen(
@@ -54,17 +63,25 @@ def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     assert stopped["status"] == "stopped", stopped["status"]
     kept = stopped["runs"]
     assert 1 <= len(kept) < 9, len(kept)   # 3 tests x 3 repetitions
+    _reached_over_a_floating_ip(stopped)
     left = aio.leaks(before, aio.resources())
     assert not left, left
     report, _ = aio.task(rally, tmp_path, dict(args, resume=True))
     done = json.load(open(path))
     assert done["status"] == "complete"
     assert len(done["runs"]) == 9
+    _reached_over_a_floating_ip(done)
     # the runs measured before the abort are kept as they were, not redone
     assert done["runs"][:len(kept)] == kept
     notes = "\n".join(aio.table(aio.workloads(report)["KVMPerf.netperf"],
                              "Instances, failures and notes"))
     assert "resumed" in notes, notes
+
+
+def _reached_over_a_floating_ip(doc):
+    [inst] = doc["instances"]
+    assert ipaddress.ip_address(inst["floating_ip"]) in EXTERNAL, inst
+    assert ipaddress.ip_address(inst["fixed_ip"]) not in EXTERNAL, inst
 
 
 def test_a_run_over_its_command_timeout_is_stopped_in_the_instance(
@@ -97,6 +114,24 @@ def test_spread_on_one_compute_node_fails_before_measuring(rally, tmp_path):
     error = " ".join(iteration["error"])
     assert "placement spread:" in error and "needs 2 compute hosts" in error, \
         error
+    assert not any(a["name"].startswith("netperf")
+                   for a in iteration["atomic_actions"])
+
+
+def test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring(
+        rally, tmp_path):
+    """peer_placement other_host on one compute node: the peer is created
+    once the instance has its host, nova's DifferentHostFilter finds no
+    other, and the workload fails at once, saying so: never a VM-to-VM
+    path across the host's bridge measured as one across the network."""
+    report, _ = aio.task(rally, tmp_path, dict(
+        local_host=True, instances=1, repetitions=1, scenarios=["netperf"],
+        duration=2, peer_placement="other_host"), expect_rc=2)
+    iteration = aio.workloads(report)["KVMPerf.netperf"]["data"][0]
+    error = " ".join(iteration["error"])
+    assert "peer_placement other_host:" in error, error
+    assert "No valid host" in error, error
+    assert "a compute host other than the measured instances'" in error
     assert not any(a["name"].startswith("netperf")
                    for a in iteration["atomic_actions"])
 

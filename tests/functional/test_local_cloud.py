@@ -200,13 +200,15 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     runs netserver and the host baseline is measured against it in the
     same run; between repetitions the instances are rebooted (soft, both
     at once) and the runtime pinning is applied again and read back from
-    libvirt after every boot; the instances share one host (same_host)."""
+    libvirt after every boot; the instances share one host (same_host),
+    the peer too (peer_placement same_host)."""
     out = tmp_path / "out"
     t0 = time.monotonic()
     report, _ = aio.task(rally, tmp_path, dict(
         local_host=True, measure_baseline=True, instances=1, repetitions=2,
         scenarios=["netperf"], duration=2, between_repetitions="reboot",
-        runtime_pinning="0-1", output_dir=str(out)))
+        runtime_pinning="0-1", peer_placement="same_host",
+        output_dir=str(out)))
     print("\npaper's path (peer baseline, reboot, runtime pinning): %.0f s"
           % (time.monotonic() - t0))
     doc = json.load(open(out / "netperf.json"))
@@ -226,6 +228,8 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     assert "measured in this run on" in notes and "against the peer " \
         "instance's netserver" in notes, notes
     assert "placement same_host:" in notes, notes
+    # the peer in the instance's affinity group, its host read back
+    assert "(peer_placement same_host)" in notes, notes
     assert [a["name"] for a in wl["data"][0]["atomic_actions"]].count(
         "kvm_perf.reboot_instances") == 1
     # nova's SOFT reboot completed: the guest's kernel found its root

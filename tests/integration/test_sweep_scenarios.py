@@ -355,6 +355,130 @@ def test_same_host_placement_is_a_server_group_and_is_checked(sshd,
     assert "placement same_host: " in notes and "on compute-1" in notes
 
 
+def _netperf_with_peer(sshd, nova, admin=True, **kwargs):
+    """One TCP_RR run against the peer's real netserver; the scenario."""
+    port = netserver.free_port()
+    CONF.set_override("netperf_port", port, group="kvm_perf")
+    scen = make(netperf.Netperf, sshd, nova, admin=admin)
+    try:
+        scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
+                 instances=2, active_counts=[2], repetitions=1,
+                 **kwargs, **ssh(sshd))
+    finally:
+        CONF.clear_override("netperf_port", group="kvm_perf")
+        subprocess.run(["pkill", "-f", "netserver -p %d" % port])
+    return scen
+
+
+def test_peer_on_the_same_host_joins_the_affinity_group(sshd):
+    """peer_placement same_host: the peer in the measured instances'
+    group, its host read back and said."""
+    nova = fakes.FakeNova()
+    scen = _netperf_with_peer(sshd, nova, peer_placement="same_host")
+    [group] = nova.server_groups.created
+    hints = [s.kwargs.get("scheduler_hints") for s in nova.servers.created]
+    assert hints == [{"group": group.id}] * 3
+    notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
+    assert "runs on compute-1 (peer_placement same_host)" in notes, notes
+
+
+def _different_host_filter(kwargs):
+    """nova with DifferentHostFilter: the hinted server goes elsewhere."""
+    hints = kwargs.get("scheduler_hints") or {}
+    return "compute-2" if hints.get("different_host") else "compute-1"
+
+
+def test_peer_on_another_host_is_created_after_the_instances_are_placed(
+        sshd):
+    """peer_placement other_host: the peer is created once the measured
+    instances are ACTIVE (so nova's DifferentHostFilter sees their hosts),
+    with their IDs as the different_host hint; its host is checked."""
+    nova = fakes.FakeNova()
+    nova.servers.place = _different_host_filter
+    created = []
+    real_create = nova.servers.create
+
+    def create(name, image, flavor, **kwargs):
+        # whether the servers before it had been seen ACTIVE by then
+        created.append([getattr(s, "polled", False)
+                        for s in nova.servers.created])
+        return real_create(name, image, flavor, **kwargs)
+
+    nova.servers.create = create
+    scen = _netperf_with_peer(sshd, nova, peer_placement="other_host")
+    measured, peer = nova.servers.created[:2], nova.servers.created[2]
+    assert peer.kwargs["scheduler_hints"]["different_host"] == [
+        s.id for s in measured]
+    assert "group" not in peer.kwargs["scheduler_hints"]
+    # the peer was created after both measured servers were polled ACTIVE
+    assert created == [[], [False], [True, True]], created
+    notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
+    assert "runs on compute-2 (peer_placement other_host)" in notes, notes
+    assert any(a.startswith("netperf") for a in atomics(scen))
+
+
+def test_peer_other_host_ignored_by_nova_fails_before_measuring(sshd):
+    """nova without DifferentHostFilter ignores the hint: the peer lands
+    beside the instances, and the workload fails before any netperf run,
+    saying what to enable; nothing is left."""
+    nova = fakes.FakeNova()        # every server on compute-1
+    with pytest.raises(utils.SweepFailed) as e:
+        _netperf_with_peer(sshd, nova, peer_placement="other_host")
+    text = str(e.value)
+    assert "peer_placement other_host not honoured" in text, text
+    assert "DifferentHostFilter" in text and "on compute-1" in text, text
+    assert len(nova.servers.deleted) == 3
+
+
+def test_peer_other_host_nova_cannot_place_fails_before_ssh(sshd):
+    """A one-node cloud with DifferentHostFilter: nova puts the peer in
+    ERROR ("No valid host") after the wait began; the workload fails with
+    nova's reason, without waiting for any instance's SSH."""
+    nova = fakes.FakeNova()
+    nova.servers.late_error_index = 2          # the peer
+    nova.servers.error_fault = ("No valid host was found. There are not "
+                                "enough hosts available.")
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
+                 instances=2, repetitions=1, peer_placement="other_host",
+                 **ssh(sshd))
+    text = str(e.value)
+    assert "peer_placement other_host:" in text, text
+    assert "No valid host was found" in text, text
+    assert "a compute host other than the measured instances'" in text
+    assert "kvm_perf.wait_for_ssh" not in atomics(scen)
+    assert len(nova.servers.deleted) == 3
+
+
+def test_peer_other_host_without_an_admin_cannot_be_checked(sshd):
+    nova = fakes.FakeNova()
+    nova.servers.place = _different_host_filter
+    with pytest.raises(utils.SweepFailed) as e:
+        _netperf_with_peer(sshd, nova, admin=False,
+                           peer_placement="other_host")
+    assert "peer_placement other_host cannot be checked" in str(e.value)
+    assert len(nova.servers.deleted) == 3
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"peer_placement": "same_host", "placement": "spread"},
+     "peer_placement same_host needs placement same_host"),
+    ({"peer_placement": "other_host", "netserver": "127.0.0.1"},
+     "there is no peer instance to place"),
+    ({"peer_placement": "elsewhere"}, "peer_placement must be one of"),
+])
+def test_peer_placement_that_cannot_mean_anything_is_refused(
+        sshd, kwargs, message):
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
+                 instances=2, repetitions=1, **kwargs, **ssh(sshd))
+    assert message in str(e.value)
+    assert not nova.servers.created   # refused before anything booted
+
+
 def test_spread_that_landed_on_one_host_fails_before_measuring(sshd,
                                                               tmp_path):
     nova = fakes.FakeNova()       # every server "lands" on compute-1

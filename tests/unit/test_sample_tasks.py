@@ -251,6 +251,20 @@ def test_placement_reaches_the_workloads(sample):
                                                         w["contexts"]))
 
 
+def test_peer_placement_reaches_netperf_only():
+    path = os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml")
+    found = {name: args for name, args, _w in
+             workloads(render(path, peer_placement="other_host"))}
+    assert found["KVMPerf.netperf"]["peer_placement"] == "other_host"
+    assert "peer_placement" not in found["KVMPerf.bonnie"]
+    for name, args, w in workloads(render(path, peer_placement="other_host")):
+        assert check_workload(name, args, w["contexts"]) == []
+    name, args, w = [x for x in workloads(render(
+        path, peer_placement="beside")) if x[0] == "KVMPerf.netperf"][0]
+    assert any("peer_placement" in e for e in check_workload(
+        name, args, w["contexts"]))
+
+
 def test_smoke_pinned_single_scenario():
     task = render(os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml"),
                   pinning=True, instances=1, scenarios=["netperf"],

@@ -77,6 +77,13 @@ ns_up() {
     fi
     ip -n "$AIO_NS" link set "$AIO_GW_DEV" up
     ip -n "$AIO_NS" link set "$AIO_PHYS_DEV" up
+    # the external network of the floating IPs
+    if ! ip -n "$AIO_NS" link show "$AIO_EXT_GW_DEV" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$AIO_EXT_GW_DEV" type veth peer name "$AIO_EXT_PHYS_DEV"
+        ip -n "$AIO_NS" addr add "$AIO_EXT_GW/24" dev "$AIO_EXT_GW_DEV"
+    fi
+    ip -n "$AIO_NS" link set "$AIO_EXT_GW_DEV" up
+    ip -n "$AIO_NS" link set "$AIO_EXT_PHYS_DEV" up
     # the netserver's namespace, routed from the gateway
     [ -e "/run/netns/$AIO_NETSERVER_NS" ] || ip netns add "$AIO_NETSERVER_NS"
     ip -n "$AIO_NETSERVER_NS" link set lo up
@@ -264,17 +271,48 @@ start_neutron() {
         --config-file "$AIO_ETC/linuxbridge_agent.ini"
     start_daemon neutron-dhcp-agent env PATH="$AIO_BIN:$PATH" neutron-dhcp-agent \
         --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/dhcp_agent.ini"
+    start_daemon neutron-l3-agent env PATH="$AIO_BIN:$PATH" neutron-l3-agent \
+        --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/l3_agent.ini"
     wait_for neutron-linuxbridge-agent 120 agent_alive linux-bridge
     wait_for neutron-dhcp-agent 120 agent_alive dhcp
+    wait_for neutron-l3-agent 120 agent_alive l3
 }
 
 provider_network() {
     os network show provider > /dev/null 2>&1 || os network create --share \
         --provider-network-type flat --provider-physical-network provider \
         provider > /dev/null
+    # the route to the floating IPs' range: replies to a floating IP's
+    # traffic go back through the router that translated it
     os subnet show provider-v4 > /dev/null 2>&1 || os subnet create --network provider \
         --subnet-range "$AIO_CIDR" --gateway "$AIO_GW" --dhcp \
-        --allocation-pool "start=$AIO_POOL_START,end=$AIO_POOL_END" provider-v4 > /dev/null
+        --allocation-pool "start=$AIO_POOL_START,end=$AIO_POOL_END" \
+        --host-route "destination=$AIO_EXT_CIDR,gateway=$AIO_ROUTER_IP" \
+        provider-v4 > /dev/null
+    # (a subnet made before the floating IPs existed gets the route now)
+    os subnet show provider-v4 -f value -c host_routes | grep -q "$AIO_ROUTER_IP" \
+        || os subnet set --host-route "destination=$AIO_EXT_CIDR,gateway=$AIO_ROUTER_IP" \
+            provider-v4
+}
+
+# floating IPs: an external network and a router from it to the provider
+# network (use_floating_ip: true, floating_network: public)
+external_network() {
+    os network show "$AIO_EXT_NET" > /dev/null 2>&1 || os network create --external \
+        --provider-network-type flat --provider-physical-network external \
+        "$AIO_EXT_NET" > /dev/null
+    os subnet show "$AIO_EXT_NET-v4" > /dev/null 2>&1 || os subnet create \
+        --network "$AIO_EXT_NET" --subnet-range "$AIO_EXT_CIDR" --gateway "$AIO_EXT_GW" \
+        --no-dhcp --allocation-pool "start=$AIO_EXT_POOL_START,end=$AIO_EXT_POOL_END" \
+        "$AIO_EXT_NET-v4" > /dev/null
+    os router show "$AIO_ROUTER" > /dev/null 2>&1 || {
+        os router create "$AIO_ROUTER" > /dev/null
+        os router set --external-gateway "$AIO_EXT_NET" "$AIO_ROUTER"
+        os port create --network provider \
+            --fixed-ip "subnet=provider-v4,ip-address=$AIO_ROUTER_IP" \
+            "$AIO_ROUTER-provider" > /dev/null
+        os router add port "$AIO_ROUTER" "$AIO_ROUTER-provider"
+    }
 }
 
 # the host side of the netperf runs: instances and the host baseline measure
@@ -337,6 +375,7 @@ up() {
     start_neutron
     start_nova_compute
     provider_network
+    external_network
     start_netserver
     wait "$image_pid" || { log_tail guest-image 40; aio_die "guest image build failed"; }
     upload_image
@@ -433,9 +472,9 @@ down() {
         for pid in $(ip netns pids "$AIO_NETSERVER_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns delete "$AIO_NETSERVER_NS"
     fi
-    # neutron's qdhcp namespaces were mounted in the agent's own mount
-    # namespace; what remains here is an empty file
-    for f in /run/netns/qdhcp-*; do
+    # neutron's qdhcp and qrouter namespaces were mounted in the agents'
+    # own mount namespaces; what remains here is an empty file
+    for f in /run/netns/qdhcp-* /run/netns/qrouter-*; do
         [ -e "$f" ] || continue
         mountpoint -q "$f" && ip netns delete "$(basename "$f")" || rm -f "$f"
     done

@@ -116,6 +116,10 @@ workers = 1
 [scheduler]
 workers = 1
 discover_hosts_in_cells_interval = -1
+[filter_scheduler]
+# nova's defaults, and the filters of the same_host / different_host hints
+# (netperf's peer_placement): without them nova ignores those hints
+enabled_filters = ComputeFilter,ComputeCapabilitiesFilter,ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter
 [vnc]
 enabled = false
 [spice]
@@ -141,7 +145,7 @@ EOF
 use_stderr = true
 bind_host = $AIO_API
 core_plugin = ml2
-# the router plugin only for its API (floating IP listings); no L3 agent
+# routers and floating IPs, served by the L3 agent (l3_agent.ini)
 service_plugins = router
 auth_strategy = keystone
 transport_url = $rabbit
@@ -179,12 +183,12 @@ tenant_network_types =
 mechanism_drivers = linuxbridge
 extension_drivers = port_security
 [ml2_type_flat]
-flat_networks = provider
+flat_networks = provider,external
 EOF
 
     cat > "$AIO_ETC/linuxbridge_agent.ini" <<EOF
 [linux_bridge]
-physical_interface_mappings = provider:$AIO_PHYS_DEV
+physical_interface_mappings = provider:$AIO_PHYS_DEV,external:$AIO_EXT_PHYS_DEV
 [vxlan]
 enable_vxlan = false
 [securitygroup]
@@ -199,6 +203,13 @@ interface_driver = linuxbridge
 dhcp_driver = neutron.agent.linux.dhcp.Dnsmasq
 enable_isolated_metadata = false
 force_metadata = false
+EOF
+
+    cat > "$AIO_ETC/l3_agent.ini" <<EOF
+[DEFAULT]
+interface_driver = linuxbridge
+# instances read their metadata from the config drive: no haproxy per router
+enable_metadata_proxy = false
 EOF
 
     # Debian 12's ebtables cannot delete some of neutron's rules: the agent

@@ -1,10 +1,11 @@
 #!/bin/bash
 # Install the single-node cloud's Debian packages (OpenStack Zed from
 # bookworm): MariaDB, RabbitMQ, memcached, keystone, glance, placement, nova
-# (libvirt/qemu), neutron (ML2/linuxbridge). The packages' own maintainer
-# scripts must start nothing and configure nothing: debconf answers "no" to
-# every database/endpoint/rabbit question and policy-rc.d refuses service
-# starts; tools/aio/cloud.sh writes the configuration and starts the daemons.
+# (libvirt/qemu), neutron (ML2/linuxbridge, DHCP and L3 agents). The
+# packages' own maintainer scripts must start nothing and configure nothing:
+# debconf answers "no" to every database/endpoint/rabbit question and
+# policy-rc.d refuses service starts; tools/aio/cloud.sh writes the
+# configuration and starts the daemons.
 # Idempotent: a second run only checks.
 set -euo pipefail
 log() { echo "aio-install: $*" >&2; }
@@ -13,7 +14,7 @@ log() { echo "aio-install: $*" >&2; }
 DEBS="mariadb-server python3-pymysql rabbitmq-server memcached python3-memcache
 keystone glance-api placement-api nova-api nova-conductor nova-scheduler
 nova-compute nova-compute-qemu neutron-server neutron-linuxbridge-agent
-neutron-dhcp-agent python3-openstackclient uwsgi-plugin-python3 sudo
+neutron-dhcp-agent neutron-l3-agent python3-openstackclient uwsgi-plugin-python3 sudo
 iputils-ping ebtables iptables bridge-utils dnsmasq-base genisoimage
 debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf"
 

@@ -16,6 +16,21 @@ AIO_POOL_START=10.99.0.100
 AIO_POOL_END=10.99.0.199
 AIO_GW_DEV=kvp-gw        # host end of the provider veth, holds the gateway
 AIO_PHYS_DEV=kvp-phys    # the linuxbridge agent's physical interface
+# The external network of the floating IPs (a second flat network on its
+# own veth, inside the namespace too): neutron's L3 agent routes between it
+# and the provider network through a router whose port there is
+# AIO_ROUTER_IP; the provider subnet's DHCP gives instances a route to the
+# external range through it, so that floating IP traffic returns through
+# the router that translated it.
+AIO_EXT_NET=public
+AIO_EXT_CIDR=10.99.3.0/24
+AIO_EXT_GW=10.99.3.1
+AIO_EXT_POOL_START=10.99.3.100
+AIO_EXT_POOL_END=10.99.3.199
+AIO_EXT_GW_DEV=kvp-ext        # host end of the external veth
+AIO_EXT_PHYS_DEV=kvp-ext-phys # the agent's interface for physnet external
+AIO_ROUTER=kvm-perf-router
+AIO_ROUTER_IP=10.99.0.254
 AIO_NETSERVER_PORT=12865
 # The netserver, host side of every netperf run, lives in a namespace of its
 # own behind a veth pair, routed from the gateway: the host baseline (run in

@@ -114,7 +114,7 @@ class Bonnie(utils.KVMPerfScenario):
             one host; a server group with the affinity policy), "spread"
             (one per compute host; anti-affinity) or "any" (the
             scheduler's choice); checked after the boot, before anything
-            is measured (the netserver peer is placed by the scheduler)
+            is measured (netperf's netserver peer: its peer_placement)
         :param install_command: shell command run in each instance before
             the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
         :param host_baseline: baseline JSON file from ``rally-kvm-perf

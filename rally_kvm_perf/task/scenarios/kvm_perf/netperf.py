@@ -31,6 +31,8 @@ CONF = utils.CONF
 @validation.add("kvm_perf_active_counts")
 @validation.add("enum", param_name="placement",
                 values=list(utils.PLACEMENTS), missed=True)
+@validation.add("enum", param_name="peer_placement",
+                values=list(utils.PEER_PLACEMENTS), missed=True)
 @validation.add("required_param_or_context", param_name="flavor",
                 ctx_name="kvm_perf_flavor")
 @validation.add("external_network_exists", param_name="floating_network")
@@ -70,6 +72,7 @@ class Netperf(utils.KVMPerfScenario):
             command_timeout: t.Optional[int] = None,
             availability_zone: t.Optional[str] = None,
             placement: str = "same_host",
+            peer_placement: str = "any",
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             peer_baseline: bool = False,
@@ -129,7 +132,17 @@ class Netperf(utils.KVMPerfScenario):
             one host; a server group with the affinity policy), "spread"
             (one per compute host; anti-affinity) or "any" (the
             scheduler's choice); checked after the boot, before anything
-            is measured (the netserver peer is placed by the scheduler)
+            is measured (netperf's netserver peer: its peer_placement)
+        :param peer_placement: where netserver "peer" boots: "any"
+            (default: the scheduler's choice, recorded), "same_host" (in
+            the measured instances' affinity group: the traffic never
+            leaves the host's bridge; needs placement same_host) or
+            "other_host" (nova's different_host hint, the peer created
+            once the measured instances have their hosts: the traffic
+            crosses the network, like a host baseline against a remote
+            netserver; needs DifferentHostFilter in nova's scheduler and
+            an admin to check it). A peer not where asked fails the
+            workload before anything is measured
         :param install_command: shell command run in each instance before
             the sweep, e.g. "sudo apt-get install -y bonnie++ netperf"
         :param host_baseline: baseline JSON file from ``rally-kvm-perf
@@ -170,7 +183,8 @@ class Netperf(utils.KVMPerfScenario):
                     "instance: it needs netserver \"peer\", not %r"
                     % netserver)
             self._check_peer_baseline(host_baseline)
-        self._sweep(**utils.sweep_args(locals()), peer=netserver == "peer")
+        self._sweep(**utils.sweep_args(locals()), peer=netserver == "peer",
+                    peer_placement=peer_placement)
 
     def _benchmarks(self, flavor_ram_mb, peer_ip):
         o = self.netperf_options

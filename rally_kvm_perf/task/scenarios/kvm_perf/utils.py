@@ -89,8 +89,6 @@ SWEEP_ARGS = (
     "install_command", "host_baseline", "boot_kwargs", "output_file",
     "resume", "placement")
 
-# where the measured instances go: nova server groups, enforced by nova's
-# scheduler (ServerGroup[Anti]AffinityFilter) and checked after the boot
 # Rally's safety net for what a sweep itself creates, should the scenario
 # die before its own finally: its servers (the peer too), their server group
 # and floating IPs. Not all of nova and neutron: listing every neutron
@@ -99,7 +97,14 @@ SWEEP_ARGS = (
 # delete their own.
 CLEANUP = ["nova.servers", "nova.server_groups", "neutron.floatingip"]
 
+# where the measured instances go: nova server groups, enforced by nova's
+# scheduler (ServerGroup[Anti]AffinityFilter) and checked after the boot
 PLACEMENTS = {"same_host": "affinity", "spread": "anti-affinity", "any": None}
+# where netperf's peer netserver goes: beside the measured instances (their
+# traffic never leaves the host's bridge), on another host (it crosses the
+# physical network, as a host baseline against a remote netserver does), or
+# the scheduler's choice; checked after the boot like the placement
+PEER_PLACEMENTS = ("any", "same_host", "other_host")
 
 
 def sweep_args(run_locals):
@@ -154,7 +159,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                use_floating_ip, floating_network, ssh_timeout,
                command_timeout, availability_zone, install_command,
                host_baseline, boot_kwargs, output_file=None, resume=False,
-               placement="same_host", peer=False):
+               placement="same_host", peer=False, peer_placement="any"):
         """The whole iteration; the scenarios pass their run() arguments
         on as keywords."""
         conf = CONF.kvm_perf
@@ -171,6 +176,19 @@ class KVMPerfScenario(vm_utils.VMScenario):
             raise exceptions.InvalidArgument(
                 "placement must be one of %s, got %r"
                 % (", ".join(PLACEMENTS), placement))
+        if peer_placement not in PEER_PLACEMENTS:
+            raise exceptions.InvalidArgument(
+                "peer_placement must be one of %s, got %r"
+                % (", ".join(PEER_PLACEMENTS), peer_placement))
+        if peer_placement != "any" and not peer:
+            raise exceptions.InvalidArgument(
+                "peer_placement %s places netserver \"peer\": there is no "
+                "peer instance to place" % peer_placement)
+        if peer_placement == "same_host" and placement != "same_host":
+            raise exceptions.InvalidArgument(
+                "peer_placement same_host needs placement same_host: with "
+                "placement %s the measured instances may be on several "
+                "hosts" % placement)
         levels = list(active_counts or range(1, instances + 1))
         if not engine.valid_levels(levels, instances):
             raise exceptions.InvalidArgument(
@@ -191,6 +209,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.parameters = self._parameters(
             image, flavor_obj, flavor_specs, instances, levels, repetitions,
             between_repetitions, placement)
+        if peer:   # the peer's host decides netperf's path
+            self.parameters["peer_placement"] = peer_placement
         done = self._resumable(output_file) if resume else []
         self.path_notes = []
         self.baseline_docs = {}
@@ -206,8 +226,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self._boot(image, flavor, instances + (1 if peer else 0),
                        use_floating_ip, floating_network, availability_zone,
                        boot_kwargs or {}, placement=placement,
-                       placed=instances)
-            self._check_placement(placement, instances)
+                       placed=instances, peer_placement=peer_placement)
+            self._check_placement(placement, instances, peer_placement)
             self.flavor_specs = flavor_specs
             self.ssh_timeout = ssh_timeout
             self.pinning = self._after_boot(flavor_specs)
@@ -421,9 +441,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
     # -- instances --
 
     def _boot(self, image, flavor, count, use_floating_ip, floating_network,
-              availability_zone, boot_kwargs, placement="any", placed=None):
+              availability_zone, boot_kwargs, placement="any", placed=None,
+              peer_placement="any"):
         """Boot ``count`` servers; the first ``placed`` (the measured ones,
-        not the peer) in a server group of the placement's policy."""
+        not the peer) in a server group of the placement's policy; the
+        peer (any after ``placed``) in that group too for peer_placement
+        same_host, or created once the measured ones have their hosts,
+        with nova's different_host hint, for other_host."""
         kwargs = dict(boot_kwargs)
         kwargs.setdefault("key_name",
                           self.context["user"]["keypair"]["name"])
@@ -443,37 +467,36 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.boot_errors = {}
         self.hypervisor_errors = {}
         t0 = time.monotonic()
+        # the peer waits for the measured instances' hosts: nova's
+        # DifferentHostFilter only sees instances already placed
+        now = count if placed is None or peer_placement != "other_host" \
+            else placed
         with atomic.ActionTimer(self, "kvm_perf.boot_%d_servers" % count):
             # create all first (nova boots them in parallel), then wait;
             # each is recorded at once so that cleanup finds it
-            for i in range(count):
-                in_group = placed is None or i < placed
+            for i in range(now):
+                in_group = (placed is None or i < placed
+                            or peer_placement == "same_host")
                 self.servers.append({
                     "server": self._create_server(
                         image, flavor, grouped if in_group else kwargs),
                     "fip": None})
-            progress("booting %d server(s): %s" % (count, ", ".join(
+            progress("booting %d server(s): %s" % (now, ", ".join(
                 e["server"].name for e in self.servers)))
-            active = 0
-            for entry in self.servers:
-                try:
-                    entry["server"] = task_utils.wait_for_status(
-                        entry["server"], ready_statuses=["ACTIVE"],
-                        update_resource=task_utils.get_from_manager(),
-                        timeout=CONF.openstack.nova_server_boot_timeout,
-                        check_interval=(
-                            CONF.openstack.nova_server_boot_poll_interval))
-                    active += 1
-                    progress("server %s ACTIVE (%d of %d, %.0f s)" % (
-                        entry["server"].name, active, count,
-                        time.monotonic() - t0))
-                except Exception as e:
-                    self.boot_errors[entry["server"].id] = (
-                        "%s never became ACTIVE: %s"
-                        % (entry["server"].name, e))
-                    progress("server %s FAILED: %s" % (
-                        entry["server"].name,
-                        self.boot_errors[entry["server"].id]))
+            active = self._wait_active(self.servers, 0, count, t0)
+            for _ in range(now, count):
+                others = dict(kwargs, scheduler_hints=dict(
+                    kwargs.get("scheduler_hints") or {},
+                    different_host=[e["server"].id
+                                    for e in self.servers[:placed]]))
+                entry = {"server": self._create_server(image, flavor,
+                                                       others),
+                         "fip": None}
+                self.servers.append(entry)
+                progress("booting the netserver peer %s on another host "
+                         "than the measured instances"
+                         % entry["server"].name)
+                active = self._wait_active([entry], active, count, t0)
         for entry in self.servers:
             server = entry["server"]
             if server.id in self.boot_errors:
@@ -492,6 +515,47 @@ class KVMPerfScenario(vm_utils.VMScenario):
             entry["fixed_ip"] = server.addresses[network][0]["addr"]
             entry["hypervisor"] = self._hypervisor(server)
 
+    def _wait_active(self, entries, active, count, t0):
+        """Wait for each server to be ACTIVE; one that is not is that
+        instance's boot error. Returns how many are ACTIVE so far."""
+        for entry in entries:
+            try:
+                entry["server"] = task_utils.wait_for_status(
+                    entry["server"], ready_statuses=["ACTIVE"],
+                    update_resource=task_utils.get_from_manager(),
+                    timeout=CONF.openstack.nova_server_boot_timeout,
+                    check_interval=(
+                        CONF.openstack.nova_server_boot_poll_interval))
+                active += 1
+                progress("server %s ACTIVE (%d of %d, %.0f s)" % (
+                    entry["server"].name, active, count,
+                    time.monotonic() - t0))
+            except Exception as e:
+                # nova's own reason (e.g. "No valid host was found"): Rally
+                # puts it in the error only when the first poll already
+                # saw ERROR (its get_from_manager() checks a generator of
+                # error statuses that the first poll used up)
+                fault = self._server_fault(entry["server"])
+                self.boot_errors[entry["server"].id] = (
+                    "%s never became ACTIVE: %s%s" % (
+                        entry["server"].name, e,
+                        " (nova: %s)" % fault
+                        if fault and fault not in str(e) else ""))
+                progress("server %s FAILED: %s" % (
+                    entry["server"].name,
+                    self.boot_errors[entry["server"].id]))
+        return active
+
+    def _server_fault(self, server):
+        """nova's fault message of a server, or None."""
+        try:
+            current = self.clients("nova").servers.get(server.id)
+        except Exception:
+            return None
+        fault = getattr(current, "fault", None) or {}
+        return (fault.get("message") if isinstance(fault, dict)
+                else str(fault)) or None
+
     def _create_server(self, image, flavor, kwargs):
         kwargs = dict(kwargs)
         secgroup = self.context.get("user", {}).get("secgroup")
@@ -504,10 +568,16 @@ class KVMPerfScenario(vm_utils.VMScenario):
         return self.clients("nova").servers.create(
             self.generate_random_name(), image, flavor, **kwargs)
 
-    def _check_placement(self, placement, instances):
-        """The measured instances landed as asked, before anything is
-        measured: the curve of "k instances on one host" must not be one
-        of instances spread by the scheduler, nor the other way round."""
+    def _check_placement(self, placement, instances, peer_placement="any"):
+        """The measured instances, and netperf's peer, landed as asked,
+        before anything is measured: the curve of "k instances on one
+        host" must not be one of instances spread by the scheduler, nor
+        the other way round; nor may a VM-to-VM path across the host's
+        bridge pass for one across the network."""
+        self._check_measured_placement(placement, instances)
+        self._check_peer_placement(peer_placement, instances)
+
+    def _check_measured_placement(self, placement, instances):
         measured = self.servers[:instances]
         # nova could not place it: the placement asked for is impossible
         # here (any other boot failure is that instance's own: the others
@@ -542,10 +612,53 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.notes.append("placement %s: %s" % (placement, ", ".join(
             "%s on %s" % (e["server"].name, h)
             for e, h in zip(measured, hosts))))
+
+    def _check_peer_placement(self, peer_placement, instances):
         peers = self.servers[instances:]
-        if peers and peers[0].get("hypervisor"):
-            self.notes.append("the netserver peer %s runs on %s" % (
-                peers[0]["server"].name, peers[0]["hypervisor"]))
+        if not peers:
+            return
+        peer = peers[0]
+        name, host = peer["server"].name, peer.get("hypervisor")
+        error = self.boot_errors.get(peer["server"].id, "")
+        if peer_placement != "any" and "no valid host" in error.lower():
+            raise SweepFailed(
+                "peer_placement %s: %s; the netserver peer needs %s" % (
+                    peer_placement, error,
+                    "room beside the measured instances"
+                    if peer_placement == "same_host" else
+                    "a compute host other than the measured instances'"))
+        measured = {e.get("hypervisor") for e in self.servers[:instances]
+                    if e["server"].id not in self.boot_errors}
+        if error:
+            return      # a peer that did not boot fails netperf, saying so
+        if host is None or None in measured:
+            if peer_placement == "other_host":
+                # a scheduler hint nova may ignore (DifferentHostFilter
+                # not enabled): unchecked, it may be the other path
+                raise SweepFailed(
+                    "peer_placement other_host cannot be checked: the "
+                    "compute hosts are visible to admins only (run with "
+                    "an admin in the environment, or peer_placement any)")
+            if peer_placement == "same_host":
+                self.notes.append(
+                    "peer_placement same_host: enforced by nova's server "
+                    "group; not checked here (the compute hosts are "
+                    "visible to admins only)")
+            return
+        wrong = (peer_placement == "same_host" and measured != {host}) or (
+            peer_placement == "other_host" and host in measured)
+        if wrong:
+            raise SweepFailed(
+                "peer_placement %s not honoured: the netserver peer %s is "
+                "on %s, the measured instances on %s%s" % (
+                    peer_placement, name, host, ", ".join(sorted(measured)),
+                    " (nova ignores the different_host hint unless "
+                    "DifferentHostFilter is in [filter_scheduler] "
+                    "enabled_filters)" if peer_placement == "other_host"
+                    else ""))
+        self.notes.append("the netserver peer %s runs on %s (%s)" % (
+            name, host, "peer_placement %s" % peer_placement
+            if peer_placement != "any" else "the scheduler's choice"))
 
     def _hypervisor(self, server):
         """The compute host the server runs on (admin only), else None."""
@@ -974,13 +1087,19 @@ class KVMPerfScenario(vm_utils.VMScenario):
         """Everything measured, raw outputs included, to a JSON file."""
         if not path:
             return
+        # how each instance was reached: its fixed IP, or a floating IP
+        entries = {e["server"].name: e for e in getattr(self, "servers", [])}
         baseline.write_json(path, {
             "schema": "rally-kvm-perf/sweep/1", "status": status,
             "parameters": getattr(self, "parameters", None), "runs": runs,
             "analysis": result, "record": record, "warnings": warnings,
             "instances": [{"name": tg.name, "hypervisor": tg.hypervisor,
                            "broken": tg.broken,
-                           "boot": tg.boot}
+                           "boot": tg.boot,
+                           "fixed_ip": entries.get(tg.name, {}).get(
+                               "fixed_ip"),
+                           "floating_ip": (entries.get(tg.name, {}).get(
+                               "fip") or {}).get("ip")}
                           for tg in targets],
             # libvirt's pinning as read after the boot and after each
             # reboot: what every run between them ran with
