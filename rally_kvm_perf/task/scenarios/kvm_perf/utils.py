@@ -629,8 +629,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     "a compute host other than the measured instances'"))
         measured = {e.get("hypervisor") for e in self.servers[:instances]
                     if e["server"].id not in self.boot_errors}
-        if error:
-            return      # a peer that did not boot fails netperf, saying so
+        if error or not measured:
+            # a peer, or every measured instance, that did not boot fails
+            # the workload later, saying so
+            return
         if host is None or None in measured:
             if peer_placement == "other_host":
                 # a scheduler hint nova may ignore (DifferentHostFilter
