@@ -7,8 +7,10 @@ before and after the task. Run alone, the cloud after a task must equal the
 cloud before it. CI runs two pytest processes against the cloud at once
 (KVM_PERF_AIO_SHARED=1, tools/run.sh test): then what another task has
 running is no leak of this one, so each task is checked for what it alone
-can be blamed for (anything owned by a project or user that no longer
-exists), and `python -m tests.functional.aio snapshot|compare FILE` checks
+can be blamed for (anything owned by its module's own project and user,
+the Rally environment's existing user: conftest.cloud_user, or by a project
+or user that no longer exists), and
+`python -m tests.functional.aio snapshot|compare FILE` checks
 the whole cloud against its state before the functional tests, once both
 processes are done.
 """
@@ -28,6 +30,8 @@ STATE = os.environ.get("KVM_PERF_AIO_STATE", "/var/lib/rally-kvm-perf/aio")
 SPEC = os.path.join(STATE, "etc", "rally-env.json")
 RESOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "cloud_resources.py")
+CLOUD_USER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "cloud_user.py")
 GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
 # AIO_NETSERVER: its own namespace behind the gateway, so that the host
 # baseline and the instances both leave their network stack to reach it
@@ -62,16 +66,18 @@ def resources():
     return found
 
 
-def leaks(before, after):
+def leaks(before, after, owners=()):
     """What a task left: everything new since before (alone), or (shared)
-    everything new whose owning project or user is gone."""
+    everything new that the task's own project or user (``owners``: the
+    Rally environment's existing user) owns, or whose owning project or
+    user is gone (Rally's users context made and deleted it)."""
     found = {}
     for kind, items in after.items():
         new = {i: owner for i, owner in items.items()
                if i not in before.get(kind, {})}
         if shared():
             alive = set(after["users"] if kind == "keypairs"
-                        else after["projects"])
+                        else after["projects"]) - set(owners)
             new = {i: owner for i, owner in new.items()
                    if owner is not None and owner not in alive}
         gone = [] if shared() else sorted(set(before.get(kind, {})) -
@@ -95,7 +101,7 @@ def task(rally, tmp_path, args, expect_rc=0):
     report = tmp_path / "report.json"
     rally("task", "report", uuid[0], "--json", "--out", str(report))
     # nothing the task created survives it, nothing else was touched
-    left = leaks(before, resources())
+    left = leaks(before, resources(), getattr(rally, "owners", ()))
     assert not left, left
     return json.loads(report.read_text()), uuid[0]
 

@@ -1,8 +1,11 @@
 """Fixtures of the functional tests: the local cloud, and the rally CLI
 inside its namespace with a private database (see aio.py)."""
 
+import json
 import os
 import subprocess
+import sys
+import uuid
 
 import pytest
 
@@ -25,9 +28,34 @@ def cloud():
 
 
 @pytest.fixture(scope="module")
-def rally(cloud, tmp_path_factory):
-    """The rally CLI inside the namespace, with a private database."""
+def cloud_user(cloud):
+    """A project and member user of the module's own, deleted after it
+    (cloud_user.py): the Rally environment's existing user."""
+    name = "kvm-perf-functional-%s" % uuid.uuid4().hex[:8]
+    user = json.loads(aio.in_ns([sys.executable, aio.CLOUD_USER, "create",
+                                 name]).stdout)
+    yield user
+    aio.in_ns([sys.executable, aio.CLOUD_USER, "delete", user["project_id"],
+               user["user_id"]])
+
+
+@pytest.fixture(scope="module")
+def rally(cloud, cloud_user, tmp_path_factory):
+    """The rally CLI inside the namespace, with a private database; its
+    environment has the admin and the module's existing user, so that no
+    task creates and deletes users of its own (Rally's users context does
+    that for each workload and each validation: about 35 s a task). What a
+    task leaves owned by that user's project is its leak (aio.task)."""
     home = tmp_path_factory.mktemp("rally-aio")
+    spec = json.load(open(aio.SPEC))
+    spec["openstack"]["users"] = [{
+        "username": cloud_user["username"],
+        "password": cloud_user["password"],
+        "project_name": cloud_user["project_name"],
+        "user_domain_name": "Default", "project_domain_name": "Default"}]
+    spec_path = home / "env.json"
+    spec_path.write_text(json.dumps(spec))
+    spec_path.chmod(0o600)
     conf = home / "rally.conf"
     conf.write_text("[database]\nconnection = sqlite:///%s\n"
                     % (home / "rally.sqlite"))
@@ -46,8 +74,9 @@ def rally(cloud, tmp_path_factory):
                               str(conf), *args]
     run("db", "create")
     # (Rally prints the spec, admin password included: never shown here)
-    run("env", "create", "--name", "aio", "--spec", aio.SPEC)
+    run("env", "create", "--name", "aio", "--spec", str(spec_path))
     check = run("env", "check")
     assert "OK" in check.stdout
     run.home = home
+    run.owners = {cloud_user["project_id"], cloud_user["user_id"]}
     return run

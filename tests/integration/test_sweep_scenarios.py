@@ -513,6 +513,68 @@ def test_spread_without_enough_hosts_says_so_before_measuring(sshd,
     assert not any(a.startswith("bonnie") for a in atomics(scen))
 
 
+def _hosts(*states):
+    """kvm_perf_hypervisors' finding: compute-1.. with (state, status)."""
+    return {"hypervisors": {
+        "compute-%d" % i: {"name": "compute-%d" % i, "state": state,
+                           "status": status, "facts": {}, "ept": None}
+        for i, (state, status) in enumerate(states, 1)}}
+
+
+@pytest.mark.parametrize("hosts, kwargs, message", [
+    (_hosts(("up", "enabled")), {"placement": "spread"},
+     "placement spread: one instance per compute host needs 2 compute "
+     "hosts, nova has 1 compute host(s) up and enabled (compute-1)"),
+    # a host that is down or disabled takes no instance
+    (_hosts(("up", "enabled"), ("down", "enabled"), ("up", "disabled")),
+     {"placement": "spread"}, "needs 2 compute hosts, nova has 1"),
+    (_hosts(("up", "enabled")), {"netserver": "peer",
+                                 "peer_placement": "other_host"},
+     "peer_placement other_host: the netserver peer needs a compute host "
+     "other than the measured instances', nova has 1"),
+])
+def test_placement_more_hosts_than_the_cloud_has_fails_before_booting(
+        sshd, hosts, kwargs, message):
+    """The compute hosts kvm_perf_hypervisors found cannot honour the
+    placement: the workload fails before it boots anything (not after a
+    boot that nova may fail in several ways, or not at all)."""
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova, admin=True)
+    scen.context["kvm_perf"] = hosts
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
+                 instances=2, repetitions=1, **kwargs, **ssh(sshd))
+    assert message in str(e.value), str(e.value)
+    assert "nothing was booted" in str(e.value)
+    assert not nova.servers.created and not nova.server_groups.created
+
+
+def test_spread_whose_boots_raced_for_one_host_fails_before_measuring(
+        sshd, tmp_path):
+    """Two anti-affinity boots at once on a one-node cloud without the
+    hypervisors context: nova's scheduler may place both on the one host,
+    compute's late policy check reschedules the second until no host is
+    left ("Exceeded maximum number of retries", seen on the local cloud):
+    that is the placement failing too, not one instance's boot error
+    after which the other is measured."""
+    nova = fakes.FakeNova()
+    nova.servers.late_error_index = 1
+    nova.servers.error_fault = (
+        "Exceeded maximum number of retries. Exhausted all hosts available "
+        "for retrying build failures for instance 03bc82cf.")
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 placement="spread", bonnie_directory=str(tmp_path),
+                 **BONNIE, **ssh(sshd))
+    text = str(e.value)
+    assert "placement spread:" in text and "Exhausted all hosts" in text
+    assert "needs 2 compute hosts" in text, text
+    assert "kvm_perf.wait_for_ssh" not in atomics(scen)
+    assert not any(a.startswith("bonnie") for a in atomics(scen))
+    assert len(nova.servers.deleted) == 2
+
+
 def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
     """A sweep aborted after its first run, then the same task again with
     resume: the kept run is not repeated, the rest is run, the file ends

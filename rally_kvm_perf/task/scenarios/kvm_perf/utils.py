@@ -105,6 +105,37 @@ PLACEMENTS = {"same_host": "affinity", "spread": "anti-affinity", "any": None}
 # physical network, as a host baseline against a remote netserver does), or
 # the scheduler's choice; checked after the boot like the placement
 PEER_PLACEMENTS = ("any", "same_host", "other_host")
+# nova's faults of a server its scheduler could not place: none found at
+# once, or (two boots racing for one host) compute's late check of the
+# group's policy rescheduled it until no host was left
+UNPLACEABLE = ("no valid host", "exhausted all hosts",
+               "group policy was violated")
+
+
+def _unplaceable(fault):
+    return any(m in (fault or "").lower() for m in UNPLACEABLE)
+
+
+def _check_host_count(hypervisors, placement, instances, peer_placement):
+    """Refuse, before booting, a placement the compute hosts that the
+    kvm_perf_hypervisors context found cannot honour (without it, nova's
+    refusal at boot says the same, later)."""
+    if hypervisors is None:
+        return
+    usable = sorted(name for name, hv in hypervisors.items()
+                    if hv.get("state") in ("up", None)
+                    and hv.get("status") in ("enabled", None))
+    have = "nova has %d compute host(s) up and enabled%s" % (
+        len(usable), " (%s)" % ", ".join(usable) if usable else "")
+    if placement == "spread" and len(usable) < instances:
+        raise SweepFailed(
+            "placement spread: one instance per compute host needs %d "
+            "compute hosts, %s; nothing was booted" % (instances, have))
+    if peer_placement == "other_host" and len(usable) < 2:
+        raise SweepFailed(
+            "peer_placement other_host: the netserver peer needs a compute "
+            "host other than the measured instances', %s; nothing was "
+            "booted" % have)
 
 
 def sweep_args(run_locals):
@@ -222,6 +253,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.notes += self.path_notes + early
         self.notes += shared.get("warnings", [])
         self.servers = []
+        _check_host_count(shared.get("hypervisors"), placement, instances,
+                          peer_placement)
         try:
             self._boot(image, flavor, instances + (1 if peer else 0),
                        use_floating_ip, floating_network, availability_zone,
@@ -583,9 +616,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         # here (any other boot failure is that instance's own: the others
         # are measured, as always)
         failed = [self.boot_errors[e["server"].id] for e in measured
-                  if e["server"].id in self.boot_errors
-                  and "no valid host" in self.boot_errors[
-                      e["server"].id].lower()]
+                  if _unplaceable(self.boot_errors.get(e["server"].id))]
         if placement != "any" and failed:
             raise SweepFailed(
                 "placement %s: %s; %s" % (
@@ -620,7 +651,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         peer = peers[0]
         name, host = peer["server"].name, peer.get("hypervisor")
         error = self.boot_errors.get(peer["server"].id, "")
-        if peer_placement != "any" and "no valid host" in error.lower():
+        if peer_placement != "any" and _unplaceable(error):
             raise SweepFailed(
                 "peer_placement %s: %s; the netserver peer needs %s" % (
                     peer_placement, error,
