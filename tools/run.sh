@@ -24,9 +24,12 @@ test)
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
     #   once the cloud is up: the pinned-flavor test alone (it switches
     #     nova-compute's CPU sets, so no other server may exist), then
-    #   lane A (the smoke sweep, the paper's path, the Zuul playbooks)
-    #     beside the rest of tox, and then beside
-    #   lane B (the guest image checks, failure handling).
+    #   lane A (the smoke sweep, the paper's path, a failing instance,
+    #     placements refused, the guest image checks) beside the rest of
+    #     tox, and then beside
+    #   lane B (abort and resume, the Zuul playbooks, a command timeout,
+    #     an unbootable image): the longest cases first, shared so that
+    #     both lanes end together.
     # A 1-instance level or Rally's context set-up keeps one core busy at
     # most: two lanes fill the other. Each task checks what it alone can
     # leave behind (KVM_PERF_AIO_SHARED); the whole cloud is compared with
@@ -80,16 +83,36 @@ test)
     failed() { tail -1 "$logs/$1.log" | grep -qv '^exit 0 '; }
     "$py3/python" -m tests.functional.aio snapshot "$logs/cloud-before.json" \
         || rc=1
+    # the lanes, longest cases first; every functional test is in exactly
+    # one of them (checked: a test added to no lane would never run)
+    local_cloud=tests/functional/test_local_cloud.py
+    failures=tests/functional/test_failures.py
+    pinned=("$local_cloud::test_pinned_flavor_instance_shows_vcpupin")
+    lane_a=("$local_cloud" --deselect "${pinned[0]}"
+            "$failures::test_one_failing_instance_keeps_the_others_results"
+            "$failures::test_spread_on_one_compute_node_fails_before_booting"
+            "$failures::test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring"
+            tests/functional/test_guest_image.py)
+    lane_b=("$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
+            tests/functional/test_zuul_playbooks.py
+            "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
+            "$failures::test_instance_that_cannot_boot_fails_with_console_evidence")
+    collect() { "$py3/pytest" --collect-only -q "$@" 2>&1 | grep '^tests/.*::' | sort; }
+    missing=$(comm -23 <(collect tests/functional) <(
+        { collect "${pinned[@]}"; collect "${lane_a[@]}"; collect "${lane_b[@]}"; } | sort))
+    if [ -n "$missing" ] || [ "$(collect tests/functional | wc -l)" != "$(
+        { collect "${pinned[@]}"; collect "${lane_a[@]}"; collect "${lane_b[@]}"; } | wc -l)" ]; then
+        echo "tools/run.sh: functional tests in no lane, or in two: ${missing:-(counts differ)}" >&2
+        rc=1
+    fi
     t1=$(date +%s)
-    functional pinned tests/functional/test_local_cloud.py -k pinned
-    functional lane-a tests/functional/test_local_cloud.py -k "not pinned" \
-        tests/functional/test_zuul_playbooks.py &
+    functional pinned "${pinned[@]}"
+    functional lane-a "${lane_a[@]}" &
     a_pid=$!
     wait $tox_pid
     show tox
     grep -q "^pep8, py3, docs: exit 0 " "$logs/tox.log" || rc=1
-    functional lane-b tests/functional/test_guest_image.py \
-        tests/functional/test_failures.py
+    functional lane-b "${lane_b[@]}"
     wait $a_pid
     for name in pinned lane-a lane-b; do
         show $name
