@@ -7,6 +7,7 @@ a remote host over SSH, written to one JSON file.
 
 import argparse
 import datetime
+import json
 import logging
 import os
 import signal
@@ -20,6 +21,8 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
+from rally_kvm_perf.report import collect
+from rally_kvm_perf.report import trends
 
 LOG = oslo_logging.getLogger("rally_kvm_perf")
 
@@ -118,6 +121,7 @@ def build_parser():
                    help="-c -C: measure CPU utilisation")
     g.add_argument("--data-port", type=int,
                    help="fixed netperf data port (for firewalls)")
+    add_trends_parser(sub)
     return parser
 
 
@@ -182,12 +186,76 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt("terminated by signal %d" % signum)
 
 
+def add_trends_parser(sub):
+    p = sub.add_parser(
+        "trends", help="VM/host ratios over several tasks; exit 1 on a "
+                       "regression",
+        description="Read 'rally task report --json' files (one or more "
+                    "tasks each), follow every ratio over the tasks (oldest "
+                    "first) and test the newest against the ones before "
+                    "(Welch's test on repetition-level ratios). Prints one "
+                    "line per regression; exits 1 when there is one, so a "
+                    "CI job can gate on it.")
+    p.add_argument("reports", nargs="+", metavar="REPORT.json",
+                   help="rally task report --json output")
+    p.add_argument("--out", metavar="DIR",
+                   help="also write DIR/trends.html and DIR/trends.json")
+    p.add_argument("--alpha", type=float, default=trends.ALPHA,
+                   help="significance level (default %(default)s)")
+
+
+def _read_reports(paths):
+    tasks = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except (OSError, ValueError) as e:
+            raise exceptions.InvalidArgument(
+                "%s: not a readable JSON file (%s)" % (path, e)) from None
+        found = collect.report_tasks(doc)
+        if not found:
+            raise exceptions.InvalidArgument(
+                "%s: no tasks in it: give the output of 'rally task report "
+                "--json'" % path)
+        tasks += found
+    return tasks
+
+
+def _trends(args):
+    if not 0 < args.alpha < 1:
+        raise exceptions.InvalidArgument(
+            "--alpha must be between 0 and 1, got %s" % args.alpha)
+    tasks = _read_reports(args.reports)
+    files = trends.build(tasks, args.alpha)
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        for name, content in files.items():
+            with open(os.path.join(args.out, name), "w") as f:
+                f.write(content)
+    rows = trends.trends(tasks, args.alpha)
+    if not rows:
+        raise exceptions.InvalidArgument(
+            "no KVMPerf sweep ratios in %s" % ", ".join(args.reports))
+    flagged = trends.regressions(rows)
+    for row in flagged:
+        print("REGRESSION %s (%s): %s" % (row["scenario"], row["optimised"],
+                                          trends.sentence(row)))
+    print("%d task(s), %d series, %d regression(s)%s" % (
+        len(tasks), len(rows), len(flagged),
+        "; report: %s" % os.path.join(args.out, "trends.html")
+        if args.out else ""))
+    return 1 if flagged else 0
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging()
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        if args.command == "trends":
+            return _trends(args)
         if args.command == "baseline":
             _baseline(args)
     except exceptions.KVMPerfError as e:

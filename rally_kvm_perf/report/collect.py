@@ -42,6 +42,24 @@ def redact(value):
     return value
 
 
+def report_tasks(doc):
+    """The tasks of a 'rally task report --json' document in the form task
+    exporters receive: each workload's scenario name and arguments under
+    "name" and "args" (the report keeps them as {"scenario": {name: args}});
+    [] when it holds none."""
+    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+    if not isinstance(tasks, list):
+        return []
+    for task in tasks:
+        for subtask in task.get("subtasks") or []:
+            for wl in subtask.get("workloads") or []:
+                scenario = wl.get("scenario")
+                if "name" not in wl and isinstance(scenario, dict) \
+                        and len(scenario) == 1:
+                    [(wl["name"], wl["args"])] = scenario.items()
+    return tasks
+
+
 def datasets(tasks_results):
     """One dataset per KVMPerf sweep workload, in task order."""
     out = []

@@ -281,3 +281,89 @@ def test_report_opens_offline_in_headless_chromium(rally, tmp_path):
                                   "--screenshot=%s" % shot, url],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and shot.stat().st_size > 20000
+
+
+def _planted(tmp_path, factor):
+    """The recorded sweep with every VM value and ratio of its per-level
+    tables scaled by ``factor`` (the spread kept): a lowered ratio."""
+    recorded = json.load(open(RECORDED))
+    scaled = ("VM mean", "VM 95% low", "VM 95% high", "VM/host",
+              "Ratio 95% low", "Ratio 95% high")
+    for chart in recorded["output"]["complete"]:
+        if not chart["title"].endswith("per level: instances, host and "
+                                       "ratio"):
+            continue
+        cols = chart["data"]["cols"]
+        for row in chart["data"]["rows"]:
+            for i, col in enumerate(cols):
+                if col in scaled and isinstance(row[i], (int, float)):
+                    row[i] = row[i] * factor
+    path = tmp_path / "planted.json"
+    path.write_text(json.dumps(recorded))
+    return str(path)
+
+
+def test_trends_flag_a_planted_regression_and_render_offline(rally,
+                                                             tmp_path):
+    """Three ordinary runs of one sweep: no regression; two of them and a
+    run whose ratios were lowered by 30 %: flagged, with the size of the
+    drop. The trends page opens in headless Chromium without fetching
+    anything, and the CLI gate exits 1 on the regression only."""
+    runs = [_start(rally, tmp_path, "sweep", RECORDED, "r%d.json" % i)
+            for i in range(3)]
+    planted = _start(rally, tmp_path, "sweep", _planted(tmp_path, 0.7),
+                     "p.json")
+    calm, bad = tmp_path / "calm", tmp_path / "bad"
+    rally("task", "export", *runs, "--type", "kvm-perf-trends", "--to",
+          str(calm))
+    rally("task", "export", runs[0], runs[1], planted, "--type",
+          "kvm-perf-trends", "--to", str(bad))
+    calm_doc = json.loads((calm / "trends.json").read_text())
+    assert calm_doc["regressions"] == 0
+    verdicts = {s["verdict"]["verdict"] for s in calm_doc["series"]}
+    assert verdicts == {"no significant change", "not enough data"}, verdicts
+    for s in calm_doc["series"]:
+        # said why: a run without a ratio, or a metric without spread
+        assert s["verdict"]["verdict"] != "not enough data" or \
+            s["verdict"]["why"], s
+    doc = json.loads((bad / "trends.json").read_text())
+    flagged = [s for s in doc["series"]
+               if s["verdict"]["verdict"] == "regression"]
+    assert flagged, [s["verdict"] for s in doc["series"]]
+    for s in flagged:
+        assert abs(s["verdict"]["relative_change"] + 0.3) < 1e-9, s
+    assert ("netperf:TCP_STREAM", "throughput_mbps", 1) in {
+        (s["benchmark"], s["metric"], s["active_instances"])
+        for s in flagged}
+    page = (bad / "trends.html").read_text()
+    assert "Regression" in page and "-30.0%" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<script" not in page and "<link" not in page
+    # offline in a real browser: parsed, drawn, nothing logged
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: tools/install.sh installs it"
+    dom = subprocess.run(
+        [chromium] + CHROMIUM_FLAGS + [
+            "--user-data-dir=%s" % (tmp_path / "profile"), "--dump-dom",
+            "file://%s" % (bad / "trends.html")],
+        capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<svg") == len({
+        (s["scenario"], s["optimised"], s["benchmark"], s["metric"])
+        for s in doc["series"]})
+    assert [ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln] == []
+    # the CI gate over 'rally task report --json' files
+    reports = []
+    for uuid in (runs[0], runs[1], planted, runs[2]):
+        path = tmp_path / ("%s.json" % uuid)
+        rally("task", "report", uuid, "--json", "--out", str(path))
+        reports.append(str(path))
+    gate = [os.path.join(os.path.dirname(sys.executable), "rally-kvm-perf"),
+            "trends"]
+    ok = subprocess.run(gate + [reports[0], reports[1], reports[3]],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    regressed = subprocess.run(gate + reports[:3], capture_output=True,
+                               text=True, timeout=120)
+    assert regressed.returncode == 1, regressed.stdout + regressed.stderr
+    assert "REGRESSION KVMPerf" in regressed.stdout

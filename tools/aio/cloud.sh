@@ -282,14 +282,13 @@ provider_network() {
     os network show provider > /dev/null 2>&1 || os network create --share \
         --provider-network-type flat --provider-physical-network provider \
         provider > /dev/null
-    # the route to the floating IPs' range: replies to a floating IP's
-    # traffic go back through the router that translated it
     os subnet show provider-v4 > /dev/null 2>&1 || os subnet create --network provider \
         --subnet-range "$AIO_CIDR" --gateway "$AIO_GW" --dhcp \
         --allocation-pool "start=$AIO_POOL_START,end=$AIO_POOL_END" \
-        --host-route "destination=$AIO_EXT_CIDR,gateway=$AIO_ROUTER_IP" \
         provider-v4 > /dev/null
-    # (a subnet made before the floating IPs existed gets the route now)
+    # the route to the floating IPs' range: replies to a floating IP's
+    # traffic go back through the router that translated it (set on a new
+    # subnet and on one made before the floating IPs existed alike)
     os subnet show provider-v4 -f value -c host_routes | grep -q "$AIO_ROUTER_IP" \
         || os subnet set --host-route "destination=$AIO_EXT_CIDR,gateway=$AIO_ROUTER_IP" \
             provider-v4

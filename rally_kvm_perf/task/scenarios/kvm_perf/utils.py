@@ -112,6 +112,13 @@ UNPLACEABLE = ("no valid host", "exhausted all hosts",
                "group policy was violated")
 
 
+def _fault(server):
+    """nova's fault message of a fetched server, or None."""
+    fault = getattr(server, "fault", None) or {}
+    return (fault.get("message") if isinstance(fault, dict)
+            else str(fault)) or None
+
+
 def _unplaceable(fault):
     return any(m in (fault or "").lower() for m in UNPLACEABLE)
 
@@ -580,14 +587,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
         return active
 
     def _server_fault(self, server):
-        """nova's fault message of a server, or None."""
+        """nova's fault message of a server, read now, or None."""
         try:
-            current = self.clients("nova").servers.get(server.id)
+            return _fault(self.clients("nova").servers.get(server.id))
         except Exception:
             return None
-        fault = getattr(current, "fault", None) or {}
-        return (fault.get("message") if isinstance(fault, dict)
-                else str(fault)) or None
 
     def _create_server(self, image, flavor, kwargs):
         kwargs = dict(kwargs)
@@ -769,8 +773,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 return
             status = getattr(current, "status", "")
             if status in ("ERROR", "SHUTOFF", "DELETED"):
-                fault = (getattr(current, "fault", None) or {}).get(
-                    "message", "")
+                fault = _fault(current)
                 raise exceptions.HostUnreachable(
                     "went to %s%s while waiting for SSH: %s" % (
                         status, " (%s)" % fault if fault else "",
