@@ -109,8 +109,53 @@ def overlap_rows(result, benchmarks):
     return rows
 
 
-def build(result, benchmarks, neutral=(), notes=()):
-    """The record of one sweep (one Rally iteration)."""
+SAMPLE_FIELDS = ("benchmark", "active", "repetition", "instance",
+                 "hypervisor", "metric", "value", "started_at", "error")
+
+
+def samples(runs):
+    """Every value the instances measured: {"fields": SAMPLE_FIELDS,
+    "rows": [one row per instance, run and metric]} (rows, not dicts: a
+    paper-scale sweep has tens of thousands); a run that failed in an
+    instance is one row without a metric, with its error: never dropped;
+    a value bonnie++ could not time ("+++++") is None."""
+    return {"fields": list(SAMPLE_FIELDS),
+            "rows": [[s[f] for f in SAMPLE_FIELDS] for s in _samples(runs)]}
+
+
+def sample_dicts(record):
+    """The record's samples as dicts ([] for a record without them)."""
+    found = record.get("samples") or {}
+    fields = found.get("fields") or []
+    return [dict(zip(fields, row)) for row in found.get("rows") or []]
+
+
+def _samples(runs):
+    out = []
+    for run in runs:
+        for inst in run.get("instances") or []:
+            base = {"benchmark": run.get("benchmark"),
+                    "active": run.get("level"),
+                    "repetition": run.get("repetition"),
+                    "instance": inst.get("instance"),
+                    "hypervisor": inst.get("hypervisor"),
+                    "started_at": inst.get("guest_started_at")
+                    or inst.get("started_at"),
+                    "error": inst.get("error")}
+            values = inst.get("metrics") or {}
+            if not values:
+                out.append(dict(base, metric=None, value=None))
+            for name, value in sorted(values.items()):
+                out.append(dict(base, metric=name, value=value))
+    return out
+
+
+def build(result, benchmarks, neutral=(), notes=(), runs=(),
+          parameters=None):
+    """The record of one sweep (one Rally iteration); ``runs``: the sweep's
+    runs, whose every measured value the record keeps as its samples;
+    ``parameters``: what the runs depended on (image, flavor with its extra
+    specs, levels, repetitions, placement, the benchmarks' parameters)."""
     levels = []
     for bench in bench_order(benchmarks):
         for row in level_rows(result, bench, neutral):
@@ -122,7 +167,9 @@ def build(result, benchmarks, neutral=(), notes=()):
             "fits": fit_rows(result, benchmarks),
             "overlap": overlap_rows(result, benchmarks),
             "failures": list(result.get("failures") or []),
-            "notes": list(notes)}
+            "notes": list(notes),
+            "parameters": parameters,
+            "samples": samples(runs)}
 
 
 def to_chart(record):

@@ -15,6 +15,7 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.report import ndjson
 from rally_kvm_perf.task.scenarios.kvm_perf import bonnie
 from rally_kvm_perf.task.scenarios.kvm_perf import netperf
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
@@ -158,6 +159,22 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     assert any("on compute-1" in line for line in notes)
     assert "note: tools in the instances: bonnie++ 2.00a, netperf 2.7.0" \
         in notes
+    # every value each instance measured, in the record and in the bulk
+    # NDJSON export, with what it depended on
+    task = {"uuid": "t", "created_at": "2026-11-27T10:00:00", "subtasks": [{
+        "title": "bonnie", "workloads": [{
+            "name": "KVMPerf.bonnie", "args": {}, "contexts": {},
+            "data": [{"error": [], "output": scen._output}]}]}]}
+    docs = [json.loads(line)
+            for line in ndjson.bulk([task]).splitlines()[1::2]]
+    runs = {(d["active"], d["repetition"], d["instance"]) for d in docs}
+    assert len(runs) == 6                  # 2 at level 1, 2 x 2 at level 2
+    latency = [d for d in docs if d["metric"] == "block_write_latency_us"]
+    assert len(latency) == 6 and all(d["value"] > 0 for d in latency)
+    assert all(d["level_ratio"] > 0 for d in latency)
+    assert docs[0]["tools"] == "bonnie++ 2.00a, netperf 2.7.0"
+    assert docs[0]["parameters"]["repetitions"] == 2
+    assert docs[0]["hypervisor"] == "compute-1"
     fits = out["Scaling: fitted line vs active instances"]["data"]["rows"]
     assert any(r[1] == "block_write_latency_us" and r[2] == "ratio"
                for r in fits)

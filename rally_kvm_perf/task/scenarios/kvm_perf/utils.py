@@ -319,7 +319,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                                          self.TOOLS)
             warnings = list(self.notes) + (sw.warnings if sw else [])
             names = [b.name for b in benchmarks]
-            record = results.build(result, names, charts.NEUTRAL, warnings)
+            record = results.build(result, names, charts.NEUTRAL, warnings,
+                                   runs, self.parameters)
             self._report(result, runs, targets, names, baselines, warnings,
                          record)
             self._save(output_file, runs, result, targets, warnings, record,
