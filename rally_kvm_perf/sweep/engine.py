@@ -24,6 +24,7 @@ from oslo_log import log as logging
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
+from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import runner as host_runner
 
@@ -151,12 +152,19 @@ class Sweep:
         same parameters: those without a failed instance are kept and not
         run again (a repetition is independent of the others: that is
         what makes it the unit of replication)
+    :param target_half_width: adaptive repetitions: a level stops
+        repeating once, after ``min_repetitions``, every benchmark's
+        headline metric has a 95% interval (over the repetition-level
+        values) no wider than this fraction of its mean on either side;
+        ``repetitions`` is then the most a level runs. None: every level
+        runs ``repetitions``. Why each level stopped is in ``adaptive``.
     """
 
     def __init__(self, targets, benchmarks, levels, repetitions=10,
                  between="drop_caches", reboot=None, command_timeout=3600,
                  barrier_timeout=60, progress=None, timer=None, on_run=None,
-                 should_stop=None, done=()):
+                 should_stop=None, done=(), min_repetitions=None,
+                 target_half_width=None):
         if between not in BETWEEN:
             raise exceptions.InvalidArgument(
                 "between_repetitions must be one of %s, got %r"
@@ -168,6 +176,12 @@ class Sweep:
             raise exceptions.InvalidArgument(
                 "active instance counts must be whole numbers from 1 to %d "
                 "(the instances available), got %r" % (len(targets), levels))
+        check_adaptive(repetitions, min_repetitions, target_half_width)
+        self.target_half_width = target_half_width
+        self.min_repetitions = (min(repetitions, min_repetitions or
+                                    DEFAULT_MIN_REPETITIONS)
+                                if target_half_width else repetitions)
+        self.adaptive = {}   # level: {"repetitions", "why", "widths"}
         self.targets = list(targets)
         self.benchmarks = list(benchmarks)
         self.levels = list(levels)
@@ -219,6 +233,9 @@ class Sweep:
         for level in self.levels:
             active = self.targets[:level]
             for rep in range(1, self.repetitions + 1):
+                if rep > self.min_repetitions and self._narrow(level,
+                                                               rep - 1):
+                    break
                 if all((level, rep, b.name) in self._done
                        for b in self.benchmarks):
                     continue
@@ -239,7 +256,63 @@ class Sweep:
                     left = eta.done(level, rep, bench.name,
                                     time.monotonic() - t0)
                     self.progress("%s; %s" % (summary(record), left))
+            else:
+                if self.target_half_width:
+                    widths = self.widths(level)
+                    self.adaptive[level] = {
+                        "repetitions": self.repetitions, "widths": widths,
+                        "why": "the most allowed (%d); %s" % (
+                            self.repetitions, _widths_text(
+                                widths, self.target_half_width))}
         return self.runs
+
+    def widths(self, level):
+        """{benchmark: (headline metric, relative 95% half-width or None,
+        n)} at ``level``, over the repetition-level values (each the mean
+        of the level's instances in that repetition)."""
+        out = {}
+        for bench in self.benchmarks:
+            per_rep = {}
+            for run in self.runs:
+                if (run["level"], run["benchmark"]) != (level, bench.name):
+                    continue
+                for inst in run["instances"]:
+                    found = (None if inst.get("error") else
+                             metrics.headline(inst.get("metrics") or {}))
+                    if found:
+                        per_rep.setdefault(run["repetition"], []).append(
+                            found)
+            names = [k for pairs in per_rep.values() for k, _ in pairs]
+            if not names:
+                out[bench.name] = (None, None, 0)
+                continue
+            name = max(set(names), key=names.count)
+            values = [stats.mean([v for k, v in pairs if k == name])
+                      for pairs in per_rep.values()
+                      if any(k == name for k, _ in pairs)]
+            summ = stats.summarize(values, keep_samples=False)
+            half = (summ["ci_half_width"] / abs(summ["mean"])
+                    if summ["ci_half_width"] is not None and summ["mean"]
+                    else None)
+            out[bench.name] = (name, half, summ["n"])
+        return out
+
+    def _narrow(self, level, reps):
+        """Adaptive repetitions: after ``reps`` repetitions, is every
+        headline interval at ``level`` narrow enough? Said when it is."""
+        if not self.target_half_width:
+            return False
+        widths = self.widths(level)
+        if not all(half is not None and half <= self.target_half_width
+                   for _, half, _ in widths.values()):
+            return False
+        self.adaptive[level] = {
+            "repetitions": reps, "widths": widths,
+            "why": "target width reached after %d: %s" % (
+                reps, _widths_text(widths, self.target_half_width))}
+        self.progress("%d instance(s) at once: %s; no more repetitions"
+                      % (level, self.adaptive[level]["why"]))
+        return True
 
     def _stop(self, level, rep):
         reason = self.should_stop()
@@ -410,6 +483,42 @@ class Sweep:
             return
         if warnings:
             out["warnings"] = warnings
+
+
+DEFAULT_MIN_REPETITIONS = 3
+
+
+def check_adaptive(repetitions, min_repetitions, target_half_width):
+    """Adaptive repetitions' arguments, refused when they mean nothing."""
+    if target_half_width is None:
+        if min_repetitions is not None:
+            raise exceptions.InvalidArgument(
+                "min_repetitions needs target_half_width (adaptive "
+                "repetitions); without it every level runs repetitions")
+        return
+    if not 0 < target_half_width < 1:
+        raise exceptions.InvalidArgument(
+            "target_half_width is a fraction of the mean (0.05: a 95%% "
+            "interval within +-5%%), got %r" % (target_half_width,))
+    if min_repetitions is not None and not 2 <= min_repetitions <= \
+            repetitions:
+        raise exceptions.InvalidArgument(
+            "min_repetitions must be from 2 (an interval needs two) to "
+            "repetitions (%d, the most a level runs), got %r"
+            % (repetitions, min_repetitions))
+
+
+def _widths_text(widths, target):
+    parts = []
+    for bench, (name, half, n) in sorted(widths.items()):
+        if name is None:
+            parts.append("%s: no headline metric measured" % bench)
+        elif half is None:
+            parts.append("%s %s: no interval (n = %d)" % (bench, name, n))
+        else:
+            parts.append("%s %s +-%.1f%% (n = %d)" % (bench, name,
+                                                      half * 100, n))
+    return "%s; target +-%.1f%%" % (", ".join(parts), target * 100)
 
 
 def valid_levels(levels, available):

@@ -263,3 +263,83 @@ def test_a_timed_out_benchmark_is_checked_gone_from_the_instance(sshd,
         assert second["instances"][0]["error"].startswith("skipped: ")
     finally:
         subprocess.run(["pkill", "-x", name])
+
+
+# netperf's TCP_STREAM output, its throughput the next value of a shared
+# file (locked: the k instances of a level take theirs at once)
+SCRIPTED = r"""
+import fcntl, sys
+with open(sys.argv[1], "r+") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    values = f.read().split()
+    f.seek(0)
+    f.truncate()
+    f.write(" ".join(values[1:]))
+print("MIGRATED TCP STREAM TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to "
+      "127.0.0.1 () port 0 AF_INET : demo")
+print("Recv   Send    Send")
+print("Socket Socket  Message  Elapsed")
+print("Size   Size    Size     Time     Throughput")
+print("bytes  bytes   bytes    secs.    10^6bits/s")
+print()
+print("131072  16384  16384    1.00        %s" % values[0])
+"""
+
+
+def scripted(tmp_path, values):
+    path = tmp_path / "values"
+    path.write_text(" ".join(str(v) for v in values))
+    return engine.Benchmark("netperf:TCP_STREAM", [
+        "python3", "-c", SCRIPTED, str(path)])
+
+
+def test_adaptive_repetitions_stop_a_level_once_its_interval_is_narrow(
+        tmp_path):
+    """Steady values: after the minimum of 3 repetitions the 95% interval
+    is within +-5% of the mean, and the level stops there (not at the
+    maximum of 8); noisy values run to the maximum, and each level says
+    why it stopped."""
+    progress = []
+    # level 1: 100, 101, 99 -> +-2.5% after 3; level 2 (2 instances a
+    # repetition, the repetition's value their mean): 10|90, 100|100,
+    # 20|180, 60|40, 150|10 -> never within +-5%
+    sw = engine.Sweep(targets(2), [scripted(tmp_path, [
+        100, 101, 99, 10, 90, 100, 100, 20, 180, 60, 40, 150, 10])],
+        levels=[1, 2], repetitions=5, between="none", min_repetitions=3,
+        target_half_width=0.05, progress=progress.append)
+    runs = sw.run()
+    assert [(r["level"], r["repetition"]) for r in runs] == [
+        (1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3), (2, 4), (2, 5)]
+    one, two = sw.adaptive[1], sw.adaptive[2]
+    assert one["repetitions"] == 3
+    name, half, n = one["widths"]["netperf:TCP_STREAM"]
+    # t(0.975, 2) * stddev 1 / sqrt(3) / mean 100
+    assert (name, n) == ("throughput_mbps", 3)
+    assert half == pytest.approx(4.302652729911275 / 3 ** 0.5 / 100)
+    assert one["why"] == ("target width reached after 3: netperf:TCP_STREAM "
+                          "throughput_mbps +-2.5% (n = 3); target +-5.0%")
+    assert any("no more repetitions" in line for line in progress)
+    assert two["repetitions"] == 5
+    assert two["why"].startswith("the most allowed (5); netperf:TCP_STREAM "
+                                 "throughput_mbps +-")
+    # the repetition-level values, not the 10 instance values
+    assert two["widths"]["netperf:TCP_STREAM"][2] == 5
+
+
+def test_without_a_target_every_level_runs_every_repetition(tmp_path):
+    sw = engine.Sweep(targets(1), [scripted(tmp_path, [100] * 4)],
+                      levels=[1], repetitions=4, between="none")
+    assert len(sw.run()) == 4 and sw.adaptive == {}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"min_repetitions": 3}, "min_repetitions needs target_half_width"),
+    ({"target_half_width": 5}, "target_half_width is a fraction"),
+    ({"target_half_width": 0.05, "min_repetitions": 1}, "from 2"),
+    ({"target_half_width": 0.05, "min_repetitions": 11},
+     "to repetitions (10"),
+])
+def test_adaptive_arguments_that_mean_nothing_are_refused(kwargs, message):
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        engine.Sweep(targets(1), [], levels=[1], repetitions=10, **kwargs)
+    assert message in str(e.value)

@@ -1157,3 +1157,39 @@ def test_no_flavor_and_no_flavor_context(sshd):
     with pytest.raises(exceptions.InvalidArgument) as e:
         scen.run("image-1", instances=1, **ssh(sshd))
     assert "add the kvm_perf_flavor context" in str(e.value)
+
+
+def test_adaptive_repetitions_in_a_sweep(sshd, tmp_path, local_netserver):
+    """target_half_width: a level repeats at least min_repetitions times
+    and at most repetitions; how many runs each level took and why it
+    stopped is in the notes and the sweep's file; the resume parameters
+    carry the setting; arguments that mean nothing are refused before
+    booting."""
+    host, port = local_netserver
+    nova = fakes.FakeNova()
+    scen = make(netperf.Netperf, sshd, nova)
+    out = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", netserver="%s:%d" % (host, port),
+             tests=["TCP_RR"], duration=1, instances=1, repetitions=4,
+             min_repetitions=2, target_half_width=0.5,
+             output_file=str(out), **ssh(sshd))
+    doc = json.loads(out.read_text())
+    [(level, adaptive)] = doc["adaptive"].items()
+    assert level == "1"
+    # loopback TCP_RR is steady well within +-50% after the 2 minimum
+    assert adaptive["repetitions"] == 2, adaptive
+    assert adaptive["why"].startswith("target width reached after 2: "
+                                      "netperf:TCP_RR transactions_per_s +-")
+    assert len(doc["runs"]) == 2
+    assert doc["parameters"]["adaptive"] == {"min_repetitions": 2,
+                                             "target_half_width": 0.5}
+    notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
+    assert "adaptive repetitions, 1 instance(s) at once: 2 run(s), target " \
+        "width reached after 2" in notes, notes
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        make(netperf.Netperf, sshd, nova).run(
+            "image-1", "flavor-1", netserver="%s:%d" % (host, port),
+            tests=["TCP_RR"], instances=1, repetitions=4, min_repetitions=3,
+            **ssh(sshd))
+    assert "min_repetitions needs target_half_width" in str(e.value)
+    assert len(nova.servers.created) == 1     # the refused one booted none

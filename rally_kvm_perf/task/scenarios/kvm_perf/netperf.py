@@ -63,6 +63,8 @@ class Netperf(utils.KVMPerfScenario):
             active_counts: t.Optional[t.List[int]] = None,
             repetitions: int = 10,
             between_repetitions: str = "drop_caches",
+            min_repetitions: t.Optional[int] = None,
+            target_half_width: t.Optional[float] = None,
             username: str = "debian",
             password: t.Optional[str] = None,
             port: int = 22,
@@ -112,7 +114,16 @@ class Netperf(utils.KVMPerfScenario):
         :param instances: instances booted once for the whole sweep
         :param active_counts: numbers of instances running the benchmark at
             the same time, e.g. [1, 2, 4, 8]; default 1..instances
-        :param repetitions: runs per level (the paper: 10)
+        :param repetitions: runs per level (the paper: 10); with
+            ``target_half_width`` the most a level runs
+        :param min_repetitions: adaptive repetitions: the fewest a level
+            runs before its interval is judged (default 3)
+        :param target_half_width: adaptive repetitions: a level stops
+            repeating once every benchmark's headline metric (block write,
+            throughput, transactions) has a 95% interval within this
+            fraction of its mean (0.05: +-5%), over the repetition-level
+            values; the notes say how many runs each level took and why it
+            stopped. Default: every level runs ``repetitions``
         :param between_repetitions: before each run: "drop_caches" (default;
             sync and drop the page caches in the active instances),
             "reboot" (the paper's choice: reboot them and wait for SSH; not

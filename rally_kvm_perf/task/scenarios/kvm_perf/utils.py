@@ -87,7 +87,7 @@ SWEEP_ARGS = (
     "between_repetitions", "username", "password", "port", "use_floating_ip",
     "floating_network", "ssh_timeout", "command_timeout", "availability_zone",
     "install_command", "host_baseline", "boot_kwargs", "output_file",
-    "resume", "placement")
+    "resume", "placement", "min_repetitions", "target_half_width")
 
 # Rally's safety net for what a sweep itself creates, should the scenario
 # die before its own finally: its servers (the peer too), their server group
@@ -197,7 +197,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                use_floating_ip, floating_network, ssh_timeout,
                command_timeout, availability_zone, install_command,
                host_baseline, boot_kwargs, output_file=None, resume=False,
-               placement="same_host", peer=False, peer_placement="any"):
+               placement="same_host", peer=False, peer_placement="any",
+               min_repetitions=None, target_half_width=None):
         """The whole iteration; the scenarios pass their run() arguments
         on as keywords."""
         conf = CONF.kvm_perf
@@ -227,6 +228,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "peer_placement same_host needs placement same_host: with "
                 "placement %s the measured instances may be on several "
                 "hosts" % placement)
+        engine.check_adaptive(repetitions, min_repetitions,
+                              target_half_width)
         levels = list(active_counts or range(1, instances + 1))
         if not engine.valid_levels(levels, instances):
             raise exceptions.InvalidArgument(
@@ -249,6 +252,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
             between_repetitions, placement)
         if peer:   # the peer's host decides netperf's path
             self.parameters["peer_placement"] = peer_placement
+        if target_half_width:
+            self.parameters["adaptive"] = {
+                "min_repetitions": min_repetitions,
+                "target_half_width": target_half_width}
         done = self._resumable(output_file) if resume else []
         self.path_notes = []
         self.baseline_docs = {}
@@ -260,6 +267,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.notes += self.path_notes + early
         self.notes += shared.get("warnings", [])
         self.servers = []
+        self.adaptive = {}
         _check_host_count(shared.get("hypervisors"), placement, instances,
                           peer_placement)
         try:
@@ -303,8 +311,17 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     progress=progress,
                     on_run=lambda so_far: self._save_partial(
                         output_file, so_far, targets),
-                    should_stop=self._aborted, done=done)
+                    should_stop=self._aborted, done=done,
+                    min_repetitions=min_repetitions,
+                    target_half_width=target_half_width)
                 runs = sw.run()
+                self.adaptive = {level: {k: v for k, v in a.items()
+                                         if k != "widths"}
+                                 for level, a in sw.adaptive.items()}
+                self.notes += ["adaptive repetitions, %d instance(s) at "
+                               "once: %d run(s), %s" % (
+                                   level, a["repetitions"], a["why"])
+                               for level, a in sorted(sw.adaptive.items())]
                 if sw.stopped:
                     self.notes.append("sweep stopped: %s; the runs before "
                                       "it are reported" % sw.stopped)
@@ -1142,4 +1159,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
             # reboot: what every run between them ran with
             "pinning": getattr(self, "pinning_history", []),
             # how each instance went down at each reboot (orderly or not)
-            "reboots": getattr(self, "reboot_history", [])})
+            "reboots": getattr(self, "reboot_history", []),
+            # adaptive repetitions: how many each level ran, and why
+            "adaptive": {str(k): v for k, v in sorted(
+                getattr(self, "adaptive", {}).items())}})
