@@ -59,9 +59,12 @@ mark_done() { touch "$AIO_DONE/$1"; }
 # openstack CLI as admin inside the namespace (credentials from the file,
 # never on a command line)
 os() { in_ns bash -c '. "$0" && exec openstack "$@"' "$AIO_ETC/openrc" "$@"; }
-compute_up() { os compute service list --service nova-compute -f value -c State | grep -qx up; }
-hypervisor_listed() { os hypervisor list -f value | grep -q .; }
-agent_alive() { os network agent list --agent-type "$1" -f value -c Alive | grep -q True; }
+# what up waits for, asked of the APIs by a stdlib script (api.py): the
+# openstack CLI costs about 2 s of CPU per call, polled every second
+api() { in_ns bash -c '. "$0" && exec python3 "$1" "${@:2}"' "$AIO_ETC/openrc" "$here/api.py" "$@"; }
+compute_up() { api compute-up; }
+hypervisor_listed() { api hypervisors; }
+agent_alive() { api agent-alive "$1"; }
 
 # -- the namespace and its provider network --
 
@@ -171,7 +174,7 @@ start_keystone() {
             --bootstrap-region-id "$AIO_REGION"
         mark_done keystone-bootstrap
     fi
-    wait_for keystone 60 os token issue
+    wait_for keystone 60 api token
 }
 
 catalog() {
@@ -273,9 +276,9 @@ start_neutron() {
         --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/dhcp_agent.ini"
     start_daemon neutron-l3-agent env PATH="$AIO_BIN:$PATH" neutron-l3-agent \
         --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/l3_agent.ini"
-    wait_for neutron-linuxbridge-agent 120 agent_alive linux-bridge
-    wait_for neutron-dhcp-agent 120 agent_alive dhcp
-    wait_for neutron-l3-agent 120 agent_alive l3
+    wait_for neutron-linuxbridge-agent 120 agent_alive "Linux bridge agent"
+    wait_for neutron-dhcp-agent 120 agent_alive "DHCP agent"
+    wait_for neutron-l3-agent 120 agent_alive "L3 agent"
 }
 
 provider_network() {
@@ -383,21 +386,7 @@ up() {
 }
 
 # placement's PCPU and VCPU totals of this node, e.g. "PCPU=1 VCPU=1"
-cpu_inventory() {
-    local token
-    token=$(os token issue -f value -c id)
-    in_ns python3 - "$token" <<'PY'
-import json, sys, urllib.request
-def get(path):
-    req = urllib.request.Request("http://127.0.0.1:8778" + path, headers={
-        "X-Auth-Token": sys.argv[1], "OpenStack-API-Version": "placement 1.10"})
-    return json.load(urllib.request.urlopen(req, timeout=30))
-for rp in get("/resource_providers")["resource_providers"]:
-    inv = get("/resource_providers/%s/inventories" % rp["uuid"])["inventories"]
-    print(" ".join("%s=%s" % (rc, inv[rc]["total"]) for rc in ("PCPU", "VCPU")
-                   if rc in inv))
-PY
-}
+cpu_inventory() { api cpu-inventory; }
 
 inventory_is() { [ "$(cpu_inventory)" = "$1" ]; }
 
