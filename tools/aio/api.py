@@ -11,11 +11,20 @@ OS_* variables:
                                ("Linux bridge agent", "DHCP agent", ...)
     api.py cpu-inventory       print placement's PCPU/VCPU totals of each
                                resource provider, e.g. "PCPU=1 VCPU=1"
+    api.py catalog NAME:TYPE:PORT[/PATH]...
+                               keystone's service project, and for each
+                               service its user (password from
+                               AIO_SERVICE_PASS, never on a command line,
+                               admin in project service), its service entry
+                               and its public, internal and admin endpoints
+                               http://127.0.0.1:PORT[/PATH]; what exists is
+                               kept (about 45 openstack calls, 90 s of CPU)
 """
 
 import json
 import os
 import sys
+import urllib.parse
 import urllib.request
 
 API = "http://127.0.0.1"
@@ -46,6 +55,50 @@ def get(tok, port, path, headers=None):
         return json.load(resp)
 
 
+def send(tok, method, url, body=None):
+    req = urllib.request.Request(
+        url, method=method, data=None if body is None else json.dumps(
+            body).encode(),
+        headers={"X-Auth-Token": tok, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def catalog(tok, specs):
+    keystone = os.environ["OS_AUTH_URL"].rstrip("/")
+    region = os.environ.get("OS_REGION_NAME", "RegionOne")
+
+    def find(kind, query):
+        return send(tok, "GET", "%s/%s?%s" % (
+            keystone, kind, urllib.parse.urlencode(query)))[kind]
+
+    def ensure(kind, query, body):
+        found = find(kind, query)
+        if found:
+            return found[0]
+        return send(tok, "POST", "%s/%s" % (keystone, kind),
+                    {kind[:-1]: body})[kind[:-1]]
+
+    project = ensure("projects", {"name": "service"},
+                     {"name": "service", "domain_id": "default"})
+    [admin] = find("roles", {"name": "admin"})
+    for spec in specs:
+        name, kind, port = spec.split(":", 2)
+        user = ensure("users", {"name": name}, {
+            "name": name, "domain_id": "default",
+            "password": os.environ["AIO_SERVICE_PASS"]})
+        send(tok, "PUT", "%s/projects/%s/users/%s/roles/%s" % (
+            keystone, project["id"], user["id"], admin["id"]))
+        service = ensure("services", {"type": kind},
+                         {"name": name, "type": kind})
+        for iface in ("public", "internal", "admin"):
+            ensure("endpoints", {"service_id": service["id"],
+                                 "interface": iface},
+                   {"service_id": service["id"], "interface": iface,
+                    "region_id": region, "url": "%s:%s" % (API, port)})
+
+
 def main(argv):
     if not argv:
         sys.exit(__doc__)
@@ -63,6 +116,9 @@ def main(argv):
         agents = get(tok, 9696, "/v2.0/agents")["agents"]
         return 0 if any(a["agent_type"] == argv[1] and a["alive"]
                         for a in agents) else 1
+    if what == "catalog" and len(argv) > 1:
+        catalog(tok, argv[1:])
+        return 0
     if what == "cpu-inventory":
         version = {"OpenStack-API-Version": "placement 1.10"}
         for rp in get(tok, 8778, "/resource_providers",

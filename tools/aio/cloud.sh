@@ -179,22 +179,8 @@ start_keystone() {
 
 catalog() {
     step_done catalog && return 0
-    os project show service > /dev/null 2>&1 || os project create --domain default service > /dev/null
-    local svc type port
-    for svc in glance:image:9292 placement:placement:8778 nova:compute:8774/v2.1 \
-               neutron:network:9696; do
-        IFS=: read -r name type port <<< "$svc"
-        os user show "$name" > /dev/null 2>&1 || \
-            os user create --domain default --password "$AIO_SERVICE_PASS" "$name" > /dev/null
-        os role add --project service --user "$name" admin
-        os service show "$type" > /dev/null 2>&1 || \
-            os service create --name "$name" "$type" > /dev/null
-        for iface in public internal admin; do
-            [ -n "$(os endpoint list --service "$type" --interface $iface -f value -c ID)" ] || \
-                os endpoint create --region "$AIO_REGION" "$type" $iface \
-                    "http://$AIO_API:$port" > /dev/null
-        done
-    done
+    AIO_SERVICE_PASS=$AIO_SERVICE_PASS api catalog glance:image:9292 \
+        placement:placement:8778 nova:compute:8774/v2.1 neutron:network:9696
     mark_done catalog
 }
 
