@@ -511,14 +511,26 @@ def test_spread_that_landed_on_one_host_fails_before_measuring(sshd,
     assert nova.server_groups.deleted == ["group-1"]
 
 
-def test_spread_without_enough_hosts_says_so_before_measuring(sshd,
-                                                             tmp_path):
-    """A one-node cloud: nova refuses the second instance of an
-    anti-affinity group; the task fails at once, saying why."""
+@pytest.mark.parametrize("when, fault, said", [
+    # nova's scheduler finds no host for the second instance
+    ("error_index", "No valid host was found. There are not enough hosts "
+     "available.", "No valid host was found"),
+    # two anti-affinity boots at once: the scheduler placed both on the one
+    # host, compute's late policy check rescheduled the second until no
+    # host was left (seen on the local cloud)
+    ("late_error_index", "Exceeded maximum number of retries. Exhausted "
+     "all hosts available for retrying build failures for instance "
+     "03bc82cf.", "Exhausted all hosts"),
+])
+def test_spread_without_enough_hosts_says_so_before_measuring(
+        sshd, tmp_path, when, fault, said):
+    """A one-node cloud without the hypervisors context: nova fails the
+    second instance of an anti-affinity group, either way; the task fails
+    at once, saying why: the placement failed, not one instance's boot
+    after which the other would be measured."""
     nova = fakes.FakeNova()
-    nova.servers.error_index = 1
-    nova.servers.error_fault = ("No valid host was found. There are not "
-                                "enough hosts available.")
+    setattr(nova.servers, when, 1)
+    nova.servers.error_fault = fault
     scen = make(bonnie.Bonnie, sshd, nova, admin=True)
     with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=2, repetitions=1,
@@ -526,8 +538,10 @@ def test_spread_without_enough_hosts_says_so_before_measuring(sshd,
                  **BONNIE, **ssh(sshd))
     text = str(e.value)
     assert "placement spread:" in text and "never became ACTIVE" in text
-    assert "needs 2 compute hosts" in text, text
+    assert said in text and "needs 2 compute hosts" in text, text
+    assert "kvm_perf.wait_for_ssh" not in atomics(scen)
     assert not any(a.startswith("bonnie") for a in atomics(scen))
+    assert len(nova.servers.deleted) == 2
 
 
 def _hosts(*states):
@@ -564,32 +578,6 @@ def test_placement_more_hosts_than_the_cloud_has_fails_before_booting(
     assert message in str(e.value), str(e.value)
     assert "nothing was booted" in str(e.value)
     assert not nova.servers.created and not nova.server_groups.created
-
-
-def test_spread_whose_boots_raced_for_one_host_fails_before_measuring(
-        sshd, tmp_path):
-    """Two anti-affinity boots at once on a one-node cloud without the
-    hypervisors context: nova's scheduler may place both on the one host,
-    compute's late policy check reschedules the second until no host is
-    left ("Exceeded maximum number of retries", seen on the local cloud):
-    that is the placement failing too, not one instance's boot error
-    after which the other is measured."""
-    nova = fakes.FakeNova()
-    nova.servers.late_error_index = 1
-    nova.servers.error_fault = (
-        "Exceeded maximum number of retries. Exhausted all hosts available "
-        "for retrying build failures for instance 03bc82cf.")
-    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
-    with pytest.raises(utils.SweepFailed) as e:
-        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
-                 placement="spread", bonnie_directory=str(tmp_path),
-                 **BONNIE, **ssh(sshd))
-    text = str(e.value)
-    assert "placement spread:" in text and "Exhausted all hosts" in text
-    assert "needs 2 compute hosts" in text, text
-    assert "kvm_perf.wait_for_ssh" not in atomics(scen)
-    assert not any(a.startswith("bonnie") for a in atomics(scen))
-    assert len(nova.servers.deleted) == 2
 
 
 def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):

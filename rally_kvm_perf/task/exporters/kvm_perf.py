@@ -22,13 +22,19 @@ class KVMPerfExporter(exporter.TaskExporter):
     """
 
     def generate(self):
-        if not self.output_destination:
-            raise ValueError("the kvm-perf exporter writes several files: "
-                             "give a directory with --to DIR")
-        # rally writes the files but does not create their directory
-        os.makedirs(self.output_destination, exist_ok=True)
-        files = render.build(self.tasks_results)
-        out = {os.path.join(self.output_destination, name): content
-               for name, content in files.items()}
-        index = os.path.join(self.output_destination, "index.html")
-        return {"files": out, "open": "file://" + os.path.abspath(index)}
+        return in_directory(self, render.build(self.tasks_results),
+                            "index.html")
+
+
+def in_directory(exporter_, files, index):
+    """Rally's answer for {file name: content} written into the --to
+    directory (made here: Rally writes the files but does not create
+    their directory), opening ``index``."""
+    if not exporter_.output_destination:
+        raise ValueError("the %s exporter writes several files: give a "
+                         "directory with --to DIR" % exporter_.get_name())
+    os.makedirs(exporter_.output_destination, exist_ok=True)
+    out = {os.path.join(exporter_.output_destination, name): content
+           for name, content in files.items()}
+    page = os.path.join(exporter_.output_destination, index)
+    return {"files": out, "open": "file://" + os.path.abspath(page)}

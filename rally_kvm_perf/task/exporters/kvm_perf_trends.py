@@ -1,10 +1,9 @@
 """The ``kvm-perf-trends`` task exporter: ratios over many tasks."""
 
-import os
-
 from rally.task import exporter
 
 from rally_kvm_perf.report import trends
+from rally_kvm_perf.task.exporters import kvm_perf
 
 
 @exporter.configure("kvm-perf-trends")
@@ -23,12 +22,5 @@ class KVMPerfTrendsExporter(exporter.TaskExporter):
     """
 
     def generate(self):
-        if not self.output_destination:
-            raise ValueError("the kvm-perf-trends exporter writes two files: "
-                             "give a directory with --to DIR")
-        os.makedirs(self.output_destination, exist_ok=True)
-        files = trends.build(self.tasks_results)
-        out = {os.path.join(self.output_destination, name): content
-               for name, content in files.items()}
-        index = os.path.join(self.output_destination, "trends.html")
-        return {"files": out, "open": "file://" + os.path.abspath(index)}
+        return kvm_perf.in_directory(self, trends.build(self.tasks_results),
+                                     "trends.html")
