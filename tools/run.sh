@@ -84,40 +84,56 @@ test)
     failed() { tail -1 "$logs/$1.log" | grep -qv '^exit 0 '; }
     "$py3/python" -m tests.functional.aio snapshot "$logs/cloud-before.json" \
         || rc=1
-    # the lanes, longest cases first; every functional test is in exactly
-    # one of them (checked: a test added to no lane would never run)
+    # Two lanes take the cases from one queue, longest first, each the
+    # next one when it is free: lane A once the pinned case is done, lane B
+    # once the checks are; they end within one short case of each other
+    # whatever the cases take on the day. Every functional test is in
+    # exactly one case (checked: a test in none would never run).
     local_cloud=tests/functional/test_local_cloud.py
     failures=tests/functional/test_failures.py
-    pinned=("$local_cloud::test_pinned_flavor_instance_shows_vcpupin")
-    lane_a=("$local_cloud" --deselect "${pinned[0]}"
-            "$failures::test_one_failing_instance_keeps_the_others_results"
-            "$failures::test_spread_on_one_compute_node_fails_before_booting"
-            tests/functional/test_guest_image.py)
-    lane_b=("$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
-            tests/functional/test_zuul_playbooks.py
-            "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
-            "$failures::test_instance_that_cannot_boot_fails_with_console_evidence"
-            "$failures::test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring")
+    pinned="$local_cloud::test_pinned_flavor_instance_shows_vcpupin"
+    paper="$local_cloud::test_papers_path_peer_baseline_reboots_and_runtime_pinning"
+    cases=("$local_cloud --deselect $pinned --deselect $paper"
+           tests/functional/test_zuul_playbooks.py
+           "$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
+           "$paper"
+           "$failures::test_one_failing_instance_keeps_the_others_results"
+           "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
+           "$failures::test_instance_that_cannot_boot_fails_with_console_evidence"
+           "$failures::test_spread_on_one_compute_node_fails_before_booting $failures::test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring tests/functional/test_guest_image.py")
     collect() { "$py3/pytest" --collect-only -q "$@" 2>&1 | grep '^tests/.*::' | sort; }
-    missing=$(comm -23 <(collect tests/functional) <(
-        { collect "${pinned[@]}"; collect "${lane_a[@]}"; collect "${lane_b[@]}"; } | sort))
-    if [ -n "$missing" ] || [ "$(collect tests/functional | wc -l)" != "$(
-        { collect "${pinned[@]}"; collect "${lane_a[@]}"; collect "${lane_b[@]}"; } | wc -l)" ]; then
-        echo "tools/run.sh: functional tests in no lane, or in two: ${missing:-(counts differ)}" >&2
+    # (word splitting of each case is meant: pytest arguments)
+    # shellcheck disable=SC2086
+    chosen=$({ collect "$pinned"; for case in "${cases[@]}"; do collect $case; done; } | sort)
+    if [ "$(collect tests/functional)" != "$chosen" ]; then
+        echo "tools/run.sh: functional tests in no case, or in two:" >&2
+        diff <(collect tests/functional) <(echo "$chosen") >&2
         rc=1
     fi
+    queue=$logs/queue
+    printf '%s\n' "${cases[@]}" > "$queue"
+    next_case() { flock "$queue.lock" bash -c 'head -n 1 "$1"; sed -i 1d "$1"' _ "$queue"; }
+    lane() {  # name: run cases from the queue until it is empty
+        local name=$1 n=0 case
+        while case=$(next_case) && [ -n "$case" ]; do
+            n=$((n + 1))
+            # shellcheck disable=SC2086
+            functional "$name-$n" $case
+        done
+    }
     t1=$(date +%s)
-    functional pinned "${pinned[@]}"
-    functional lane-a "${lane_a[@]}" &
+    functional pinned "$pinned"
+    lane lane-a &
     a_pid=$!
     wait $checks_pid
     show checks
     grep -q "^pep8, py3, docs: exit 0 " "$logs/checks.log" || rc=1
-    functional lane-b "${lane_b[@]}"
+    lane lane-b
     wait $a_pid
-    for name in pinned lane-a lane-b; do
-        show $name
-        ! failed $name || rc=1
+    for log in "$logs"/pinned.log "$logs"/lane-*.log; do
+        name=$(basename "$log" .log)
+        show "$name"
+        ! failed "$name" || rc=1
     done
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
