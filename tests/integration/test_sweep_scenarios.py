@@ -1164,16 +1164,21 @@ def test_adaptive_repetitions_in_a_sweep(sshd, tmp_path, local_netserver):
     doc = json.loads(out.read_text())
     [(level, adaptive)] = doc["adaptive"].items()
     assert level == "1"
-    # loopback TCP_RR is steady well within +-50% after the 2 minimum
-    assert adaptive["repetitions"] == 2, adaptive
-    assert adaptive["why"].startswith("target width reached after 2: "
-                                      "netperf:TCP_RR transactions_per_s +-")
-    assert len(doc["runs"]) == 2
+    # where it stops depends on how steady loopback TCP_RR is on the busy
+    # machine (one CI run: 36k, 18k, 9k, 22k transactions/s): stopping
+    # early on steady values is tested with scripted ones
+    # (test_sweep_engine.py); here, that the sweep says what it did
+    reps = adaptive["repetitions"]
+    assert 2 <= reps <= 4 and len(doc["runs"]) == reps, adaptive
+    assert adaptive["why"].startswith(
+        "target width reached after %d: " % reps if reps < 4 else
+        "the most allowed (4); "), adaptive
+    assert "netperf:TCP_RR transactions_per_s +-" in adaptive["why"]
     assert doc["parameters"]["adaptive"] == {"min_repetitions": 2,
                                              "target_half_width": 0.5}
     notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
-    assert "adaptive repetitions, 1 instance(s) at once: 2 run(s), target " \
-        "width reached after 2" in notes, notes
+    assert "adaptive repetitions, 1 instance(s) at once: %d run(s), %s" % (
+        reps, adaptive["why"]) in notes, notes
     with pytest.raises(exceptions.InvalidArgument) as e:
         make(netperf.Netperf, sshd, nova).run(
             "image-1", "flavor-1", netserver="%s:%d" % (host, port),
