@@ -116,7 +116,7 @@ def test_gate_playbooks_build_upload_measure_and_report(cloud, tmp_path):
         assert "failed=0" in proc.stdout
     print("\ngate playbooks against the local cloud: %.0f s (%s)"
           % (time.monotonic() - t0, _task_times(tmp_path / "junit")))
-    left = aio.leaks(before, aio.resources())
+    left = aio.settled_leaks(before)
     assert not left, left     # the task cleaned up after itself
     out = tmp_path / "zuul-output" / "logs" / "kvm-perf"
     assert "VM/host ratio vs active instances" in (
