@@ -24,12 +24,9 @@ test)
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
     #   once the cloud is up: the pinned-flavor test alone (it switches
     #     nova-compute's CPU sets, so no other server may exist), then
-    #   lane A (the smoke sweep, the paper's path, a failing instance,
-    #     spread refused, the guest image checks) beside the rest of the
-    #     unit and integration tests, and then beside
-    #   lane B (abort and resume, the Zuul playbooks, a command timeout,
-    #     an unbootable image, a peer on another host refused): the
-    #     longest cases first, shared so that both lanes end together.
+    #   lane A beside the rest of the unit and integration tests, and
+    #     then beside lane B: both take the functional cases from one
+    #     queue, longest first (below), so that they end together.
     # A 1-instance level or Rally's context set-up keeps one core busy at
     # most: two lanes fill the other. Each task checks what it alone can
     # leave behind (KVM_PERF_AIO_SHARED); the whole cloud is compared with
@@ -105,9 +102,10 @@ test)
     # (word splitting of each case is meant: pytest arguments)
     # shellcheck disable=SC2086
     chosen=$({ collect "$pinned"; for case in "${cases[@]}"; do collect $case; done; } | sort)
-    if [ "$(collect tests/functional)" != "$chosen" ]; then
+    every=$(collect tests/functional)
+    if [ "$every" != "$chosen" ]; then
         echo "tools/run.sh: functional tests in no case, or in two:" >&2
-        diff <(collect tests/functional) <(echo "$chosen") >&2
+        diff <(echo "$every") <(echo "$chosen") >&2
         rc=1
     fi
     queue=$logs/queue
