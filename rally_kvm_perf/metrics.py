@@ -22,6 +22,13 @@ class Metric:
     title: str
     # The metrics the paper plots (Fig. 2-5) come first in every report.
     paper: bool = False
+    # Shown in the report's summary tables with the paper's metrics (the
+    # headline metrics of benchmarks the paper did not run: fio's).
+    key: bool = False
+
+    @property
+    def summary(self):
+        return self.paper or self.key
 
 
 # bonnie++ operations: (stem, unit suffix of the rate, title, in the paper)
@@ -73,8 +80,36 @@ NETPERF_METRICS = (
     Metric("remote_cpu_pct", "netperf", "%", LOWER, "CPU, remote side"),
 )
 
+# fio's jobs: (job, title); 4 KiB random jobs are judged by IOPS, 1 MiB
+# sequential ones by bandwidth (their key metric), all by p99 latency
+FIO_JOBS = (
+    ("randread", "fio 4 KiB random read", "iops"),
+    ("randwrite", "fio 4 KiB random write", "iops"),
+    ("seqread", "fio 1 MiB sequential read", "bw_kBps"),
+    ("seqwrite", "fio 1 MiB sequential write", "bw_kBps"),
+)
+
+
+def _fio_metrics():
+    for job, title, key in FIO_JOBS:
+        for stem, unit, better, what in (
+                ("iops", "1/s", HIGHER, "IOPS"),
+                ("bw_kBps", "KiB/s", HIGHER, "bandwidth"),
+                ("lat_mean_us", "us", LOWER, "mean latency"),
+                ("lat_p50_us", "us", LOWER, "completion latency, median"),
+                ("lat_p99_us", "us", LOWER,
+                 "completion latency, 99th percentile"),
+                ("lat_p99_9_us", "us", LOWER,
+                 "completion latency, 99.9th percentile"),
+                ("cpu_pct", "%", LOWER, "CPU")):
+            yield Metric("%s_%s" % (job, stem), "fio", unit, better,
+                         "%s, %s" % (title, what),
+                         key=stem in (key, "lat_p99_us"))
+
+
 BONNIE_METRICS = tuple(_bonnie_metrics())
-METRICS = {m.name: m for m in BONNIE_METRICS + NETPERF_METRICS}
+FIO_METRICS = tuple(_fio_metrics())
+METRICS = {m.name: m for m in BONNIE_METRICS + NETPERF_METRICS + FIO_METRICS}
 
 
 def get(name):
@@ -95,7 +130,8 @@ def ordered(names):
 
 # The one number a progress line shows per run, first present wins.
 HEADLINE = ("block_write_kBps", "throughput_mbps", "transactions_per_s",
-            "char_write_kBps")
+            "char_write_kBps", "randread_iops", "randwrite_iops",
+            "seqread_bw_kBps", "seqwrite_bw_kBps")
 
 
 def headline(values):

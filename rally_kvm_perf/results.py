@@ -39,7 +39,7 @@ OVERLAP_COLUMNS = ("Benchmark", "Active", "Runs", "Start skew mean s",
                    "Clock uncertainty s", "Measured in")
 
 BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
-               "netperf:TCP_RR")
+               "netperf:TCP_RR", "fio")
 
 
 def bench_order(names):

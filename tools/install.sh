@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install everything rally-kvm-perf needs on Debian 12 (run as root):
-# Debian packages (bonnie++ from main, netperf from non-free, what
+# Debian packages (bonnie++ and fio from main, netperf from non-free, what
 # libvirt-python builds against) and a virtualenv at .venv with the package
 # and its test tools. Idempotent: a second run only checks.
 set -euo pipefail
@@ -37,7 +37,7 @@ enable_non_free() {
 # debootstrap ... genisoimage: the functional tests build the guest image and
 # boot it under qemu; e2fsprogs checks it (verify-guest-image.sh).
 # ansible-core: the functional tests run the Zuul job's playbooks.
-DEBS="bonnie++ netperf libvirt-dev pkg-config gcc python3-venv python3-dev git
+DEBS="bonnie++ netperf fio libvirt-dev pkg-config gcc python3-venv python3-dev git
 openssh-server openssh-client chromium debootstrap qemu-system-x86 qemu-utils
 extlinux syslinux-common genisoimage fdisk e2fsprogs ansible-core"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
@@ -58,7 +58,8 @@ if [ -n "$missing" ] || [ "$installed_count" -lt "$(echo $DEBS | wc -w)" ]; then
     [ -z "$own_policy" ] || rm -f $policy
 fi
 command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v netserver >/dev/null \
-    || { log "bonnie++/netperf not on PATH after apt-get install"; exit 1; }
+    && command -v fio >/dev/null \
+    || { log "bonnie++/netperf/fio not on PATH after apt-get install"; exit 1; }
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -3,9 +3,13 @@ by the host baseline and the instance sweep."""
 
 from rally_kvm_perf import metrics
 from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 
 BONNIE = "bonnie++"
+FIO = "fio"
+# the disk benchmarks: page caches are dropped before them
+DISK = (BONNIE, FIO)
 NETPERF_PREFIX = "netperf:"
 
 
@@ -16,11 +20,13 @@ def netperf_name(test):
 def parse_metrics(name, text):
     """Parse the output of benchmark ``name``.
 
-    :param name: ``"bonnie++"`` or ``"netperf:TEST"`` (TCP_STREAM, ...)
+    :param name: ``"bonnie++"``, ``"fio"`` or ``"netperf:TEST"``
+        (TCP_STREAM, ...)
     :returns: ({metric: value}, [warnings]). bonnie++: the metrics it ran,
         None for those it ran too fast to time ("+++++": never averaged
         away later), none for those it did not run (-f, -n 0); netperf
-        only the metrics its test reports.
+        only the metrics its test reports; fio every metric of the jobs it
+        ran (a percentile it did not report: None).
     :raises ParseError: on malformed output
     """
     if name == BONNIE:
@@ -28,6 +34,11 @@ def parse_metrics(name, text):
         too_fast = set(row["too_fast"])
         return {k: v for k, v in row.items() if k in metrics.METRICS
                 and (v is not None or k in too_fast)}, []
+    if name == FIO:
+        values = {}
+        for job_values in fio.parse(text)["jobs"].values():
+            values.update(job_values)
+        return values, []
     if name.startswith(NETPERF_PREFIX):
         parsed = netperf.parse(text, test=name[len(NETPERF_PREFIX):])
         values = {k: v for k, v in parsed.items()

@@ -2,7 +2,7 @@
 
 The one probe both sides run -- the host baseline on each compute host and
 the sweep in each instance -- so that their versions compare: another
-bonnie++ or netperf is another measure, and the results say so. The only
+bonnie++, netperf or fio is another measure, and the results say so. The only
 module under ``benchmarks/`` that runs anything, through the runner it is
 given (local, SSH, an instance).
 """
@@ -10,6 +10,7 @@ given (local, SSH, an instance).
 import re
 
 from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 
 # bonnie++ and netserver live in /usr/sbin on Debian, which is not on a
@@ -21,7 +22,11 @@ _PROBES = {
     bonnie.BINARY: (["env", SBIN_PATH, bonnie.BINARY, "-h"],
                     r"Version:\s*(\S+)"),
     netperf.BINARY: ([netperf.BINARY, "-V"], r"Netperf version\s+(\S+)"),
+    fio.BINARY: ([fio.BINARY, "--version"], r"fio-(\d\S*)"),
 }
+# Debian package of each tool (what an error tells the user to install)
+PACKAGES = {bonnie.BINARY: "bonnie++", netperf.BINARY: "netperf",
+            fio.BINARY: "fio"}
 
 
 def installed_argv(tool):

@@ -19,6 +19,7 @@ from oslo_log import log as oslo_logging
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
+from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.report import collect
@@ -28,7 +29,7 @@ LOG = oslo_logging.getLogger("rally_kvm_perf")
 
 # --quick: a small, fast baseline for smoke tests and CI (minutes, not hours)
 QUICK = {"runs": 3, "bonnie_size": 256, "bonnie_files": "1", "duration": 2,
-         "force": True}
+         "force": True, "fio_size": 64, "fio_runtime": 2, "fio_ramp": 1}
 
 
 def _pair(text):
@@ -58,8 +59,9 @@ def build_parser():
                     "companion tool).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
-        "baseline", help="measure the host baseline (bonnie++, netperf)",
-        description="Run bonnie++ and netperf N times on a host and write "
+        "baseline", help="measure the host baseline (bonnie++, netperf, fio)",
+        description="Run bonnie++ and netperf (and fio with --fio) N times "
+                    "on a host and write "
                     "raw outputs, samples, statistics, tool versions and "
                     "host facts to one JSON file.")
     p.add_argument("--host", metavar="[USER@]HOST[:PORT]",
@@ -75,14 +77,17 @@ def build_parser():
                         "kvm-perf-baseline-HOST-TIME.json here)")
     p.add_argument("--quick", action="store_true",
                    help="small and fast: %d runs, bonnie++ %d MiB (forced), "
-                        "netperf %d s; explicit options win"
-                   % (QUICK["runs"], QUICK["bonnie_size"], QUICK["duration"]))
+                        "netperf %d s, fio %d MiB for %d s a job; explicit "
+                        "options win"
+                   % (QUICK["runs"], QUICK["bonnie_size"], QUICK["duration"],
+                      QUICK["fio_size"], QUICK["fio_runtime"]))
     p.add_argument("--timeout", type=int,
                    default=conf.kvm_perf.command_timeout,
                    help="seconds one benchmark command may run")
     p.add_argument("--no-drop-caches", dest="drop_caches",
                    action="store_false",
-                   help="do not drop page caches before each bonnie++ run")
+                   help="do not drop page caches before each bonnie++ and "
+                        "fio run")
     g = p.add_argument_group("bonnie++")
     g.add_argument("--no-bonnie", dest="bonnie", action="store_false")
     g.add_argument("--bonnie-dir", default=conf.kvm_perf.bonnie_directory,
@@ -102,6 +107,32 @@ def build_parser():
                         "repeatable; the instances must use the same")
     g.add_argument("--force", action="store_true", default=None,
                    help="allow a bonnie++ size below twice the RAM")
+    g = p.add_argument_group("fio (as KVMPerf.fio's fio_* arguments)")
+    g.add_argument("--fio", action="store_true",
+                   help="run fio too (off by default)")
+    g.add_argument("--fio-dir", metavar="DIR",
+                   help="directory of fio's test file (default --bonnie-dir)")
+    g.add_argument("--fio-job", action="append", dest="fio_jobs",
+                   choices=list(fio.JOBS), metavar="JOB",
+                   help="one job, repeatable, from %s (default all)"
+                   % ", ".join(fio.JOBS))
+    g.add_argument("--fio-size", type=int, metavar="MiB",
+                   help="test file size (default %d)"
+                   % fio.DEFAULTS["size_mb"])
+    g.add_argument("--fio-runtime", type=int, metavar="S",
+                   help="seconds each job is measured (default %d)"
+                   % fio.DEFAULTS["runtime"])
+    g.add_argument("--fio-ramp", type=int, metavar="S",
+                   help="seconds each job runs first (default %d)"
+                   % fio.DEFAULTS["ramp_time"])
+    g.add_argument("--fio-iodepth", type=int, metavar="N",
+                   help="I/Os in flight (default %d)" % fio.DEFAULTS["iodepth"])
+    g.add_argument("--fio-ioengine", metavar="ENGINE",
+                   help="I/O engine (default %s)" % fio.DEFAULTS["ioengine"])
+    g.add_argument("--fio-arg", action="append", default=[],
+                   dest="fio_extra_args", metavar="ARG",
+                   help="one more global fio option, repeatable; the "
+                        "instances must use the same")
     g = p.add_argument_group("netperf")
     g.add_argument("--no-netperf", dest="netperf", action="store_false")
     g.add_argument("--netserver", metavar="HOST[:PORT]",
@@ -162,7 +193,16 @@ def _baseline(args):
         message_size=args.message_size, confidence=args.confidence,
         cpu=args.cpu, data_port=args.data_port,
         skip_netperf=not args.netperf, drop_caches=args.drop_caches,
-        timeout=args.timeout)
+        timeout=args.timeout,
+        fio_options=None if not args.fio else {
+            "directory": args.fio_dir or args.bonnie_dir,
+            "jobs": args.fio_jobs,
+            "size_mb": pick(args.fio_size, "fio_size"),
+            "runtime": pick(args.fio_runtime, "fio_runtime"),
+            "ramp_time": pick(args.fio_ramp, "fio_ramp"),
+            "iodepth": args.fio_iodepth, "ioengine": args.fio_ioengine,
+            "extra_args": args.fio_extra_args})
+    params.validate()  # bad options fail before anything is written
     runner = baseline.make_runner(conf, args.host, args.ssh_key)
     if runner.is_local:
         runner.name = socket.gethostname() or "localhost"

@@ -1,4 +1,5 @@
-"""The host baseline: bonnie++ and netperf repeated N times on a physical host.
+"""The host baseline: bonnie++, fio and netperf repeated N times on a
+physical host.
 
 Every VM/host ratio divides by what this measures. The document it writes
 (JSON) keeps raw outputs, parsed samples, statistics, tool versions, host
@@ -17,6 +18,7 @@ import os
 import shlex
 import tempfile
 import time
+import typing
 
 from oslo_log import log as logging
 
@@ -24,6 +26,7 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import bonnie
+from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.benchmarks import tools
@@ -35,6 +38,7 @@ LOG = logging.getLogger(__name__)
 
 SCHEMA = "rally-kvm-perf/baseline/1"
 BONNIE = outputs.BONNIE
+FIO = outputs.FIO
 
 
 @dataclasses.dataclass
@@ -62,10 +66,38 @@ class NetperfParams:
 
 
 @dataclasses.dataclass
+class FioParams:
+    directory: str
+    jobs: tuple = fio.DEFAULT_JOBS
+    size_mb: int = fio.DEFAULTS["size_mb"]
+    runtime: int = fio.DEFAULTS["runtime"]
+    ramp_time: int = fio.DEFAULTS["ramp_time"]
+    iodepth: int = fio.DEFAULTS["iodepth"]
+    ioengine: str = fio.DEFAULTS["ioengine"]
+    extra_args: tuple = ()
+
+    def argv(self):
+        return fio.build_command(
+            self.directory, jobs=self.jobs, size_mb=self.size_mb,
+            runtime=self.runtime, ramp_time=self.ramp_time,
+            iodepth=self.iodepth, ioengine=self.ioengine,
+            extra_args=self.extra_args)
+
+
+class Wanted(typing.NamedTuple):
+    """The benchmark parameters a sweep's instances run (None: that tool
+    is not run): what a host baseline must have measured alike."""
+    bonnie: BonnieParams = None
+    netperf: NetperfParams = None
+    fio: FioParams = None
+
+
+@dataclasses.dataclass
 class BaselineParams:
     runs: int = 10
     bonnie: BonnieParams = None
     netperf: NetperfParams = None
+    fio: FioParams = None
     drop_caches: bool = True
     timeout: int = 4 * 3600
 
@@ -74,9 +106,12 @@ class BaselineParams:
                 or self.runs < 1:
             raise exceptions.InvalidArgument(
                 "runs must be a whole number >= 1, got %r" % (self.runs,))
-        if self.bonnie is None and self.netperf is None:
+        if self.bonnie is None and self.netperf is None and self.fio is None:
             raise exceptions.InvalidArgument(
-                "nothing to measure: both bonnie++ and netperf are disabled")
+                "nothing to measure: bonnie++, fio and netperf are all "
+                "disabled")
+        if self.fio is not None:
+            self.fio.argv()  # InvalidArgument naming what is wrong
         if self.netperf is not None:
             for test in self.netperf.tests:
                 if test not in netperf.TESTS:
@@ -136,28 +171,29 @@ class Baseline:
             "tools": versions, "parameters": self._parameters(facts),
             "benchmarks": {}, "errors": [], "warnings": []}
         for tool in (([BONNIE] if self.params.bonnie else [])
+                     + ([FIO] if self.params.fio else [])
                      + ([netperf.BINARY] if self.params.netperf else [])):
             if versions.get(tool) is None:
                 raise exceptions.CommandFailed(
                     self.runner.name, tool, 127,
                     "%s is not installed on %s (Debian: apt-get install %s)"
-                    % (tool, self.runner.name,
-                       "bonnie++" if tool == BONNIE else "netperf"))
-        if self.params.bonnie:
-            directory = self.params.bonnie.directory
-            res = self.runner.run(["test", "-d", directory, "-a", "-w",
-                                   directory], timeout=30)
+                    % (tool, self.runner.name, tools.PACKAGES[tool]))
+        for tool, p in ((BONNIE, self.params.bonnie), (FIO, self.params.fio)):
+            if not p:
+                continue
+            res = self.runner.run(["test", "-d", p.directory, "-a", "-w",
+                                   p.directory], timeout=30)
             if res.exit_code != 0:
                 raise exceptions.InvalidArgument(
-                    "bonnie++ directory %s does not exist or is not writable "
-                    "on %s" % (directory, self.runner.name))
+                    "%s directory %s does not exist or is not writable "
+                    "on %s" % (tool, p.directory, self.runner.name))
         if self.params.netperf:
             self._check_netserver()
 
     def _parameters(self, facts):
         p = self.params
         doc = {"runs": p.runs, "drop_caches": p.drop_caches,
-               "bonnie": None, "netperf": None}
+               "bonnie": None, "netperf": None, "fio": None}
         if p.bonnie:
             b = p.bonnie
             user = b.user or ("root" if facts["running_as_root"] else None)
@@ -171,6 +207,12 @@ class Baseline:
                                  size_mb=int(argv[argv.index("-s") + 1]
                                              .split(":")[0]),
                                  command=shlex.join(argv))
+        if p.fio:
+            argv = p.fio.argv()
+            self._commands[FIO] = argv
+            doc["fio"] = dict(dataclasses.asdict(p.fio), jobs=list(p.fio.jobs),
+                              extra_args=list(p.fio.extra_args),
+                              command=shlex.join(argv))
         if p.netperf:
             n = p.netperf
             doc["netperf"] = dict(dataclasses.asdict(n), tests=list(n.tests),
@@ -232,7 +274,7 @@ class Baseline:
             name, {"command": shlex.join(argv), "samples": [],
                    "statistics": {}})
         caches_dropped = None
-        if self.params.drop_caches and name == BONNIE:
+        if self.params.drop_caches and name in outputs.DISK:
             caches_dropped = self._drop_caches()
         self.progress("%s: %s run %d/%d started (elapsed %s)"
                       % (self.runner.name, name, i, self.params.runs,
@@ -299,10 +341,13 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
                 bonnie_extra_args=None,
                 netserver=None, tests=None, duration=None, message_size=None,
                 confidence=None, cpu=False, data_port=None,
-                skip_netperf=False, drop_caches=True, timeout=None):
+                skip_netperf=False, drop_caches=True, timeout=None,
+                fio_options=None):
     """BaselineParams from flat options (the CLI's, a Rally scenario's);
     what is not given comes from ``conf``, the ``[kvm_perf]`` option group.
-    ``netserver`` is ``HOST[:PORT]``; None means a private loopback one."""
+    ``netserver`` is ``HOST[:PORT]``; None means a private loopback one.
+    ``fio_options``: FioParams fields (directory default: bonnie++'s);
+    None: fio is not run."""
     bonnie_params = None
     if not skip_bonnie:
         bonnie_params = BonnieParams(
@@ -322,9 +367,22 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
             duration=duration or conf.netperf_duration,
             message_size=message_size, confidence=confidence, cpu=bool(cpu),
             data_port=data_port)
+    fio_params = None
+    if fio_options is not None:
+        options = dict(fio_options)
+        options.setdefault("directory", None)
+        options["directory"] = options["directory"] or conf.bonnie_directory
+        if options.get("jobs") is not None:
+            options["jobs"] = fio.parse_jobs(options["jobs"])
+        options["extra_args"] = tuple(options.get("extra_args") or ())
+        try:
+            fio_params = FioParams(**{k: v for k, v in options.items()
+                                      if v is not None})
+        except TypeError as e:
+            raise exceptions.InvalidArgument("fio options: %s" % e) from None
     return BaselineParams(
         runs=conf.repetitions if runs is None else runs, bonnie=bonnie_params,
-        netperf=net, drop_caches=bool(drop_caches),
+        netperf=net, fio=fio_params, drop_caches=bool(drop_caches),
         timeout=timeout or conf.command_timeout)
 
 
@@ -386,12 +444,14 @@ def load(path):
     return doc
 
 
-def differences(doc, bonnie_params=None, netperf_params=None):
+def differences(doc, bonnie_params=None, netperf_params=None,
+                fio_params=None):
     """Why a baseline cannot be the denominator of a sweep's ratios.
 
     :param doc: a baseline document
     :param bonnie_params: BonnieParams the instances run, or None
     :param netperf_params: NetperfParams the instances run, or None
+    :param fio_params: FioParams the instances run, or None
     :returns: list of sentences, empty when the benchmarks are identical
         (a ratio of different benchmarks is meaningless)
     """
@@ -418,6 +478,22 @@ def differences(doc, bonnie_params=None, netperf_params=None):
             # e.g. -D (O_DIRECT) changes what is measured
             compare("bonnie++", "extra_args", list(host.get("extra_args") or []),
                     list(bonnie_params.extra_args or []))
+    if fio_params is not None:
+        host = params.get("fio")
+        if not host:
+            out.append("fio: the host baseline has no fio run")
+        else:
+            missing = [j for j in fio_params.jobs
+                       if j not in (host.get("jobs") or [])]
+            if missing:
+                out.append("fio jobs %s: not in the host baseline (%s)"
+                           % (", ".join(missing),
+                              ", ".join(host.get("jobs") or [])))
+            for key in ("size_mb", "runtime", "ramp_time", "iodepth",
+                        "ioengine"):
+                compare("fio", key, host.get(key), getattr(fio_params, key))
+            compare("fio", "extra_args", list(host.get("extra_args") or []),
+                    list(fio_params.extra_args or []))
     if netperf_params is not None:
         host = params.get("netperf")
         if not host:

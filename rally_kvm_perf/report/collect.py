@@ -6,7 +6,7 @@ from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import stats
 
-SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf")
+SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio")
 ALPHA = 0.05
 
 

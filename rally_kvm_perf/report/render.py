@@ -32,6 +32,16 @@ FIGURES = (
     ("fig5", "Fig. 5: netperf UDP_STREAM throughput received, VM/host",
      "netperf:UDP_STREAM", ("throughput_mbps",)),
 )
+# Beyond the paper: drawn only when a workload measured the benchmark.
+EXTRA_FIGURES = (
+    ("fio-iops", "fio: 4 KiB random read and write IOPS, VM/host", "fio",
+     ("randread_iops", "randwrite_iops")),
+    ("fio-bw", "fio: 1 MiB sequential read and write bandwidth, VM/host",
+     "fio", ("seqread_bw_kBps", "seqwrite_bw_kBps")),
+    ("fio-p99", "fio: 99th percentile completion latency, VM/host (oriented: "
+                "below 1.0 the VM waits longer)", "fio",
+     tuple("%s_lat_p99_us" % job for job, _t, _k in metrics.FIO_JOBS)),
+)
 STYLES = ("-", "--", ":", "-.")
 
 
@@ -244,7 +254,7 @@ def page(sets, comps, files):
              "%s.</p>" % (_e(now), len(sets), ", ".join(
                  "<a href='%s'>%s</a>" % (_e(f), _e(f)) for f in files))]
     if not sets:
-        parts.append("<p>No KVMPerf.bonnie / KVMPerf.netperf workload in "
+        parts.append("<p>No KVMPerf.bonnie / .netperf / .fio workload in "
                      "these tasks.</p></body></html>")
         return "".join(parts)
     parts.append("<h2>Workloads</h2>")
@@ -261,6 +271,13 @@ def page(sets, comps, files):
         svg, _drawn = figure(sets, bench, names, title,
                              paper_cpu=fid == "fig2")
         parts.append("<div class='figure' id='%s'>%s</div>" % (fid, svg))
+    measured = {r["Benchmark"] for ds in sets for r in ds["rows"]}
+    extra = [f for f in EXTRA_FIGURES if f[2] in measured]
+    if extra:
+        parts.append("<h2>Beyond the paper</h2>")
+    for fid, title, bench, names in extra:
+        svg, _drawn = figure(sets, bench, names, title)
+        parts.append("<div class='figure' id='%s'>%s</div>" % (fid, svg))
     for comp in comps:
         parts.append("<h2>Before / after: %s</h2>" % _e(comp["scenario"]))
         parts.append("<p>Before: %s. After: %s. Welch's t-test on the "
@@ -275,7 +292,7 @@ def page(sets, comps, files):
                 {"improved": "improved", "worse": "worse"}.get(
                     r["verdict"], ""), _e(sentence(r)))
             for r in comp["rows"]
-            if metrics.METRICS[r["metric"]].paper))
+            if metrics.METRICS[r["metric"]].summary))
         parts.append(_table(
             ["Benchmark", "Metric", "Active", "Before", "After", "Change %",
              "95% low %", "95% high %", "p", "Ratio before", "Ratio after",
@@ -294,9 +311,9 @@ def page(sets, comps, files):
                              "<li>%s</li>" % _e(e) for e in ds["errors"]))
         paper = [r for r in ds["rows"]
                  if metrics.METRICS.get(r["Metric"])
-                 and metrics.METRICS[r["Metric"]].paper]
-        parts.append("<h3>Per level (the paper's metrics; all metrics in "
-                     "ratios.csv)</h3>")
+                 and metrics.METRICS[r["Metric"]].summary]
+        parts.append("<h3>Per level (the paper's metrics and fio's key "
+                     "metrics; all metrics in ratios.csv)</h3>")
         parts.append(_table(
             ["Benchmark", "Metric", "Active", "n", "VM mean", "VM stddev",
              "Host mean", "VM/host", "Ratio 95% low", "Ratio 95% high"],

@@ -21,6 +21,8 @@ _RUN_CHARTS = {
     "netperf:TCP_RR": (("latency_mean_us", "latency_p50_us", "latency_p90_us",
                         "latency_p99_us"),
                        "netperf TCP_RR latency per run", "microseconds"),
+    "fio": (("randread_iops", "randwrite_iops"),
+            "fio 4 KiB random IOPS per run", "1/s"),
 }
 
 
@@ -130,12 +132,17 @@ def facts_lines(doc):
     return lines
 
 
-# -- the sweep (KVMPerf.bonnie / KVMPerf.netperf) ---------------------------
+# -- the sweep (KVMPerf.bonnie / .fio / .netperf) ---------------------------
 
 def _bonnie(stems, suffix):
     return tuple("%s_%s" % (stem, suffix if suffix else rate)
                  for stem, rate, _t, _p in metrics.BONNIE_OPERATIONS
                  if stem in stems)
+
+
+def _fio(*stems):
+    return tuple("%s_%s" % (job, stem) for stem in stems
+                 for job, _title, _key in metrics.FIO_JOBS)
 
 
 _IO = ("char_write", "block_write", "rewrite", "char_read", "block_read")
@@ -166,6 +173,12 @@ SWEEP_GROUPS = {
         _NET_CPU),
     "netperf:TCP_RR": (
         ("transactions", ("transactions_per_s",)), _LATENCY, _NET_CPU),
+    "fio": (
+        ("IOPS", _fio("iops")),
+        ("bandwidth", _fio("bw_kBps")),
+        ("latency: mean and completion percentiles",
+         _fio("lat_mean_us", "lat_p50_us", "lat_p99_us", "lat_p99_9_us")),
+        ("CPU utilisation", _fio("cpu_pct"))),
 }
 BENCH_ORDER = results.BENCH_ORDER
 

@@ -75,7 +75,7 @@ def test_every_sweep_scenario_has_the_shared_arguments():
     from rally_kvm_perf.task.scenarios.kvm_perf import utils
     sweeps = [p for p in SCENARIOS if issubclass(p, utils.KVMPerfScenario)]
     assert {p.get_name() for p in sweeps} == {"KVMPerf.bonnie",
-                                             "KVMPerf.netperf"}
+                                             "KVMPerf.netperf", "KVMPerf.fio"}
     for cls in sweeps:
         args = set(inspect.signature(cls.run).parameters)
         assert set(utils.SWEEP_ARGS) <= args, cls.get_name()

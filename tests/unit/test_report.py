@@ -65,7 +65,7 @@ def test_comparisons_pair_the_first_with_later_datasets():
 def test_report_without_sweeps_says_so():
     files = render.build([{"uuid": "t", "subtasks": [{"title": "x",
                                                       "workloads": []}]}])
-    assert "No KVMPerf.bonnie / KVMPerf.netperf workload" in files[
+    assert "No KVMPerf.bonnie / .netperf / .fio workload" in files[
         "index.html"]
     assert files["ratios.csv"].startswith("dataset,scenario,iteration")
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Build the benchmark guest image: Debian bookworm (debootstrap, minbase),
-# cloud kernel, openssh-server, cloud-init, bonnie++ and netperf; an MBR disk
+# cloud kernel, openssh-server, cloud-init, bonnie++, netperf and fio; an MBR disk
 # with extlinux, converted to qcow2. Cached: rebuilt only when this recipe
 # changes (the cache key is the hash of this file and its verifier).
 #
@@ -87,7 +87,7 @@ cat >"$mnt/etc/fstab" <<FSTAB
 UUID=$uuid / ext4 errors=remount-ro 0 1
 FSTAB
 echo kvm-perf-guest >"$mnt/etc/hostname"
-log "installing kernel, ssh, cloud-init, bonnie++, netperf in the image"
+log "installing kernel, ssh, cloud-init, bonnie++, netperf, fio in the image"
 # dbus: without it systemd-logind does not run, nothing handles the ACPI
 # power button, and nova's SOFT reboot (libvirt shutdown) is ignored until
 # nova gives up after 120 s and power-cuts the guest (HARD), as it did here
@@ -100,7 +100,7 @@ chroot "$mnt" /bin/sh -c '
     apt-get update -qq &&
     apt-get install -y -qq --no-install-recommends \
         linux-image-cloud-amd64 systemd-sysv udev openssh-server cloud-init \
-        bonnie++ netperf sudo iproute2 ifupdown isc-dhcp-client dbus \
+        bonnie++ netperf fio sudo iproute2 ifupdown isc-dhcp-client dbus \
         ca-certificates >/dev/null &&
     apt-get clean' >"$work/chroot.log" 2>&1 || { tail -20 "$work/chroot.log" >&2; exit 1; }
 rm -f "$mnt/usr/sbin/policy-rc.d"

@@ -16,7 +16,7 @@ keystone glance-api placement-api nova-api nova-conductor nova-scheduler
 nova-compute nova-compute-qemu neutron-server neutron-linuxbridge-agent
 neutron-dhcp-agent neutron-l3-agent python3-openstackclient uwsgi-plugin-python3 sudo
 iputils-ping ebtables iptables bridge-utils dnsmasq-base genisoimage
-debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf"
+debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf fio"
 
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null \
     | awk '$4 != "installed" {print $1}' || true)

@@ -16,7 +16,7 @@
 #   bootloader  extlinux (ldlinux.sys/.c32), extlinux.conf, or the kernel,
 #               initrd or root UUID it names, missing or wrong
 #   contents    a program the benchmark needs is missing (sshd, cloud-init,
-#               bonnie++, netperf, netserver; dbus for a soft reboot)
+#               bonnie++, netperf, netserver, fio; dbus for a soft reboot)
 set -uo pipefail
 log() { echo "guest-image: $*" >&2; }
 fail() { log "verify FAILED [$1]: $2 (image $image)"; exit 1; }
@@ -94,11 +94,11 @@ if [ -n "$root" ] && [ "$root" != "$fs_uuid" ]; then
 fi
 
 for f in /usr/sbin/sshd /usr/bin/cloud-init /usr/sbin/bonnie++ /usr/bin/netperf \
-         /usr/bin/netserver; do
+         /usr/bin/netserver /usr/bin/fio; do
     need contents "$f" "the benchmark needs"
 done
 # systemd-logind runs on dbus: without it the guest ignores the ACPI power
 # button, so nova's soft reboot ends as a power cut after 120 s
 need contents /usr/bin/dbus-daemon "a soft reboot (ACPI shutdown) needs"
 
-log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, cloud-init, bonnie++, netperf"
+log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, cloud-init, bonnie++, netperf, fio"

@@ -8,6 +8,7 @@ from rally_openstack.task import context
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
+from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.task.contexts import common
@@ -34,8 +35,9 @@ class KVMPerfBaseline(context.OpenStackContext):
     ``output_dir`` (default ``[kvm_perf] baseline_directory``).
     ``repetitions`` (default ``[kvm_perf] repetitions``) and
     ``drop_caches`` (before each bonnie++ run, default true) are the
-    measurement's; ``bonnie`` and ``netperf`` (null: not measured) take
-    the benchmark parameters, netperf's ``netserver`` as HOST[:PORT] (not
+    measurement's; ``bonnie``, ``fio`` and ``netperf`` (absent or null:
+    not measured) take the benchmark parameters (fio's as KVMPerf.fio's
+    without the ``fio_`` prefix; its directory defaults to bonnie++'s), netperf's ``netserver`` as HOST[:PORT] (not
     "peer": no instance exists yet) and ``cpu`` (-c -C, default true).
     """
 
@@ -61,6 +63,21 @@ class KVMPerfBaseline(context.OpenStackContext):
                                    "items": {"type": "string"}},
                 },
                 "required": ["size_mb"], "additionalProperties": False},
+            "fio": {
+                "type": ["object", "null"],
+                "properties": {
+                    "directory": {"type": "string"},
+                    "jobs": {"type": "array", "minItems": 1,
+                             "items": {"enum": list(fio.JOBS)}},
+                    "size_mb": {"type": "integer", "minimum": 1},
+                    "runtime": {"type": "integer", "minimum": 1},
+                    "ramp_time": {"type": "integer", "minimum": 0},
+                    "iodepth": {"type": "integer", "minimum": 1},
+                    "ioengine": {"type": "string"},
+                    "extra_args": {"type": "array",
+                                   "items": {"type": "string"}},
+                },
+                "additionalProperties": False},
             "netperf": {
                 "type": ["object", "null"],
                 "properties": {
@@ -125,21 +142,10 @@ class KVMPerfBaseline(context.OpenStackContext):
                        "against the peer instance; give the netserver as "
                        "HOST[:PORT] (the same target as the scenario's "
                        "netserver)")
-        params = baseline.make_params(
-            conf, runs=self.config.get("repetitions"),
-            bonnie_directory=(b or {}).get("directory"),
-            bonnie_size_mb=(b or {}).get("size_mb"),
-            bonnie_files=(b or {}).get("files"),
-            bonnie_fast=(b or {}).get("fast", False),
-            force=(b or {}).get("force", False), skip_bonnie=b is None,
-            bonnie_extra_args=(b or {}).get("extra_args"),
-            netserver=(n or {}).get("netserver"),
-            tests=(n or {}).get("tests"),
-            duration=(n or {}).get("duration"),
-            message_size=(n or {}).get("message_size"),
-            cpu=(n or {}).get("cpu", True),
-            skip_netperf=n is None,
-            drop_caches=self.config.get("drop_caches", True))
+        try:
+            params = self._params(conf, b, n)
+        except exceptions.InvalidArgument as e:
+            self._fail(str(e))
         out_dir = os.path.expanduser(self.config.get("output_dir")
                                      or conf.baseline_directory)
         docs = {}
@@ -156,6 +162,26 @@ class KVMPerfBaseline(context.OpenStackContext):
             finally:
                 runner.close()
         return docs
+
+    def _params(self, conf, b, n):
+        params = baseline.make_params(
+            conf, runs=self.config.get("repetitions"),
+            bonnie_directory=(b or {}).get("directory"),
+            bonnie_size_mb=(b or {}).get("size_mb"),
+            bonnie_files=(b or {}).get("files"),
+            bonnie_fast=(b or {}).get("fast", False),
+            force=(b or {}).get("force", False), skip_bonnie=b is None,
+            bonnie_extra_args=(b or {}).get("extra_args"),
+            netserver=(n or {}).get("netserver"),
+            tests=(n or {}).get("tests"),
+            duration=(n or {}).get("duration"),
+            message_size=(n or {}).get("message_size"),
+            cpu=(n or {}).get("cpu", True),
+            skip_netperf=n is None,
+            drop_caches=self.config.get("drop_caches", True),
+            fio_options=self.config.get("fio"))
+        params.validate()
+        return params
 
     def cleanup(self):
         pass  # baseline files stay: they are results

@@ -178,7 +178,7 @@ class Bonnie(utils.KVMPerfScenario):
         argv = self._bonnie_argv(flavor_ram_mb)
         o = self.bonnie_options
         size = int(argv[argv.index("-s") + 1].split(":")[0])
-        return (baseline.BonnieParams(
+        return baseline.Wanted(bonnie=baseline.BonnieParams(
             directory=o["directory"], size_mb=size,
             files=None if o["files"] is None else str(o["files"]),
-            fast=o["fast"], extra_args=tuple(o["extra_args"])), None)
+            fast=o["fast"], extra_args=tuple(o["extra_args"])))

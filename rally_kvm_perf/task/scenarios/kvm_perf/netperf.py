@@ -215,7 +215,7 @@ class Netperf(utils.KVMPerfScenario):
         else:
             host, port = netperf.parse_netserver(o["netserver"],
                                                  CONF.kvm_perf.netperf_port)
-        return (None, baseline.NetperfParams(
+        return baseline.Wanted(netperf=baseline.NetperfParams(
             host=host, port=port, tests=tuple(o["tests"]),
             duration=o["duration"], message_size=o["message_size"],
             cpu=o["cpu"]))

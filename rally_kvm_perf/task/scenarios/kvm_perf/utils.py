@@ -177,8 +177,8 @@ class SweepFailed(exceptions.KVMPerfError):
 
 
 class KVMPerfScenario(vm_utils.VMScenario):
-    """Base of KVMPerf.bonnie and KVMPerf.netperf: boot once, sweep,
-    report, clean up."""
+    """Base of KVMPerf.bonnie, KVMPerf.fio and KVMPerf.netperf: boot once,
+    sweep, report, clean up."""
 
     TOOLS = ()
 
@@ -186,8 +186,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         raise NotImplementedError()
 
     def _baseline_params(self, flavor_ram_mb):
-        """(BonnieParams or None, NetperfParams or None) the instances run,
-        for comparing with a host baseline."""
+        """baseline.Wanted: the benchmark parameters the instances run, for
+        comparing with a host baseline."""
         raise NotImplementedError()
 
     # -- the whole iteration --
@@ -365,11 +365,11 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     def _load_baselines(self, path, flavor_ram):
         ctx = self.context.get(common.KEY, {}).get("baselines")
-        bonnie_params, netperf_params = self._baseline_params(flavor_ram)
+        wanted = self._baseline_params(flavor_ram)
+        netperf_params = wanted.netperf
         if ctx:  # keyed by hypervisor host name (kvm_perf_baseline context)
             for hv, doc in ctx.items():
-                diffs = baseline.differences(doc, bonnie_params,
-                                             netperf_params)
+                diffs = baseline.differences(doc, *wanted)
                 if diffs:
                     raise exceptions.InvalidArgument(
                         "the kvm_perf_baseline context measured %s with other "
@@ -389,7 +389,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                         "kvm_perf_baseline context): ratios are absent, "
                         "absolute values only")
         doc = baseline.load(path)
-        diffs = baseline.differences(doc, bonnie_params, netperf_params)
+        diffs = baseline.differences(doc, *wanted)
         if diffs:
             raise exceptions.InvalidArgument(
                 "host baseline %s was taken with other parameters than the "
@@ -438,7 +438,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "peer_baseline: %s not inspected by kvm_perf_hypervisors "
                 "(its 'only' list?): cannot measure its baseline"
                 % ", ".join(missing))
-        _bonnie, params = self._baseline_params(flavor_ram)
+        params = self._baseline_params(flavor_ram).netperf
         host, port = peer_ip.rsplit(":", 1)
         params = baseline.BaselineParams(
             runs=repetitions, bonnie=None, drop_caches=False,
@@ -874,7 +874,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                     target.name, tool, 127,
                     "%s is not installed in the instance (image %s): add it "
                     "to the image or pass install_command, e.g. 'sudo "
-                    "apt-get install -y bonnie++ netperf'" % (tool, image))
+                    "apt-get install -y %s'"
+                    % (tool, image, tools.PACKAGES.get(tool, tool)))
         res = run(["id", "-u"], timeout=60)
         target.use_sudo = res.stdout.strip() != "0"
         target.tools = tools.versions(target.runner)
@@ -1069,7 +1070,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         The flavor by what it gives, not its ID: the kvm_perf_flavor
         context makes a new one (a new ID) for every task."""
         flavor_ram = int(flavor.ram)
-        bonnie_params, netperf_params = self._baseline_params(flavor_ram)
+        wanted = self._baseline_params(flavor_ram)
         # a subclass that is no registered plugin has no Rally name
         name = (self.get_name() if self._meta_is_inited(raise_exc=False)
                 else type(self).__name__)
@@ -1081,10 +1082,10 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "instances": instances,
                 "levels": list(levels), "repetitions": repetitions,
                 "between_repetitions": between, "placement": placement,
-                "bonnie": (dataclasses.asdict(bonnie_params)
-                           if bonnie_params else None),
-                "netperf": (dataclasses.asdict(netperf_params)
-                            if netperf_params else None)}
+                **{tool: dataclasses.asdict(params) if params else None
+                   for tool, params in wanted._asdict().items()
+                   # no "fio": None -- a sweep saved before fio resumes
+                   if params or tool != "fio"}}
 
     def _resumable(self, path):
         """The finished runs of an interrupted sweep in ``path`` (resume):
