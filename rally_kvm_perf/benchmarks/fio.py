@@ -17,6 +17,7 @@ I/O is an error, never a zero.
 
 import json
 import math
+import os
 import re
 
 from rally_kvm_perf import exceptions
@@ -174,8 +175,11 @@ def parse(text):
         if name in found:
             raise exceptions.ParseError("fio job %r reported twice" % name)
         if job.get("error"):
+            code = job["error"]
             raise exceptions.ParseError(
-                "fio job %s failed with error %s" % (name, job["error"]))
+                "fio job %s failed with error %s%s" % (
+                    name, code, " (%s)" % os.strerror(code)
+                    if isinstance(code, int) and code > 0 else ""))
         side = "read" if JOBS[name][0] in ("read", "randread") else "write"
         io = job.get(side)
         if not isinstance(io, dict):

@@ -46,7 +46,9 @@ def test_baseline_for_real(workdir):
     doc = json.loads(out.read_text())
     assert doc["schema"] == "rally-kvm-perf/baseline/1"
     assert doc["status"] == "complete" and doc["errors"] == []
-    assert doc["tools"] == {"bonnie++": "2.00a", "netperf": "2.7.0"}
+    assert doc["tools"] == {"bonnie++": "2.00a", "netperf": "2.7.0",
+                            "fio": "3.33"}
+    assert doc["parameters"]["fio"] is None     # fio only with --fio
     assert doc["facts"]["ram_mb"] > 0 and "ept" in doc["facts"]
     assert doc["parameters"]["runs"] == 2
     assert doc["parameters"]["bonnie"]["size_mb"] == 64
@@ -92,7 +94,41 @@ def test_extra_bonnie_argument_is_run_and_recorded(workdir):
     assert doc["benchmarks"]["bonnie++"]["samples"][0]["exit_code"] == 0
 
 
+def test_fio_baseline_for_real(workdir):
+    """--fio: real fio, its jobs one after the other, every metric with its
+    statistics, the parameters a sweep is compared against; its test file
+    is removed afterwards."""
+    out = workdir / "fio.json"
+    fio_dir = workdir / "fio"
+    fio_dir.mkdir()
+    proc = run_cli("--runs", "2", "--no-netperf", "--no-bonnie", "--fio",
+                   "--fio-dir", str(fio_dir), "--fio-job", "randread",
+                   "--fio-job", "seqwrite", "--fio-size", "16",
+                   "--fio-runtime", "1", "--fio-ramp", "0", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "fio run 2/2 done" in proc.stderr and "randread_iops=" in \
+        proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["status"] == "complete" and doc["tools"]["fio"] == "3.33"
+    p = doc["parameters"]["fio"]
+    assert p["jobs"] == ["randread", "seqwrite"] and p["size_mb"] == 16
+    assert p["runtime"] == 1 and p["ramp_time"] == 0
+    assert "--name=randread --rw=randread --bs=4k" in p["command"]
+    bench = doc["benchmarks"]["fio"]
+    assert [s["run"] for s in bench["samples"]] == [1, 2]
+    assert all(s["caches_dropped"] in (True, False) for s in bench["samples"])
+    st = bench["statistics"]
+    assert st["randread_iops"]["n"] == 2 and st["randread_iops"]["mean"] > 0
+    assert st["seqwrite_bw_kBps"]["mean"] > 0
+    assert st["seqwrite_lat_p99_us"]["mean"] > 0
+    assert "seqread_iops" not in st                 # not asked for
+    assert os.listdir(fio_dir) == []                # --unlink=1
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--fio", "--fio-dir", "/nonexistent/dir"],
+     "fio directory /nonexistent/dir does not exist"),
+    (["--fio", "--fio-iodepth", "0"], "fio iodepth must be"),
     (["--bonnie-dir", "/nonexistent/dir"], "/nonexistent/dir does not exist"),
     (["--bonnie-size", "64", "--bonnie-ram", "64"], "below twice the RAM"),
     (["--netserver", "127.0.0.1:1"], "netserver 127.0.0.1:1 is not reachable"),

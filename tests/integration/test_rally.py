@@ -130,7 +130,7 @@ def test_task_start_for_real(rally, tmp_path):
     assert [x for x, _ in dict(runs)["latency_p99_us"]] == [1, 2]
     facts = complete["Host facts and tools"]["data"]
     assert any(line.startswith("EPT/NPT: ") for line in facts)
-    assert "tools: bonnie++ 2.00a, netperf 2.7.0" in facts
+    assert "tools: bonnie++ 2.00a, fio 3.33, netperf 2.7.0" in facts
     [additive] = iteration["output"]["additive"]
     assert additive["chart_plugin"] == "StatsTable"
     assert any("throughput_mbps" in row[0] for row in additive["data"])

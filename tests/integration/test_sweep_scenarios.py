@@ -17,6 +17,7 @@ from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.report import ndjson
 from rally_kvm_perf.task.scenarios.kvm_perf import bonnie
+from rally_kvm_perf.task.scenarios.kvm_perf import fio
 from rally_kvm_perf.task.scenarios.kvm_perf import netperf
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 from tests import fakes
@@ -157,7 +158,7 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     assert level2[4] < 1.0            # max start skew under a second
     notes = out["Instances, failures and notes"]["data"]
     assert any("on compute-1" in line for line in notes)
-    assert "note: tools in the instances: bonnie++ 2.00a, netperf 2.7.0" \
+    assert "note: tools in the instances: bonnie++ 2.00a, fio 3.33, netperf 2.7.0" \
         in notes
     # every value each instance measured, in the record and in the bulk
     # NDJSON export, with what it depended on
@@ -172,7 +173,7 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     latency = [d for d in docs if d["metric"] == "block_write_latency_us"]
     assert len(latency) == 6 and all(d["value"] > 0 for d in latency)
     assert all(d["level_ratio"] > 0 for d in latency)
-    assert docs[0]["tools"] == "bonnie++ 2.00a, netperf 2.7.0"
+    assert docs[0]["tools"] == "bonnie++ 2.00a, fio 3.33, netperf 2.7.0"
     assert docs[0]["parameters"]["repetitions"] == 2
     assert docs[0]["hypervisor"] == "compute-1"
     fits = out["Scaling: fitted line vs active instances"]["data"]["rows"]
@@ -303,6 +304,89 @@ def test_baseline_without_the_instances_extra_args_is_refused(
                  bonnie_directory=str(tmp_path), host_baseline=bonnie_baseline,
                  bonnie_extra_args=["-D"], **BONNIE, **ssh(sshd))
     assert "extra_args: host baseline [], instances ['-D']" in str(e.value)
+    assert nova.servers.created == []
+
+
+FIO = {"fio_jobs": ["randread", "seqwrite"], "fio_size_mb": 16,
+       "fio_runtime": 1, "fio_ramp_time": 0, "fio_iodepth": 4}
+
+
+@pytest.fixture(scope="module")
+def fio_baseline(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fio-host")
+    params = baseline.make_params(
+        CONF.kvm_perf, runs=2, skip_bonnie=True, skip_netperf=True,
+        drop_caches=False, fio_options={
+            "directory": str(d), "jobs": FIO["fio_jobs"],
+            "size_mb": FIO["fio_size_mb"], "runtime": FIO["fio_runtime"],
+            "ramp_time": FIO["fio_ramp_time"],
+            "iodepth": FIO["fio_iodepth"]})
+    path = str(d / "baseline.json")
+    baseline.measure(host_runner.LocalRunner(), params, output_path=path)
+    return path
+
+
+def test_fio_sweep_with_ratios(sshd, tmp_path, fio_baseline):
+    """Real fio in the "instances", k at once, against a real fio
+    baseline: IOPS, bandwidth and latency ratios with the repetition as
+    the unit; the test file is gone afterwards."""
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova, admin=True)
+    saved = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
+             repetitions=2, fio_directory=str(tmp_path),
+             host_baseline=fio_baseline, output_file=str(saved),
+             **FIO, **ssh(sshd))
+    assert len(nova.servers.created) == 2
+    assert sorted(nova.servers.deleted) == sorted(
+        s.id for s in nova.servers.created)
+    names = atomics(scen)
+    assert names.count("fio.1_instances") == 2
+    assert names.count("fio.2_instances") == 2
+    out = outputs(scen)
+    table = out["fio per level: instances, host and ratio"]["data"]
+    cols = table["cols"]
+    rows = {(r[0], r[1]): dict(zip(cols, r)) for r in table["rows"]}
+    for metric in ("randread_iops", "seqwrite_bw_kBps",
+                   "randread_lat_p99_us", "seqwrite_lat_mean_us"):
+        for k in (1, 2):
+            row = rows[(metric, k)]
+            assert row["n"] == 2, (metric, k)       # repetitions, not 2 x k
+            assert row["VM mean"] > 0 and row["Host mean"] > 0
+            assert row["VM/host"] > 0
+    assert ("randwrite_iops", 1) not in rows        # not asked for
+    ratio = out["fio VM/host ratio vs active instances: IOPS"]
+    assert [k for k, _ in dict(ratio["data"])["randread_iops"]] == [1, 2]
+    doc = json.loads(saved.read_text())
+    assert doc["parameters"]["fio"]["jobs"] == ["randread", "seqwrite"]
+    assert len(doc["runs"]) == 4
+    assert '"fio version"' in doc["runs"][0]["instances"][0]["stdout"]
+    notes = out["Instances, failures and notes"]["data"]
+    assert any("fio 3.33" in line for line in notes if "tools in" in line)
+    assert [f for f in os.listdir(tmp_path) if "fio" in f
+            and f != "sweep.json"] == []
+
+
+def test_fio_baseline_of_other_parameters_is_refused_before_booting(
+        sshd, tmp_path, fio_baseline):
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova)
+    with pytest.raises(exceptions.InvalidArgument) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 fio_directory=str(tmp_path), host_baseline=fio_baseline,
+                 **dict(FIO, fio_iodepth=32,
+                        fio_jobs=["randread", "randwrite"]), **ssh(sshd))
+    assert "fio jobs randwrite: not in the host baseline" in str(e.value)
+    assert "fio iodepth: host baseline 4, instances 32" in str(e.value)
+    assert nova.servers.created == []
+
+
+def test_bad_fio_argument_fails_before_booting(sshd, tmp_path):
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova)
+    with pytest.raises(exceptions.InvalidArgument, match="unknown fio job"):
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 fio_jobs=["randrw"], **ssh(sshd))
     assert nova.servers.created == []
 
 
