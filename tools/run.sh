@@ -95,6 +95,7 @@ test)
            "$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
            "$paper"
            "$failures::test_one_failing_instance_keeps_the_others_results"
+           tests/functional/test_fio.py
            "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
            "$failures::test_instance_that_cannot_boot_fails_with_console_evidence"
            "$failures::test_spread_on_one_compute_node_fails_before_booting $failures::test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring tests/functional/test_guest_image.py")

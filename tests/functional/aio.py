@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 CLOUD = os.path.join(ROOT, "tools", "aio", "cloud.sh")
 SMOKE = os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml")
+FIO = os.path.join(ROOT, "samples", "tasks", "kvm-perf-fio.yaml")
 RALLY = os.path.join(os.path.dirname(sys.executable), "rally")
 NS = os.environ.get("KVM_PERF_AIO_NS", "kvmperf")
 STATE = os.environ.get("KVM_PERF_AIO_STATE", "/var/lib/rally-kvm-perf/aio")
@@ -100,11 +101,12 @@ def settled_leaks(before, owners=(), timeout=90):
         time.sleep(5)
 
 
-def task(rally, tmp_path, args, expect_rc=0):
-    """Run the smoke sample with args; returns (rally report JSON, task
-    uuid), the task checked to have left nothing behind."""
+def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
+    """Run a sample (the smoke one by default) with args; returns (rally
+    report JSON, task uuid), the task checked to have left nothing
+    behind."""
     before = resources()
-    proc = rally("task", "start", SMOKE, "--task-args", json.dumps(args),
+    proc = rally("task", "start", sample, "--task-args", json.dumps(args),
                  check=False)
     uuid = [line.split()[1].rstrip(":") for line in proc.stdout.splitlines()
             if line.startswith("Task ") and "started" in line]

@@ -59,7 +59,7 @@ def test_there_are_samples():
     names = {os.path.basename(p) for p in SAMPLES}
     assert {"kvm-perf-host-baseline.yaml", "kvm-perf-paper-baseline.yaml",
             "kvm-perf-paper-optimized.yaml", "kvm-perf-compare.yaml",
-            "kvm-perf-smoke.yaml"} <= names
+            "kvm-perf-smoke.yaml", "kvm-perf-fio.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=os.path.basename)
@@ -298,3 +298,27 @@ def test_flavor_or_the_flavor_context_is_required():
         in json.dumps(errors)
     assert check_workload("KVMPerf.bonnie", {"image": {"name": "i"}},
                           {"kvm_perf_flavor": {}}) == []
+
+
+def test_fio_sample_measures_its_baseline_with_the_same_parameters():
+    path = os.path.join(ROOT, "samples", "tasks", "kvm-perf-fio.yaml")
+    task = render(path, local_host=True, instances=2, fio_jobs=["seqwrite"],
+                  fio_runtime=3, fio_ramp_time=0, fio_size_mb=64)
+    [(name, args, workload)] = workloads(task)
+    assert name == "KVMPerf.fio" and args["active_counts"] == [1, 2]
+    ctx = workload["contexts"]
+    assert ctx["kvm_perf_hypervisors"]["local"] is True
+    host = ctx["kvm_perf_baseline"]["fio"]
+    for key in ("jobs", "size_mb", "runtime", "ramp_time", "iodepth",
+                "ioengine"):
+        assert host[key] == args["fio_" + key], key
+    assert host["ramp_time"] == 0            # an explicit 0 is kept
+    assert ctx["kvm_perf_baseline"]["bonnie"] is None
+    # the gate is on what runs: the first job's key metric
+    assert workload["sla"]["kvm_perf_ratio"] == {"seqwrite_bw_kBps": 0.01}
+    # a baseline file instead: no measuring context, the file is used
+    task = render(path, host_baseline="/tmp/h.json")
+    [(_n, args, workload)] = workloads(task)
+    assert "kvm_perf_baseline" not in workload["contexts"]
+    assert args["host_baseline"] == "/tmp/h.json"
+    assert workload["sla"]["kvm_perf_ratio"] == {"randread_iops": 0.01}
