@@ -37,8 +37,9 @@ class KVMPerfBaseline(context.OpenStackContext):
     ``drop_caches`` (before each bonnie++ run, default true) are the
     measurement's; ``bonnie``, ``fio`` and ``netperf`` (absent or null:
     not measured) take the benchmark parameters (fio's as KVMPerf.fio's
-    without the ``fio_`` prefix; its directory defaults to bonnie++'s), netperf's ``netserver`` as HOST[:PORT] (not
-    "peer": no instance exists yet) and ``cpu`` (-c -C, default true).
+    without the ``fio_`` prefix; its directory defaults to bonnie++'s),
+    netperf's ``netserver`` as HOST[:PORT] (not "peer": no instance exists
+    yet) and ``cpu`` (-c -C, default true).
     """
 
     CONFIG_SCHEMA = {
