@@ -13,6 +13,9 @@ the charts show; None where a value does not exist.
 
 import json
 
+from rally_kvm_perf import metrics
+from rally_kvm_perf import telemetry
+
 SCHEMA = "rally-kvm-perf/results/1"
 TITLE = "kvm-perf results record (JSON, full precision)"
 
@@ -24,6 +27,11 @@ OVERLAP_TITLE = "Concurrency: how well the runs overlapped"
 HOSTS_TITLE = "Compute hosts: EPT/NPT and facts"
 PINNING_TITLE = "Instances: vCPU pinning in libvirt"
 NOTES_TITLE = "Instances, failures and notes"
+TELEMETRY_TITLE = ("Contention per level: means over the repetitions of "
+                   "what the kernels counted during the runs")
+EXPLAIN_TITLE = "Why the ratio falls: saturation and knees"
+KNEE_COLUMNS = ("Benchmark", "Metric", "Of", "Knee at", "p", "Slope before",
+                "Slope after")
 
 LEVEL_COLUMNS = (
     "Metric", "Active", "n", "Unmeasured", "VM mean", "VM stddev",
@@ -74,6 +82,68 @@ def level_rows(result, bench, neutral=()):
                 ratio.get("reason") or ratio.get("ci_note")
                 or d["vm"].get("ci_note") or None])))
     return rows
+
+
+def telemetry_rows(runs, benchmarks):
+    """Per benchmark and level, the mean of each contention figure over
+    the repetitions (telemetry.level_means); "Repetitions": how many had
+    any. Empty where nothing was counted (a sweep before telemetry)."""
+    rows = []
+    for bench in bench_order(benchmarks):
+        for level in sorted({r["level"] for r in runs
+                             if r.get("benchmark") == bench}):
+            means = telemetry.level_means(runs, bench, level)
+            if not means:
+                continue
+            row = {"Benchmark": bench, "Active": level,
+                   "Repetitions": max(n for _m, n in means.values())}
+            row.update({key: (means.get(key) or (None,))[0]
+                        for key, _t, _u in telemetry.FIELDS})
+            rows.append(row)
+    return rows
+
+
+def contention(levels, telemetry_table, benchmarks):
+    """What explains the curve, per benchmark: the first resource that
+    saturates (telemetry.saturation) and where each summary metric's ratio
+    (the VM mean without a baseline) stops following one line
+    (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
+    out = {"saturation": {}, "knees": [], "highest": {}}
+    for bench in bench_order(benchmarks):
+        per_level = {r["Active"]: {k: (r.get(k), 1) for k, _t, _u
+                                   in telemetry.FIELDS}
+                     for r in telemetry_table if r["Benchmark"] == bench}
+        found = telemetry.saturation(per_level)
+        if found:
+            key, threshold, what, level = found
+            out["saturation"][bench] = {
+                "field": key, "resource": what, "threshold": threshold,
+                "active": level, "mean": per_level[level][key][0]}
+        else:
+            out["saturation"][bench] = None
+        highest = {}
+        for key, _threshold, _what in telemetry.SATURATION:
+            values = [(v[0], k) for k, d in per_level.items()
+                      for kk, v in d.items() if kk == key and v[0] is not None]
+            if values:
+                highest[key] = max(values)
+        out["highest"][bench] = {k: {"mean": v, "active": lvl}
+                                 for k, (v, lvl) in highest.items()}
+        rows = [r for r in levels if r["Benchmark"] == bench]
+        for name in sorted({r["Metric"] for r in rows}):
+            metric = metrics.METRICS.get(name)
+            if metric is None or not metric.summary:
+                continue
+            mine = [r for r in rows if r["Metric"] == name]
+            of = "ratio" if any(r["VM/host"] is not None for r in mine) \
+                else "VM mean"
+            field = "VM/host" if of == "ratio" else "VM mean"
+            k = telemetry.knee([(r["Active"], r[field]) for r in mine])
+            if k:
+                out["knees"].append(dict(zip(KNEE_COLUMNS, [
+                    bench, name, of, k["level"], k["p_value"],
+                    k["slopes"][0], k["slopes"][1]])))
+    return out
 
 
 def fit_rows(result, benchmarks):
@@ -160,6 +230,7 @@ def build(result, benchmarks, neutral=(), notes=(), runs=(),
     for bench in bench_order(benchmarks):
         for row in level_rows(result, bench, neutral):
             levels.append(dict(row, Benchmark=bench))
+    table = telemetry_rows(runs, benchmarks)
     return {"schema": SCHEMA,
             "unit_of_replication": result.get("unit_of_replication"),
             "benchmarks": bench_order(benchmarks),
@@ -169,6 +240,8 @@ def build(result, benchmarks, neutral=(), notes=(), runs=(),
             "failures": list(result.get("failures") or []),
             "notes": list(notes),
             "parameters": parameters,
+            "telemetry": table,
+            "contention": contention(levels, table, benchmarks),
             "samples": samples(runs)}
 
 

@@ -8,6 +8,12 @@ metric the ratio harness/direct (target: within +/-3%) and the wall-time
 overhead of the harness. Everything talks to a private netserver on loopback.
 
     .venv/bin/python tools/harness_overhead.py [--runs 5] [--bonnie-size 1024]
+
+With ``--telemetry`` the "harness" side is instead what the sweep wraps
+around every run in an instance and on its host: the in-guest timing and
+counter snapshots (sweep.engine.timed) and the compute host's counters read
+just before and after (telemetry.host_argv): does reading them perturb the
+benchmark?
 """
 
 import argparse
@@ -20,11 +26,14 @@ import sys
 import tempfile
 import time
 
+from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import netserver
+from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.sweep import engine
 
 # bonnie++ runs in fast mode (-f): its per-char tests run at a few MB/s
 # here, which would make a 1 GiB file take minutes per run
@@ -59,13 +68,54 @@ def through_harness(args, host, port, workdir):
     return samples, wall, commands
 
 
+def commands_for(args, host, port, workdir):
+    """The commands the baseline would run (as through_harness's)."""
+    out = {"bonnie++": shlex.join(bonnie.build_command(
+        workdir, size_mb=args.bonnie_size, ram_mb=max(args.bonnie_size // 2, 1),
+        files=0, fast=True, force=True,
+        user="root" if os.geteuid() == 0 else None))}
+    for test in ("TCP_STREAM", "UDP_STREAM", "TCP_RR"):
+        out["netperf:" + test] = shlex.join(netperf.build_command(
+            test, host, port=port, duration=args.duration))
+    return out
+
+
+def with_telemetry(args, commands):
+    """The commands as the sweep runs them: in the timing wrapper that
+    reads the guest's counters before and after, with the host's counters
+    read before and after too."""
+    samples = {key: [] for key in HEADLINE}
+    t0 = time.monotonic()
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            if name == "bonnie++":
+                subprocess.run(host_runner.DROP_CACHES, check=False)
+            subprocess.run(telemetry.host_argv([]), check=True,
+                           capture_output=True)
+            res = subprocess.run(engine.timed(shlex.split(command)),
+                                 check=True, capture_output=True, text=True)
+            subprocess.run(telemetry.host_argv([]), check=True,
+                           capture_output=True)
+            stderr, _times = engine.split_times(res.stderr)
+            if len(telemetry.split(stderr)[1]) != 2:
+                raise SystemExit("the wrapper read no counters: %s"
+                                 % stderr[-500:])
+            out = res.stdout
+            parsed = (bonnie.parse(out)[-1] if name == "bonnie++"
+                      else netperf.parse(out, name.split(":")[1]))
+            for bench, metric in HEADLINE:
+                if bench == name:
+                    samples[(bench, metric)].append(parsed.get(metric))
+    return samples, time.monotonic() - t0
+
+
 def directly(args, commands):
     samples = {key: [] for key in HEADLINE}
     t0 = time.monotonic()
     for _ in range(args.runs):
         for name, command in commands.items():
             if name == "bonnie++":
-                subprocess.run(baseline.DROP_CACHES, check=False)
+                subprocess.run(host_runner.DROP_CACHES, check=False)
             out = subprocess.run(shlex.split(command), check=True,
                                  capture_output=True, text=True).stdout
             parsed = (bonnie.parse(out)[-1] if name == "bonnie++"
@@ -83,17 +133,24 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--bonnie-size", type=int, default=1024)
     parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--telemetry", action="store_true",
+                        help="compare the sweep's per-run telemetry "
+                             "wrapper with direct runs instead")
     args = parser.parse_args()
     harness = {key: [] for key in HEADLINE}
     direct = {key: [] for key in HEADLINE}
     walls = {"harness": 0.0, "direct": 0.0}
     with tempfile.TemporaryDirectory(dir="/var/tmp") as workdir, \
             netserver.LocalNetserver() as (host, port):
-        commands = None
+        commands = (commands_for(args, host, port, workdir)
+                    if args.telemetry else None)
         # B-A-A-B: drift cancels; the first harness block yields the exact
         # commands the direct blocks run
         for block in ("harness", "direct", "direct", "harness"):
-            if block == "harness":
+            if block == "harness" and args.telemetry:
+                samples, wall = with_telemetry(args, commands)
+                target = harness
+            elif block == "harness":
                 samples, wall, commands = through_harness(args, host, port,
                                                           workdir)
                 target = harness
@@ -103,8 +160,9 @@ def main():
             walls[block] += wall
             for key in HEADLINE:
                 target[key].extend(samples[key])
-    print("| metric | through harness | direct | harness/direct (95% CI) "
-          "| Welch p | n |")
+    what = "with telemetry" if args.telemetry else "through harness"
+    print("| metric | %s | direct | %s/direct (95%% CI) "
+          "| Welch p | n |" % (what, what.split()[-1]))
     print("|---|---|---|---|---|---|")
     for bench, metric in HEADLINE:
         h = stats.summarize(harness[(bench, metric)])
@@ -123,10 +181,13 @@ def main():
                  "%.2f" % w["p_value"] if w["p_value"] is not None
                  else "n/a", h["n"], d["n"]))
     overhead = (walls["harness"] - walls["direct"]) / walls["direct"]
-    print("\nwall time: harness %.1f s, direct %.1f s, overhead %+.1f%% "
-          "(facts, version probes, a 1 s netserver check per run, JSON "
-          "rewrites)" % (walls["harness"], walls["direct"], overhead * 100))
-    print(json.dumps({"runs_per_block": args.runs,
+    print("\nwall time: %s %.1f s, direct %.1f s, overhead %+.1f%% (%s)"
+          % (what, walls["harness"], walls["direct"], overhead * 100,
+             "counter snapshots and the host probe around every run"
+             if args.telemetry else "facts, version probes, a 1 s "
+             "netserver check per run, JSON rewrites"))
+    print(json.dumps({"runs_per_block": args.runs, "telemetry":
+                      args.telemetry,
                       "bonnie_size_mb": args.bonnie_size,
                       "netperf_duration_s": args.duration}))
 

@@ -61,6 +61,18 @@ def t_sf(t, df):
     return tail if t >= 0 else 1.0 - tail
 
 
+def f_sf(f, df1, df2):
+    """P(F > f) for Fisher's F with (df1, df2) degrees of freedom."""
+    if df1 <= 0 or df2 <= 0:
+        raise ValueError("degrees of freedom must be positive, got %r, %r"
+                         % (df1, df2))
+    if f <= 0:
+        return 1.0
+    if math.isinf(f):
+        return 0.0
+    return betainc(df2 / 2.0, df1 / 2.0, df2 / (df2 + df1 * f))
+
+
 def t_ppf(p, df):
     """Quantile of Student's t: the t with P(T <= t) = p."""
     if not 0.0 < p < 1.0:

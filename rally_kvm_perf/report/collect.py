@@ -73,6 +73,7 @@ def datasets(tasks_results):
                     continue
                 ctx = wl.get("contexts") or {}
                 rows, fits, hosts, pins, notes = [], [], [], [], []
+                contention, explain = [], []
                 errors = []
                 for i, iteration in enumerate(wl.get("data") or [], 1):
                     for row in results.iteration_levels(iteration):
@@ -87,6 +88,11 @@ def datasets(tasks_results):
                             "complete", []):
                         if chart.get("title") == results.NOTES_TITLE:
                             notes += chart["data"]
+                        if chart.get("title") == results.EXPLAIN_TITLE:
+                            explain += chart["data"]
+                    record = results.from_iteration(iteration) or {}
+                    contention += [dict(r, Iteration=i)
+                                   for r in record.get("telemetry") or []]
                     if iteration.get("error"):
                         # [type, message, traceback]: what failed, not how
                         errors.append("iteration %d failed: %s" % (
@@ -102,6 +108,7 @@ def datasets(tasks_results):
                             "optimised": optimised, "rows": rows,
                             "fits": fits, "hosts": hosts, "pinning": pins,
                             "notes": notes, "errors": errors,
+                            "contention": contention, "explain": explain,
                             "pass_sla": wl.get("pass_sla"),
                             "sla": wl.get("sla_results", {}).get("sla", [])})
     return out

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402 (the backend comes first)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from rally_kvm_perf import metrics  # noqa: E402
+from rally_kvm_perf import telemetry  # noqa: E402
 from rally_kvm_perf.report import collect  # noqa: E402
 
 _IO = metrics.PAPER_IO
@@ -320,6 +321,15 @@ def page(sets, comps, files):
             [[r["Benchmark"], r["Metric"], r["Active"], r["n"], r["VM mean"],
               r["VM stddev"], r["Host mean"], r["VM/host"],
               r["Ratio 95% low"], r["Ratio 95% high"]] for r in paper]))
+        if ds.get("explain") or ds.get("contention"):
+            parts.append("<h3>Why the ratio falls: contention</h3>")
+            parts.append("<ul>%s</ul>" % "".join(
+                "<li>%s</li>" % _e(line) for line in ds.get("explain") or []))
+            cols = ["Benchmark", "Active", "Repetitions"] + [
+                key for key, _t, _u in telemetry.FIELDS
+                if any(r.get(key) is not None for r in ds["contention"])]
+            parts.append(_table(cols, [[r.get(c) for c in cols]
+                                       for r in ds["contention"]]))
         parts.append("<h3>Scaling fits</h3>")
         parts.append(_table(
             ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²"],

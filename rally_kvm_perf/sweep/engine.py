@@ -24,6 +24,7 @@ from oslo_log import log as logging
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
+from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import runner as host_runner
@@ -49,10 +50,16 @@ class Target:
 
 # Each run is wrapped so that the instance itself notes when the benchmark
 # started and ended (its own clock): the client's barrier only says when
-# the SSH requests left, not when bonnie++/netperf began under load.
+# the SSH requests left, not when bonnie++/netperf began under load. Its
+# kernel counters are read just before and just after (telemetry.py): the
+# run's steal, iowait, disk and NIC figures, with nothing running beside
+# the benchmark.
 TIMES_MARK = "KVMPERF-TIMES"
-_TIMED = ('s=$(date +%%s.%%N); "$@"; rc=$?; e=$(date +%%s.%%N); '
-          'echo "%s $s $e" >&2; exit $rc' % TIMES_MARK)
+_TIMED = ('b=$(%s); s=$(date +%%s.%%N); "$@"; rc=$?; e=$(date +%%s.%%N); '
+          'a=$(%s); printf "%%s\\n" "$b" "$a" >&2; '
+          'echo "%s $s $e" >&2; exit $rc'
+          % (telemetry.snapshot_script(), telemetry.snapshot_script(),
+             TIMES_MARK))
 
 
 def timed(argv):
@@ -152,6 +159,10 @@ class Sweep:
         same parameters: those without a failed instance are kept and not
         run again (a repetition is independent of the others: that is
         what makes it the unit of replication)
+    :param host_probe: object whose ``snapshot(targets)`` returns
+        {compute host: counters text} of the hosts holding ``targets``
+        (telemetry.host_argv), read just before and after every run: the
+        hosts' side of the contention figures. None: guests only
     :param target_half_width: adaptive repetitions: a level stops
         repeating once, after ``min_repetitions``, every benchmark's
         headline metric has a 95% interval (over the repetition-level
@@ -164,7 +175,7 @@ class Sweep:
                  between="drop_caches", reboot=None, command_timeout=3600,
                  barrier_timeout=60, progress=None, timer=None, on_run=None,
                  should_stop=None, done=(), min_repetitions=None,
-                 target_half_width=None):
+                 target_half_width=None, host_probe=None):
         if between not in BETWEEN:
             raise exceptions.InvalidArgument(
                 "between_repetitions must be one of %s, got %r"
@@ -202,6 +213,7 @@ class Sweep:
         self.stopped = None
         self.warnings = []
         self.events = []     # reboots and cache drops that failed
+        self.host_probe = host_probe
 
     def _clocks(self, targets):
         """Estimate each live target's clock offset (in parallel)."""
@@ -425,13 +437,37 @@ class Sweep:
                 args=(target, bench, barrier, results[target.name], level, rep),
                 name="kvm-perf-%s" % target.name, daemon=True)
             threads.append(thread)
+        before = self._host_snapshot(runnable)
         with self.timer("%s.%d_instances" % (bench.name, level)):
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+        after = self._host_snapshot(runnable)
         record["instances"] = [results[t.name] for t in active]
+        if before and after:
+            seconds = after[0] - before[0]
+            record["host_telemetry"] = {
+                host: usage for host, usage in (
+                    (host, telemetry.host_usage(text, after[1].get(host),
+                                                seconds))
+                    for host, text in before[1].items()) if usage}
         return record
+
+    def _host_snapshot(self, targets):
+        """(time, {host: counters}) or None: a probe that fails costs the
+        run its host figures, never the run."""
+        if self.host_probe is None or not targets:
+            return None
+        t0 = time.monotonic()
+        try:
+            found = self.host_probe.snapshot(targets)
+        except Exception as e:
+            warning = "host telemetry not read: %s" % e
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+            return None
+        return (t0 + time.monotonic()) / 2.0, found
 
     def _run_one(self, target, bench, barrier, out, level, rep):
         out.update({"started_at": None, "finished_at": None,
@@ -463,7 +499,13 @@ class Sweep:
         out["finished_at"] = _now()
         out["exit_code"] = res.exit_code
         stderr, times = split_times(res.stderr)
+        stderr, blocks = telemetry.split(stderr)
         out["stdout"], out["stderr"] = res.stdout, stderr
+        if len(blocks) == 2:
+            seconds = (times[1] - times[0] if times
+                       else out["finished_at"] - out["started_at"])
+            out["telemetry"] = telemetry.guest_usage(blocks[0], blocks[1],
+                                                     seconds)
         if times and target.clock:
             # the guest's own start and end, on our clock
             out["guest_started_at"] = times[0] - target.clock["offset_s"]

@@ -6,6 +6,7 @@ chart_plugin, data, and optionally description, label, axis_label).
 
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
+from rally_kvm_perf import telemetry
 
 # Lines charts per benchmark: (metrics drawn together, title, axis label)
 _RUN_CHARTS = {
@@ -458,3 +459,97 @@ def pinning_table(report, hypervisors):
          "data": {"cols": ["Instance", "Hypervisor", "Domain", "Pinned",
                            "vCPU→CPU", "Emulator", "Runtime pinned to"],
                   "rows": rows}}]
+
+
+# -- contention telemetry: why the ratio falls --------------------------------
+
+EXPLAIN_TITLE = results.EXPLAIN_TITLE
+
+
+def _pct(value):
+    return "n/a" if value is None else "%.3g%%" % value
+
+
+def contention_lines(record):
+    """Sentences on what explains the curve (record["contention"])."""
+    found = record.get("contention") or {}
+    levels = sorted({r["Active"] for r in record.get("telemetry") or []})
+    lines = []
+    for bench, sat in sorted((found.get("saturation") or {}).items()):
+        if sat:
+            lines.append(
+                "%s: the first resource to saturate is %s: %s %s (>= %g%%) "
+                "at %d instance(s) at once" % (
+                    bench, sat["resource"], telemetry.TITLES[sat["field"]],
+                    _pct(sat["mean"]), sat["threshold"], sat["active"]))
+            continue
+        highest = (found.get("highest") or {}).get(bench) or {}
+        lines.append("%s: no resource saturated%s (highest means: %s)" % (
+            bench, " up to %d instance(s) at once" % max(levels)
+            if levels else "",
+            "; ".join("%s %s at %d" % (telemetry.TITLES[k], _pct(v["mean"]),
+                                       v["active"])
+                      for k, v in sorted(highest.items())) or "none read"))
+    for knee in found.get("knees") or []:
+        lines.append(
+            "%s %s: the %s follows one line, then another from %d "
+            "instance(s) at once (slope %.3g then %.3g per instance; "
+            "F-test p = %.3g)" % (
+                knee["Benchmark"], knee["Metric"], knee["Of"],
+                knee["Knee at"], knee["Slope before"], knee["Slope after"],
+                knee["p"]))
+    if len(levels) < telemetry.MIN_KNEE_LEVELS:
+        lines.append("knees: not looked for; that needs at least %d levels "
+                     "(this sweep has %d)" % (telemetry.MIN_KNEE_LEVELS,
+                                              len(levels)))
+    elif not found.get("knees"):
+        lines.append("knees: none; every summary metric's curve is "
+                     "described by one straight line (F-test, p >= 0.05)")
+    return lines
+
+
+def contention_charts(record):
+    """The contention table, its curves and the sentences that explain
+    the ratios (always the same three charts: empty ones say why)."""
+    rows = record.get("telemetry") or []
+    columns = ["Benchmark", "Active", "Repetitions"] + [
+        key for key, _t, _u in telemetry.FIELDS]
+    table = {"title": results.TELEMETRY_TITLE,
+             "description": "Read in every active instance (/proc/stat, "
+                            "/proc/diskstats, /proc/net/dev) and on its "
+                            "compute host (/proc/stat, /proc/diskstats, "
+                            "the qemu process and vhost threads) just "
+                            "before and just after each run: exact means "
+                            "over the run. Per repetition the mean over "
+                            "instances (guest) or domains and hosts (host), "
+                            "then the mean of the repetitions. Columns: "
+                            + "; ".join("%s = %s [%s]" % (k, t, u) for k, t, u
+                                        in telemetry.FIELDS)
+                            + (". Nothing read in this sweep." if not rows
+                               else ""),
+             "chart_plugin": "Table",
+             "data": {"cols": columns, "rows": [
+                 [_fmt(r.get(c)) if not isinstance(r.get(c), str)
+                  else r.get(c) for c in columns] for r in rows]}}
+    series = {}
+    for r in rows:
+        for key, _t, unit in telemetry.FIELDS:
+            if unit == "%" and r.get(key) is not None:
+                series.setdefault("%s %s" % (r["Benchmark"], key), []).append(
+                    [r["Active"], _fmt(r[key])])
+    lines = {"title": "Contention vs active instances (percentages)",
+             "description": "The percentage columns of the table above, "
+                            "beside the ratio curves: where host CPU or "
+                            "disk near 100%, or steal grows, the ratio "
+                            "falls for that reason.",
+             "chart_plugin": "Lines", "data": sorted(series.items()),
+             "label": "%", "axis_label": AXIS}
+    explain = {"title": EXPLAIN_TITLE,
+               "description": "The first resource whose mean reaches its "
+                              "threshold (%s), and where a ratio curve "
+                              "stops following one fitted line." % ", ".join(
+                                  "%s >= %g%%" % (telemetry.TITLES[k], t)
+                                  for k, t, _w in telemetry.SATURATION),
+               "chart_plugin": "TextArea",
+               "data": contention_lines(record) or ["nothing read"]}
+    return [table, lines, explain]

@@ -1125,7 +1125,10 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
         "flavor": {"id": "flavor-ctx", "name": "kvm-perf-pinned",
                    "extra_specs": {"hw:cpu_policy": "dedicated"}},
         "hypervisors": {"compute-1": {
-            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            # compute-1 is this machine (local): its counters are read
+            # around every run, the host side of the contention figures
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node,
+                                            "local": True},
             "facts": {"cpu_model": "x86_64", "cpus": 8},
             "ept": {"feature": "EPT", "enabled": True,
                     "state": "EPT on (kvm_intel.ept=Y)"}}},
@@ -1149,6 +1152,25 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
     assert any(r[0] == "block_write_latency_us" and r[12] != "n/a"
                for r in table["rows"])   # ratio from the context baseline
     assert "kvm_perf.check_pinning" in atomics(scen)
+    # contention: the instances' counters (over SSH) and compute-1's, read
+    # before and after the run, their means per level in the record
+    record = json.loads(out["kvm-perf results record (JSON, full "
+                            "precision)"]["data"][0])
+    [row] = record["telemetry"]
+    assert row["Benchmark"] == "bonnie++" and row["Active"] == 2
+    assert row["Repetitions"] == 1
+    for key in ("guest_cpu_busy_pct", "guest_iowait_pct", "guest_steal_pct",
+                "host_cpu_busy_pct", "host_cpu_max_core_pct"):
+        assert row[key] is not None and 0 <= row[key] <= 100, key
+    # the fake domains have no qemu process here: not a zero, absent
+    assert row["qemu_cpu_pct"] is None
+    explain = out["Why the ratio falls: saturation and knees"]["data"]
+    assert any(line.startswith("bonnie++: ") for line in explain), explain
+    assert any("needs at least 5 levels (this sweep has 1)" in line
+               for line in explain), explain
+    table = out[("Contention per level: means over the repetitions of what "
+                 "the kernels counted during the runs")]["data"]
+    assert table["rows"][0][:3] == ["bonnie++", 2, 1]
 
 
 def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
@@ -1162,7 +1184,10 @@ def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
     scen = make(bonnie.Bonnie, sshd, nova, admin=True)
     scen.context["kvm_perf"] = {
         "hypervisors": {"compute-1": {
-            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            # compute-1 is this machine (local): its counters are read
+            # around every run, the host side of the contention figures
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node,
+                                            "local": True},
             "facts": {}, "ept": None}},
         # two 2-vCPU domains, three CPUs: no plan gives each vCPU its own
         "runtime_pinning": {"strategy": "spread", "cpus": "4-6"}}
@@ -1192,7 +1217,10 @@ def test_runtime_pinning_is_applied_again_after_every_reboot(sshd,
     _boot_ids(scen, nova, tmp_path)
     scen.context["kvm_perf"] = {
         "hypervisors": {"compute-1": {
-            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node},
+            # compute-1 is this machine (local): its counters are read
+            # around every run, the host side of the contention figures
+            "name": "compute-1", "access": {"libvirt_uri": "test://%s" % node,
+                                            "local": True},
             "facts": {}, "ept": None}},
         "runtime_pinning": {"strategy": "spread", "cpus": "4-7"}}
     out = tmp_path / "sweep.json"

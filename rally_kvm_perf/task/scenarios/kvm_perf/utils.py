@@ -30,6 +30,7 @@ from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.benchmarks import tools
 from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import probe as probe_mod
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import console
 from rally_kvm_perf.sweep import engine
@@ -301,6 +302,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
             runs = []
             sw = None
             benchmarks = self._benchmarks(flavor_ram, peer_ip)
+            probe = self._host_probe()
             if levels_run:
                 sw = engine.Sweep(
                     healthy, benchmarks, levels_run, repetitions=repetitions,
@@ -313,8 +315,12 @@ class KVMPerfScenario(vm_utils.VMScenario):
                         output_file, so_far, targets),
                     should_stop=self._aborted, done=done,
                     min_repetitions=min_repetitions,
-                    target_half_width=target_half_width)
-                runs = sw.run()
+                    target_half_width=target_half_width, host_probe=probe)
+                try:
+                    runs = sw.run()
+                finally:
+                    if probe:
+                        probe.close()
                 self.adaptive = {level: {k: v for k, v in a.items()
                                          if k != "widths"}
                                  for level, a in sw.adaptive.items()}
@@ -469,6 +475,28 @@ class KVMPerfScenario(vm_utils.VMScenario):
             % (", ".join(hosts), peer_ip))
         return {hv: analysis.baseline_samples(doc)
                 for hv, doc in docs.items()}
+
+    # -- contention telemetry, the hosts' side (kvm_perf_hypervisors) --
+
+    def _host_probe(self):
+        """The compute hosts' counters around every run, where the
+        kvm_perf_hypervisors context says how to reach them and the
+        instances' libvirt domains are known; else said in the notes."""
+        hypervisors = self.context.get(common.KEY, {}).get("hypervisors")
+        found = [i for i in (self.pinning or {}).get("instances") or []
+                 if i.get("domain")]
+        if not hypervisors or not found:
+            self.notes.append(
+                "host telemetry: not read (%s); the instances' own counters "
+                "are" % ("no kvm_perf_hypervisors context to reach the "
+                         "compute hosts" if not hypervisors else
+                         "the instances' libvirt domains are unknown: "
+                         "needs an admin"))
+            return None
+        return probe_mod.HostProbe(
+            lambda host: (hyper_ctx.runner_for(hypervisors[host])
+                          if host in hypervisors else None),
+            {i["instance"]: i["domain"] for i in found})
 
     # -- pinning (kvm_perf_hypervisors) --
 
@@ -1054,6 +1082,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         for complete in charts.sweep_complete(result, runs, targets,
                                               benchmarks, bool(baselines),
                                               warnings):
+            self.add_output(complete=complete)
+        for complete in charts.contention_charts(record):
             self.add_output(complete=complete)
         # what the SLAs and the exporter read: full precision
         self.add_output(complete=results.to_chart(record))
