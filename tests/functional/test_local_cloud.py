@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
 from tests.functional import aio
 
@@ -124,6 +125,45 @@ def test_measuring_began_after_each_guests_boot_was_over(smoke):
         for inst in json.load(open(out / name))["instances"]:
             assert inst["boot"]["status"] == "status: done", (name, inst)
             assert inst["boot"]["exit_code"] == 0, (name, inst)
+
+
+def test_contention_telemetry_beside_the_ratios(smoke):
+    """Every level of both scenarios has the instances' and the compute
+    host's counters: steal, iowait and CPU in the guests, CPU and the qemu
+    processes on this machine (the TCG guests' work is qemu's), and the
+    sentences that explain the curve."""
+    report, _, out = smoke
+    for name, wl in aio.workloads(report).items():
+        record = results.from_iteration(wl["data"][0])
+        rows = record["telemetry"]
+        assert {(r["Benchmark"], r["Active"]) for r in rows} == {
+            (b, k) for b in record["benchmarks"] for k in (1, 2)}, rows
+        for row in rows:
+            assert row["Repetitions"] == 2, row
+            for key in ("guest_steal_pct", "guest_iowait_pct",
+                        "guest_cpu_busy_pct", "host_cpu_busy_pct",
+                        "host_cpu_max_core_pct", "guest_disk_util_pct"):
+                assert row[key] is not None and 0 <= row[key] <= 100, (
+                    name, key, row)
+            # a TCG guest running a benchmark keeps its qemu busy
+            assert row["qemu_cpu_pct"] > 10, (name, row)
+        explain = aio.table(wl, results.EXPLAIN_TITLE)
+        assert any(line.startswith(tuple(b + ": " for b in
+                                         record["benchmarks"]))
+                   for line in explain), explain
+        print("\n%s contention: %s" % (name, "; ".join(explain)))
+        for row in rows:
+            print("  %s k=%d: steal %.1f%% iowait %.1f%% guest busy %.1f%% "
+                  "host busy %.1f%% qemu %.1f%% guest disk %.1f%%" % (
+                      row["Benchmark"], row["Active"], row["guest_steal_pct"],
+                      row["guest_iowait_pct"], row["guest_cpu_busy_pct"],
+                      row["host_cpu_busy_pct"], row["qemu_cpu_pct"],
+                      row["guest_disk_util_pct"]))
+    # the sweep's JSON keeps each run's figures (the record's source)
+    doc = json.load(open(out / "bonnie.json"))
+    run = doc["runs"][-1]
+    assert run["host_telemetry"] and all(i["telemetry"]
+                                         for i in run["instances"])
 
 
 def test_ept_check_reports_this_machine(smoke):
