@@ -154,3 +154,50 @@ def test_ratios_csv_keeps_full_precision_from_the_record():
     assert float(rec["ratio"]) == pytest.approx(79996.0 / 100000.0,
                                                  rel=1e-12)
     assert rec["ratio"] != "0.8" and rec["n"] == "3"
+
+
+def _fio_task(telemetry_rows, explain):
+    from rally_kvm_perf import results
+    levels = [dict(row("fio", metric, k, 1000.0 / k, 10.0, 3, 0.9 / k),
+                   **{"Host mean": 1000.0})
+              for metric in ("randread_iops", "seqwrite_bw_kBps",
+                             "randread_lat_p99_us")
+              for k in (1, 2)]
+    for r in levels:
+        r.pop("Iteration")
+    record = {"schema": results.SCHEMA, "benchmarks": ["fio"],
+              "levels": levels, "fits": [], "overlap": [], "failures": [],
+              "notes": [], "telemetry": telemetry_rows}
+    output = {"complete": [results.to_chart(record),
+                           {"title": results.EXPLAIN_TITLE,
+                            "chart_plugin": "TextArea", "data": explain}],
+              "additive": []}
+    return [{"uuid": "t-fio", "subtasks": [{"title": "fio", "workloads": [{
+        "name": "KVMPerf.fio", "args": {}, "contexts": {}, "pass_sla": True,
+        "data": [{"error": [], "output": output}]}]}]}]
+
+
+def test_report_shows_fio_figures_and_why_the_ratio_falls():
+    tel = [{"Benchmark": "fio", "Active": k, "Repetitions": 3,
+            "guest_steal_pct": 1.5 * k, "host_cpu_busy_pct": 40.0 * k}
+           for k in (1, 2)]
+    html = render.build(_fio_task(tel, [
+        "fio: the first resource to saturate is the host's CPUs: host CPU "
+        "busy (all cores) 80% (>= 90%) at 2 instance(s) at once"]))[
+            "index.html"]
+    for fid in ("fio-iops", "fio-bw", "fio-p99"):
+        assert "id='%s'" % fid in html, fid
+    assert "Why the ratio falls: contention" in html
+    assert "the first resource to saturate is the host&#x27;s CPUs" in html
+    # the contention table: only the figures that were read
+    assert "guest_steal_pct" in html and "host_cpu_busy_pct" in html
+    assert "guest_iowait_pct" not in html
+    # fio's key metrics are in the summary table (not only the CSV)
+    assert "randread_iops" in html and "seqwrite_bw_kBps" in html
+
+
+def test_report_without_fio_draws_no_fio_figure():
+    html = render.build([{"uuid": "t", "subtasks": [{"title": "x",
+                                                      "workloads": []}]}])[
+        "index.html"]
+    assert "fio-iops" not in html and "Beyond the paper" not in html
