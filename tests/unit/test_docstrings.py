@@ -83,22 +83,40 @@ def test_every_sweep_scenario_has_the_shared_arguments():
 
 def test_the_shared_arguments_are_documented_and_declared_alike():
     """Each sweep scenario's run() is complete as `rally plugin show` prints
-    it (rally-openstack's way: no docstring template), so the shared
-    arguments are written twice; they must say, default and validate the
-    same thing in both."""
+    it; the shared arguments are documented once (utils.sweep_doc fills
+    each docstring's @SWEEP_PARAMS@ line), and they must default and
+    validate the same in every sweep scenario."""
     from rally_kvm_perf.task.scenarios.kvm_perf import utils
-    bonnie, netperf = (scenario.Scenario.get(n) for n in ("KVMPerf.bonnie",
-                                                          "KVMPerf.netperf"))
+    names = ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio")
+    classes = [scenario.Scenario.get(n) for n in names]
     docs = [{p["name"]: " ".join(p["doc"].split())
              for p in info.parse_docstring(c.run.__doc__)["params"]}
-            for c in (bonnie, netperf)]
-    sigs = [inspect.signature(c.run).parameters for c in (bonnie, netperf)]
+            for c in classes]
+    sigs = [inspect.signature(c.run).parameters for c in classes]
+    for c in classes:
+        assert "@SWEEP_PARAMS@" not in c.run.__doc__
     for name in utils.SWEEP_ARGS:
-        assert docs[0][name] == docs[1][name], name
-        assert sigs[0][name].default == sigs[1][name].default, name
-        assert sigs[0][name].annotation == sigs[1][name].annotation, name
+        if name not in ("image", "install_command"):   # name the tool
+            assert docs[0][name] == docs[1][name] == docs[2][name], name
+        assert sigs[0][name].default == sigs[1][name].default \
+            == sigs[2][name].default, name
+        assert sigs[0][name].annotation == sigs[1][name].annotation \
+            == sigs[2][name].annotation, name
+    assert [d["image"] for d in docs] == [
+        "glance image with bonnie++ installed",
+        "glance image with netperf (and netserver) installed",
+        "glance image with fio installed"]
     validators = [{(v[0], str(sorted(v[2].items())))
                    for v in c._meta_get("validators")
                    if v[2].get("param_name") in (None, *utils.SWEEP_ARGS)}
-                  for c in (bonnie, netperf)]
-    assert validators[0] == validators[1]
+                  for c in classes]
+    assert validators[0] == validators[1] == validators[2]
+
+
+def test_sweep_doc_refuses_a_docstring_without_its_marker():
+    from rally_kvm_perf.task.scenarios.kvm_perf import utils
+
+    def run():
+        """No marker."""
+    with pytest.raises(ValueError, match="no @SWEEP_PARAMS@ line"):
+        utils.sweep_doc("x", "x")(run)

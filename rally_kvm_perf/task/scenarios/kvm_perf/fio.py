@@ -5,7 +5,6 @@ import typing as t
 
 from rally.task import types
 from rally.task import validation
-from rally_openstack.common import consts
 from rally_openstack.task import scenario
 
 from rally_kvm_perf.benchmarks import fio
@@ -17,24 +16,7 @@ from rally_kvm_perf.task.scenarios.kvm_perf import utils
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@validation.add("number", param_name="instances", minval=1, integer_only=True,
-                nullable=True)
-@validation.add("number", param_name="repetitions", minval=1,
-                integer_only=True, nullable=True)
-@validation.add("number", param_name="port", minval=1, maxval=65535,
-                integer_only=True, nullable=True)
-@validation.add("number", param_name="ssh_timeout", minval=1, nullable=True)
-@validation.add("enum", param_name="between_repetitions",
-                values=list(engine.BETWEEN), missed=True)
-@validation.add("kvm_perf_active_counts")
-@validation.add("enum", param_name="placement",
-                values=list(utils.PLACEMENTS), missed=True)
-@validation.add("required_param_or_context", param_name="flavor",
-                ctx_name="kvm_perf_flavor")
-@validation.add("external_network_exists", param_name="floating_network")
-@validation.add("file_exists", param_name="host_baseline", required=False)
-@validation.add("required_services", services=[consts.Service.NOVA])
-@validation.add("required_platform", platform="openstack", users=True)
+@utils.sweep_validators
 @validation.add("number", param_name="fio_size_mb", minval=1,
                 integer_only=True, nullable=True)
 @validation.add("number", param_name="fio_runtime", minval=1,
@@ -52,6 +34,7 @@ class Fio(utils.KVMPerfScenario):
 
     TOOLS = ("fio",)
 
+    @utils.sweep_doc(tools="fio", packages="fio")
     def run(self, image, flavor=None,
             instances: int = 10,
             active_counts: t.Optional[t.List[int]] = None,
@@ -97,58 +80,7 @@ class Fio(utils.KVMPerfScenario):
         instance failing does not discard the others' results. Every server
         and floating IP is deleted at the end.
 
-        :param image: glance image with fio installed
-        :param flavor: flavor of the instances (the paper: 2 vCPU, 2 GB RAM,
-            40 GB disk); default: the kvm_perf_flavor context's
-        :param instances: instances booted once for the whole sweep
-        :param active_counts: numbers of instances running the benchmark at
-            the same time, e.g. [1, 2, 4, 8]; default 1..instances
-        :param repetitions: runs per level (the paper: 10); with
-            ``target_half_width`` the most a level runs
-        :param min_repetitions: adaptive repetitions: the fewest a level
-            runs before its interval is judged (default 3)
-        :param target_half_width: adaptive repetitions: a level stops
-            repeating once every benchmark's headline metric (block write,
-            throughput, transactions) has a 95% interval within this
-            fraction of its mean (0.05: +-5%), over the repetition-level
-            values; the notes say how many runs each level took and why it
-            stopped. Default: every level runs ``repetitions``
-        :param between_repetitions: before each run: "drop_caches" (default;
-            sync and drop the page caches in the active instances),
-            "reboot" (the paper's choice: reboot them and wait for SSH; not
-            before the first run) or "none"
-        :param username: SSH user of the image
-        :param password: SSH password, if the image needs one
-        :param port: SSH port
-        :param use_floating_ip: reach instances through floating IPs
-        :param floating_network: external network for the floating IPs
-        :param ssh_timeout: seconds an instance may take to answer SSH
-        :param command_timeout: seconds one benchmark run may take (default
-            ``[kvm_perf] command_timeout``; Rally's 3600 s SSH limit does not
-            apply)
-        :param availability_zone: e.g. "nova:compute-1" to pack every
-            instance on one hypervisor, as in the paper
-        :param placement: "same_host" (default: the paper's k instances on
-            one host; a server group with the affinity policy), "spread"
-            (one per compute host; anti-affinity) or "any" (the
-            scheduler's choice); checked after the boot, before anything
-            is measured (netperf's netserver peer: its peer_placement)
-        :param install_command: shell command run in each instance before
-            the sweep, e.g. "sudo apt-get install -y fio"
-        :param host_baseline: baseline JSON file from ``rally-kvm-perf
-            baseline`` (taken with the same benchmark parameters); without
-            it and without the kvm_perf_baseline context only absolute
-            values are reported
-        :param boot_kwargs: extra arguments for nova's server create
-        :param output_file: also write everything measured (raw outputs,
-            per-run metrics, the analysis) to this JSON file, rewritten
-            after every run so that an interrupted sweep keeps what it
-            measured
-        :param resume: continue the interrupted sweep in ``output_file``:
-            its finished runs are kept and not run again (on newly booted
-            instances: a repetition stands on its own); a file of other
-            parameters, or of a complete sweep, is refused before anything
-            boots; without the file, a new sweep
+        @SWEEP_PARAMS@
         :param fio_directory: directory in the instances fio's test file
             is written to (on the instance's disk)
         :param fio_jobs: the jobs to run, in order, from "randread",
