@@ -80,44 +80,35 @@ def commands_for(args, host, port, workdir):
     return out
 
 
-def with_telemetry(args, commands):
-    """The commands as the sweep runs them: in the timing wrapper that
-    reads the guest's counters before and after, with the host's counters
-    read before and after too."""
+def _plain(argv):
+    return subprocess.run(argv, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def _telemetry_wrapped(argv):
+    """As the sweep runs a benchmark: in the timing wrapper that reads the
+    guest's counters before and after, the host's counters read before
+    and after too."""
+    subprocess.run(telemetry.host_argv([]), check=True, capture_output=True)
+    res = subprocess.run(engine.timed(argv), check=True, capture_output=True,
+                         text=True)
+    subprocess.run(telemetry.host_argv([]), check=True, capture_output=True)
+    stderr, _times = engine.split_times(res.stderr)
+    if len(telemetry.split(stderr)[1]) != 2:
+        raise SystemExit("the wrapper read no counters: %s" % stderr[-500:])
+    return res.stdout
+
+
+def directly(args, commands, run=_plain):
+    """The commands ``args.runs`` times, each through ``run`` (argv ->
+    stdout): plainly, or as the sweep wraps them (_telemetry_wrapped)."""
     samples = {key: [] for key in HEADLINE}
     t0 = time.monotonic()
     for _ in range(args.runs):
         for name, command in commands.items():
             if name == "bonnie++":
                 subprocess.run(host_runner.DROP_CACHES, check=False)
-            subprocess.run(telemetry.host_argv([]), check=True,
-                           capture_output=True)
-            res = subprocess.run(engine.timed(shlex.split(command)),
-                                 check=True, capture_output=True, text=True)
-            subprocess.run(telemetry.host_argv([]), check=True,
-                           capture_output=True)
-            stderr, _times = engine.split_times(res.stderr)
-            if len(telemetry.split(stderr)[1]) != 2:
-                raise SystemExit("the wrapper read no counters: %s"
-                                 % stderr[-500:])
-            out = res.stdout
-            parsed = (bonnie.parse(out)[-1] if name == "bonnie++"
-                      else netperf.parse(out, name.split(":")[1]))
-            for bench, metric in HEADLINE:
-                if bench == name:
-                    samples[(bench, metric)].append(parsed.get(metric))
-    return samples, time.monotonic() - t0
-
-
-def directly(args, commands):
-    samples = {key: [] for key in HEADLINE}
-    t0 = time.monotonic()
-    for _ in range(args.runs):
-        for name, command in commands.items():
-            if name == "bonnie++":
-                subprocess.run(host_runner.DROP_CACHES, check=False)
-            out = subprocess.run(shlex.split(command), check=True,
-                                 capture_output=True, text=True).stdout
+            out = run(shlex.split(command))
             parsed = (bonnie.parse(out)[-1] if name == "bonnie++"
                       else netperf.parse(out, name.split(":")[1]))
             for bench, metric in HEADLINE:
@@ -148,7 +139,7 @@ def main():
         # commands the direct blocks run
         for block in ("harness", "direct", "direct", "harness"):
             if block == "harness" and args.telemetry:
-                samples, wall = with_telemetry(args, commands)
+                samples, wall = directly(args, commands, _telemetry_wrapped)
                 target = harness
             elif block == "harness":
                 samples, wall, commands = through_harness(args, host, port,
