@@ -24,6 +24,9 @@ class FakeServer:
         self.networks = {"private": ["127.0.0.1"]}
         self.addresses = {"private": [{"addr": "127.0.0.1"}]}
         self.reboots = 0
+        if kwargs.get("block_device_mapping_v2") and not manager.ignore_bdm:
+            # booted from a new volume: nova lists it attached
+            setattr(self, VOLUMES_ATTR, [{"id": "vol-of-%s" % self.id}])
         setattr(self, "OS-EXT-SRV-ATTR:hypervisor_hostname",
                 manager.place(kwargs) if manager.place
                 else manager.hypervisor)
@@ -53,6 +56,7 @@ class FakeServers:
         self.error_later = False  # every server goes to ERROR once polled
         self.on_reboot = None     # called with the server at each reboot
         self.error_fault = None   # nova's fault of the error_index server
+        self.ignore_bdm = False   # a nova that boots from the image anyway
         # the scheduler: kwargs of a create -> its compute host (None: all
         # on `hypervisor`)
         self.place = None
@@ -103,12 +107,49 @@ class FakeNova:
             "get": lambda _self, _id: flavor or FakeFlavor()})()
 
 
+VOLUMES_ATTR = "os-extended-volumes:volumes_attached"
+
+
+class FakeVolumes:
+    """cinder's volumes: a server's root volume lives as long as its
+    server (delete_on_termination), unless ``linger``."""
+
+    def __init__(self, servers):
+        self.servers = servers
+        self.linger = False
+        self.deleted = []
+        self.polls = 0
+
+    def get(self, vid):
+        self.polls += 1
+        for server in self.servers.created:
+            if vid in [v["id"] for v in getattr(server, VOLUMES_ATTR, [])]:
+                gone = (server.id in self.servers.deleted
+                        and not self.linger) or vid in self.deleted
+                if gone:
+                    raise NotFound("volume %s not found" % vid)
+                return vid
+        raise NotFound("volume %s not found" % vid)
+
+    def delete(self, vid):
+        self.deleted.append(vid)
+
+
+class FakeCinder:
+    def __init__(self, servers):
+        self.volumes = FakeVolumes(servers)
+
+
 class FakeClients:
     def __init__(self, nova):
         self._nova = nova
+        self._cinder = FakeCinder(nova.servers)
 
     def nova(self, version=None):
         return self._nova
+
+    def cinder(self, version=None):
+        return self._cinder
 
 
 def context(private_key, admin=False):

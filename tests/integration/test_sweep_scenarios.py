@@ -390,6 +390,89 @@ def test_bad_fio_argument_fails_before_booting(sshd, tmp_path):
     assert nova.servers.created == []
 
 
+def test_boot_from_volume_roots_every_instance_on_a_new_volume(
+        sshd, tmp_path, fio_baseline):
+    """Each instance boots from a new volume made from the image (no image
+    of nova's own), is checked to have it attached, is measured, and its
+    volume is checked gone with its server."""
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova, admin=True)
+    saved = tmp_path / "sweep.json"
+    scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
+             repetitions=1, fio_directory=str(tmp_path),
+             host_baseline=fio_baseline, output_file=str(saved),
+             boot_from_volume={"size": 10, "type": "ssd"}, **FIO,
+             **ssh(sshd))
+    for server in nova.servers.created:
+        assert server.image is None
+        assert server.kwargs["block_device_mapping_v2"] == [{
+            "boot_index": 0, "uuid": "image-1", "source_type": "image",
+            "destination_type": "volume", "volume_size": 10,
+            "volume_type": "ssd", "delete_on_termination": True}]
+    assert len(nova.servers.deleted) == 2
+    # both root volumes were looked up after their servers went: gone
+    volumes = scen._clients.cinder().volumes
+    assert volumes.polls >= 2 and volumes.deleted == []
+    assert "kvm_perf.wait_volumes_deleted" in atomics(scen)
+    doc = json.loads(saved.read_text())
+    assert doc["parameters"]["boot_from_volume"] == {"size": 10,
+                                                     "type": "ssd"}
+    assert len(doc["runs"]) == 1
+    assert all(not i.get("error") for i in doc["runs"][0]["instances"])
+    notes = outputs(scen)["Instances, failures and notes"]["data"]
+    assert any("root disks: new 10 GB volumes of type ssd" in n
+               for n in notes), notes
+
+
+def test_boot_from_volume_not_honoured_is_not_measured(sshd, tmp_path):
+    """A nova that booted from the image anyway: no instance is measured,
+    the workload fails saying why."""
+    nova = fakes.FakeNova()
+    nova.servers.ignore_bdm = True
+    scen = make(fio.Fio, sshd, nova, admin=True)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 fio_directory=str(tmp_path), boot_from_volume={"size": 5},
+                 **FIO, **ssh(sshd))
+    assert "asked to boot from a volume, but nova lists no volume " \
+        "attached to it" in str(e.value)
+    assert "no level could run" in str(e.value)
+    assert len(nova.servers.deleted) == 1
+
+
+def test_a_root_volume_left_after_its_server_fails_the_iteration(
+        sshd, tmp_path, monkeypatch):
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova, admin=True)
+    scen._clients.cinder().volumes.linger = True
+    monkeypatch.setattr(scen, "VOLUME_DELETE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(utils, "REBOOT_POLL_S", 0.05)
+    with pytest.raises(utils.SweepFailed, match="cleanup failed: volume "
+                       "vol-of-server-1 of .* was still there"):
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 fio_directory=str(tmp_path), boot_from_volume={"size": 5},
+                 **FIO, **ssh(sshd))
+    assert scen._clients.cinder().volumes.deleted == ["vol-of-server-1"]
+
+
+@pytest.mark.parametrize("spec, kwargs, match", [
+    ({"size": 0}, {}, "size must be a whole number of GB >= 1"),
+    ({"type": "ssd"}, {}, "must be {\"size\": GB"),
+    ({"size": 5, "iops": 9}, {}, "unknown key\\(s\\) iops"),
+    (10, {}, "must be {\"size\": GB"),
+    ({"size": 5}, {"boot_kwargs": {"block_device_mapping_v2": []}},
+     "give one"),
+])
+def test_bad_boot_from_volume_is_refused_before_booting(sshd, tmp_path, spec,
+                                                        kwargs, match):
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova)
+    with pytest.raises(exceptions.InvalidArgument, match=match):
+        scen.run("image-1", "flavor-1", instances=1, repetitions=1,
+                 boot_from_volume=spec, **kwargs, **ssh(sshd))
+    assert nova.servers.created == []
+
+
 def _boot_ids(scen, nova, tmp_path, comes_back=lambda server: True):
     """The fake instances' boot id: a file that a reboot rewrites (the
     sweep waits until the guest's boot id changes)."""

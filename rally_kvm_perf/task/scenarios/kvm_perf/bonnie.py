@@ -47,6 +47,7 @@ class Bonnie(utils.KVMPerfScenario):
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             boot_kwargs: t.Optional[dict] = None,
+            boot_from_volume: t.Optional[dict] = None,
             output_file: t.Optional[str] = None,
             resume: bool = False,
             bonnie_directory: str = "/var/tmp",

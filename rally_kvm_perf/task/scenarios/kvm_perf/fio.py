@@ -54,6 +54,7 @@ class Fio(utils.KVMPerfScenario):
             install_command: t.Optional[str] = None,
             host_baseline: t.Optional[str] = None,
             boot_kwargs: t.Optional[dict] = None,
+            boot_from_volume: t.Optional[dict] = None,
             output_file: t.Optional[str] = None,
             resume: bool = False,
             fio_directory: str = "/var/tmp",

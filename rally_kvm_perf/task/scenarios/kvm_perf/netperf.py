@@ -62,6 +62,7 @@ class Netperf(utils.KVMPerfScenario):
             host_baseline: t.Optional[str] = None,
             peer_baseline: bool = False,
             boot_kwargs: t.Optional[dict] = None,
+            boot_from_volume: t.Optional[dict] = None,
             output_file: t.Optional[str] = None,
             resume: bool = False) -> None:
         """netperf in 1, 2, ... N instances at the same time, vs the host.

@@ -90,7 +90,8 @@ SWEEP_ARGS = (
     "between_repetitions", "username", "password", "port", "use_floating_ip",
     "floating_network", "ssh_timeout", "command_timeout", "availability_zone",
     "install_command", "host_baseline", "boot_kwargs", "output_file",
-    "resume", "placement", "min_repetitions", "target_half_width")
+    "resume", "placement", "min_repetitions", "target_half_width",
+    "boot_from_volume")
 
 # Rally's safety net for what a sweep itself creates, should the scenario
 # die before its own finally: its servers (the peer too), their server group
@@ -98,6 +99,38 @@ SWEEP_ARGS = (
 # resource type of the task's users took 30 s per workload on the local
 # cloud; the keypair, security group and network come from contexts that
 # delete their own.
+# nova's attribute listing a server's attached volumes
+VOLUMES_ATTR = "os-extended-volumes:volumes_attached"
+VOLUME_KEYS = ("size", "type")
+
+
+def boot_volume(spec):
+    """boot_from_volume checked: None or {"size": GB, "type": str or
+    None}; InvalidArgument naming what is wrong."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or "size" not in spec:
+        raise exceptions.InvalidArgument(
+            "boot_from_volume must be {\"size\": GB, \"type\": volume type "
+            "(optional)}, got %r" % (spec,))
+    unknown = sorted(set(spec) - set(VOLUME_KEYS))
+    if unknown:
+        raise exceptions.InvalidArgument(
+            "boot_from_volume: unknown key(s) %s (known: %s)"
+            % (", ".join(unknown), ", ".join(VOLUME_KEYS)))
+    size = spec["size"]
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise exceptions.InvalidArgument(
+            "boot_from_volume size must be a whole number of GB >= 1, got %r"
+            % (size,))
+    kind = spec.get("type")
+    if kind is not None and (not isinstance(kind, str) or not kind):
+        raise exceptions.InvalidArgument(
+            "boot_from_volume type must be a volume type's name, got %r"
+            % (kind,))
+    return {"size": size, "type": kind}
+
+
 CLEANUP = ["nova.servers", "nova.server_groups", "neutron.floatingip"]
 
 # where the measured instances go: nova server groups, enforced by nova's
@@ -223,6 +256,13 @@ SWEEP_PARAMS_DOC = """\
             it and without the kvm_perf_baseline context only absolute
             values are reported
         :param boot_kwargs: extra arguments for nova's server create
+        :param boot_from_volume: boot every instance from a new Cinder
+            volume made from the image instead of an ephemeral disk:
+            {"size": GB, "type": volume type (optional)}. Checked after the
+            boot (an instance whose root disk is not a volume is not
+            measured); the volumes go with their servers and are checked
+            gone. Its host baseline must be taken on the storage that backs
+            the volumes
         :param output_file: also write everything measured (raw outputs,
             per-run metrics, the analysis) to this JSON file, rewritten
             after every run so that an interrupted sweep keeps what it
@@ -304,7 +344,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
                command_timeout, availability_zone, install_command,
                host_baseline, boot_kwargs, output_file=None, resume=False,
                placement="same_host", peer=False, peer_placement="any",
-               min_repetitions=None, target_half_width=None):
+               min_repetitions=None, target_half_width=None,
+               boot_from_volume=None):
         """The whole iteration; the scenarios pass their run() arguments
         on as keywords."""
         conf = CONF.kvm_perf
@@ -336,6 +377,12 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "hosts" % placement)
         engine.check_adaptive(repetitions, min_repetitions,
                               target_half_width)
+        self.boot_volume = boot_volume(boot_from_volume)
+        if self.boot_volume and set(boot_kwargs or {}) & {
+                "block_device_mapping", "block_device_mapping_v2"}:
+            raise exceptions.InvalidArgument(
+                "boot_from_volume and a block device mapping in boot_kwargs "
+                "both say what the root disk is: give one")
         levels = list(active_counts or range(1, instances + 1))
         if not engine.valid_levels(levels, instances):
             raise exceptions.InvalidArgument(
@@ -356,6 +403,9 @@ class KVMPerfScenario(vm_utils.VMScenario):
         self.parameters = self._parameters(
             image, flavor_obj, flavor_specs, instances, levels, repetitions,
             between_repetitions, placement)
+        if self.boot_volume:
+            # only when asked: a sweep saved before the option resumes
+            self.parameters["boot_from_volume"] = self.boot_volume
         if peer:   # the peer's host decides netperf's path
             self.parameters["peer_placement"] = peer_placement
         if target_half_width:
@@ -368,6 +418,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
         baselines, baseline_note = self._load_baselines(host_baseline,
                                                         flavor_ram)
         self.notes = [baseline_note] if baseline_note else []
+        if self.boot_volume:
+            self.notes.append(
+                "root disks: new %d GB volumes%s made from the image (boot "
+                "from volume); the host baseline must be of the storage "
+                "that backs them" % (self.boot_volume["size"], (
+                    " of type %s" % self.boot_volume["type"]
+                    if self.boot_volume["type"] else "")))
         if getattr(self, "resumed", None):
             self.notes.append(self.resumed)
         self.notes += self.path_notes + early
@@ -705,6 +762,26 @@ class KVMPerfScenario(vm_utils.VMScenario):
             network = list(server.networks)[0]
             entry["fixed_ip"] = server.addresses[network][0]["addr"]
             entry["hypervisor"] = self._hypervisor(server)
+            if getattr(self, "boot_volume", None):
+                self._check_root_volume(entry)
+
+    def _check_root_volume(self, entry):
+        """Asked to boot from a volume: nova must list one attached, or
+        the instance is not measured (its disk would be another one)."""
+        server = entry["server"]
+        try:
+            current = self.clients("nova").servers.get(server.id)
+            attached = getattr(current, VOLUMES_ATTR, None) or []
+        except Exception as e:
+            attached, why = [], "cannot read it: %s" % e
+        else:
+            why = "nova lists no volume attached to it"
+        entry["volumes"] = [v["id"] for v in attached
+                            if isinstance(v, dict) and v.get("id")]
+        if not entry["volumes"]:
+            self.boot_errors[server.id] = (
+                "%s: asked to boot from a volume, but %s: its root disk is "
+                "not a volume, so it is not measured" % (server.name, why))
 
     def _wait_active(self, entries, active, count, t0):
         """Wait for each server to be ACTIVE; one that is not is that
@@ -753,6 +830,18 @@ class KVMPerfScenario(vm_utils.VMScenario):
             nic = self._pick_random_nic()
             if nic:
                 kwargs["nics"] = nic
+        volume = getattr(self, "boot_volume", None)
+        if volume:
+            # the root disk a new volume made from the image (nova then
+            # takes no image of its own)
+            bdm = {"boot_index": 0, "uuid": image, "source_type": "image",
+                   "destination_type": "volume",
+                   "volume_size": volume["size"],
+                   "delete_on_termination": True}
+            if volume["type"]:
+                bdm["volume_type"] = volume["type"]
+            kwargs["block_device_mapping_v2"] = [bdm]
+            image = None
         return self.clients("nova").servers.create(
             self.generate_random_name(), image, flavor, **kwargs)
 
@@ -1170,6 +1259,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                         leaks.append("could not delete floating IP %s of %s:"
                                      " %s" % (fip["ip"], entry["server"].name,
                                               e))
+        leaks += self._volumes_gone()
         group = getattr(self, "server_group", None)
         if group is not None:
             try:
@@ -1178,6 +1268,50 @@ class KVMPerfScenario(vm_utils.VMScenario):
             except Exception as e:
                 leaks.append("could not delete server group %s: %s"
                              % (group.id, e))
+        return leaks
+
+    VOLUME_DELETE_TIMEOUT_S = 300
+
+    def _volumes_gone(self):
+        """Boot from volume: nova deletes each root volume with its server
+        (delete_on_termination); wait until cinder no longer has them, and
+        delete any it still has. Returns what could not be deleted."""
+        volumes = [(entry["server"].name, vid)
+                   for entry in getattr(self, "servers", [])
+                   for vid in entry.get("volumes") or []]
+        if not volumes:
+            return []
+        try:
+            cinder = self.clients("cinder")
+        except Exception as e:
+            return ["cannot check that the root volumes %s are gone: %s"
+                    % (", ".join(v for _n, v in volumes), e)]
+        deadline = time.monotonic() + self.VOLUME_DELETE_TIMEOUT_S
+        left = list(volumes)
+        with atomic.ActionTimer(self, "kvm_perf.wait_volumes_deleted"):
+            while left and time.monotonic() < deadline:
+                still = []
+                for name, vid in left:
+                    try:
+                        cinder.volumes.get(vid)
+                    except Exception as e:
+                        if getattr(e, "code", None) == 404 or \
+                                type(e).__name__ == "NotFound":
+                            continue
+                    still.append((name, vid))
+                left = still
+                if left:
+                    time.sleep(REBOOT_POLL_S)
+        leaks = []
+        for name, vid in left:
+            try:
+                cinder.volumes.delete(vid)
+                leaks.append("volume %s of %s was still there %d s after "
+                             "its server was deleted: deleted it"
+                             % (vid, name, self.VOLUME_DELETE_TIMEOUT_S))
+            except Exception as e:
+                leaks.append("could not delete volume %s of %s: %s"
+                             % (vid, name, e))
         return leaks
 
     # -- report --
