@@ -367,6 +367,28 @@ def test_fio_sweep_with_ratios(sshd, tmp_path, fio_baseline):
             and f != "sweep.json"] == []
 
 
+def test_five_levels_are_judged_for_a_knee(sshd, tmp_path, fio_baseline):
+    """With five levels every summary metric's ratio curve is judged for a
+    knee on real fio numbers, and the sentences say what was found."""
+    nova = fakes.FakeNova()
+    scen = make(fio.Fio, sshd, nova, admin=True)
+    scen.run("image-1", "flavor-1", instances=5, repetitions=1,
+             fio_directory=str(tmp_path), host_baseline=fio_baseline,
+             **dict(FIO, fio_jobs=["randread"]), **ssh(sshd))
+    out = outputs(scen)
+    record = json.loads(out["kvm-perf results record (JSON, full "
+                            "precision)"]["data"][0])
+    assert [r["Active"] for r in record["telemetry"]] == [1, 2, 3, 4, 5]
+    explain = out["Why the ratio falls: saturation and knees"]["data"]
+    assert not any("not looked for" in line for line in explain), explain
+    knees = record["contention"]["knees"]
+    # judged: either a knee with its F-test, or "none" said
+    assert knees or any(line.startswith("knees: none") for line in explain)
+    for k in knees:
+        assert k["Benchmark"] == "fio" and 3 <= k["Knee at"] <= 4
+        assert 0 <= k["p"] < 0.05
+
+
 def test_fio_baseline_of_other_parameters_is_refused_before_booting(
         sshd, tmp_path, fio_baseline):
     nova = fakes.FakeNova()
