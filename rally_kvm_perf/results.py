@@ -110,34 +110,32 @@ def contention(levels, telemetry_table, benchmarks):
     (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
     out = {"saturation": {}, "knees": [], "highest": {}}
     for bench in bench_order(benchmarks):
-        per_level = {r["Active"]: {k: (r.get(k), 1) for k, _t, _u
-                                   in telemetry.FIELDS}
-                     for r in telemetry_table if r["Benchmark"] == bench}
+        per_level = {r["Active"]: r for r in telemetry_table
+                     if r["Benchmark"] == bench}
         found = telemetry.saturation(per_level)
         if found:
             key, threshold, what, level = found
             out["saturation"][bench] = {
                 "field": key, "resource": what, "threshold": threshold,
-                "active": level, "mean": per_level[level][key][0]}
+                "active": level, "mean": per_level[level][key]}
         else:
             out["saturation"][bench] = None
-        highest = {}
+        out["highest"][bench] = {}
         for key, _threshold, _what in telemetry.SATURATION:
-            values = [(v[0], k) for k, d in per_level.items()
-                      for kk, v in d.items() if kk == key and v[0] is not None]
+            values = [(row[key], level) for level, row in per_level.items()
+                      if row.get(key) is not None]
             if values:
-                highest[key] = max(values)
-        out["highest"][bench] = {k: {"mean": v, "active": lvl}
-                                 for k, (v, lvl) in highest.items()}
+                mean, level = max(values)
+                out["highest"][bench][key] = {"mean": mean, "active": level}
         rows = [r for r in levels if r["Benchmark"] == bench]
         for name in sorted({r["Metric"] for r in rows}):
             metric = metrics.METRICS.get(name)
             if metric is None or not metric.summary:
                 continue
             mine = [r for r in rows if r["Metric"] == name]
-            of = "ratio" if any(r["VM/host"] is not None for r in mine) \
-                else "VM mean"
-            field = "VM/host" if of == "ratio" else "VM mean"
+            field = ("VM/host" if any(r["VM/host"] is not None for r in mine)
+                     else "VM mean")
+            of = "ratio" if field == "VM/host" else "VM mean"
             k = telemetry.knee([(r["Active"], r[field]) for r in mine])
             if k:
                 out["knees"].append(dict(zip(KNEE_COLUMNS, [

@@ -274,10 +274,10 @@ def level_means(runs, benchmark, level):
 def saturation(per_level):
     """The first resource to saturate: (field, threshold, what, level) at
     the lowest level where a mean reaches its threshold (ties: SATURATION's
-    order), or None. ``per_level``: {level: {field: (mean, n)}}."""
+    order), or None. ``per_level``: {level: {field: mean or None}}."""
     for level in sorted(per_level):
         for key, threshold, what in SATURATION:
-            mean = (per_level[level].get(key) or (None,))[0]
+            mean = per_level[level].get(key)
             if mean is not None and mean >= threshold:
                 return key, threshold, what, level
     return None

@@ -370,8 +370,8 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
     fio_params = None
     if fio_options is not None:
         options = dict(fio_options)
-        options.setdefault("directory", None)
-        options["directory"] = options["directory"] or conf.bonnie_directory
+        options["directory"] = (options.get("directory")
+                                or conf.bonnie_directory)
         if options.get("jobs") is not None:
             options["jobs"] = fio.parse_jobs(options["jobs"])
         options["extra_args"] = tuple(options.get("extra_args") or ())

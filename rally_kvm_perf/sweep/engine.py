@@ -447,11 +447,11 @@ class Sweep:
         record["instances"] = [results[t.name] for t in active]
         if before and after:
             seconds = after[0] - before[0]
-            record["host_telemetry"] = {
-                host: usage for host, usage in (
-                    (host, telemetry.host_usage(text, after[1].get(host),
-                                                seconds))
-                    for host, text in before[1].items()) if usage}
+            record["host_telemetry"] = {}
+            for host, text in before[1].items():
+                usage = telemetry.host_usage(text, after[1].get(host), seconds)
+                if usage:
+                    record["host_telemetry"][host] = usage
         return record
 
     def _host_snapshot(self, targets):

@@ -161,14 +161,14 @@ def test_level_means_take_the_repetition_as_the_unit():
 
 
 def test_saturation_names_the_first_resource_at_the_lowest_level():
-    per_level = {1: {"host_cpu_busy_pct": (50.0, 2)},
-                 2: {"host_disk_util_pct": (95.0, 2),
-                     "guest_steal_pct": (25.0, 2)},
-                 3: {"host_cpu_busy_pct": (99.0, 2)}}
+    per_level = {1: {"host_cpu_busy_pct": 50.0},
+                 2: {"host_disk_util_pct": 95.0, "guest_steal_pct": 25.0,
+                     "host_iowait_pct": None},
+                 3: {"host_cpu_busy_pct": 99.0}}
     key, threshold, what, level = telemetry.saturation(per_level)
     assert (key, level, threshold) == ("host_disk_util_pct", 2, 90.0)
     assert what == "the host's disk"
-    assert telemetry.saturation({1: {"host_cpu_busy_pct": (89.9, 1)}}) is None
+    assert telemetry.saturation({1: {"host_cpu_busy_pct": 89.9}}) is None
 
 
 def test_knee_where_one_line_stops_describing_the_curve():

@@ -93,12 +93,6 @@ SWEEP_ARGS = (
     "resume", "placement", "min_repetitions", "target_half_width",
     "boot_from_volume")
 
-# Rally's safety net for what a sweep itself creates, should the scenario
-# die before its own finally: its servers (the peer too), their server group
-# and floating IPs. Not all of nova and neutron: listing every neutron
-# resource type of the task's users took 30 s per workload on the local
-# cloud; the keypair, security group and network come from contexts that
-# delete their own.
 # nova's attribute listing a server's attached volumes
 VOLUMES_ATTR = "os-extended-volumes:volumes_attached"
 VOLUME_KEYS = ("size", "type")
@@ -131,6 +125,12 @@ def boot_volume(spec):
     return {"size": size, "type": kind}
 
 
+# Rally's safety net for what a sweep itself creates, should the scenario
+# die before its own finally: its servers (the peer too), their server group
+# and floating IPs. Not all of nova and neutron: listing every neutron
+# resource type of the task's users took 30 s per workload on the local
+# cloud; the keypair, security group and network come from contexts that
+# delete their own.
 CLEANUP = ["nova.servers", "nova.server_groups", "neutron.floatingip"]
 
 # where the measured instances go: nova server groups, enforced by nova's
@@ -464,8 +464,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
             runs = []
             sw = None
             benchmarks = self._benchmarks(flavor_ram, peer_ip)
-            probe = self._host_probe()
             if levels_run:
+                probe = self._host_probe()
                 sw = engine.Sweep(
                     healthy, benchmarks, levels_run, repetitions=repetitions,
                     between=between_repetitions,
