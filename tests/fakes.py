@@ -64,12 +64,23 @@ class FakeServers:
         # error_fault) from its second poll on: nova's scheduler failing
         # after the wait began
         self.late_error_index = None
+        # the microversion of the client that was asked for last
+        self.api_version = None
 
     def get_console_output(self, server, length=None):
         lines = self.console.splitlines(True)
         return "".join(lines[-length:] if length else lines)
 
     def create(self, name, image, flavor, **kwargs):
+        # novaclient refuses a volume type below microversion 2.67
+        typed = any(b.get("volume_type") for b in
+                    kwargs.get("block_device_mapping_v2") or [])
+        version = tuple(int(p) for p in (self.api_version or "2.1").split("."))
+        if typed and version < (2, 67):
+            raise ValueError("Block device volume_type is not supported "
+                             "before microversion 2.67")
+        if version >= (2, 37) and not kwargs.get("nics"):
+            raise ValueError("nics are required after microversion 2.36")
         status = "ACTIVE"
         if self.error_index is not None and len(self.created) == self.error_index:
             status = "ERROR"
@@ -146,6 +157,7 @@ class FakeClients:
         self._cinder = FakeCinder(nova.servers)
 
     def nova(self, version=None):
+        self._nova.servers.api_version = version
         return self._nova
 
     def cinder(self, version=None):

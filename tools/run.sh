@@ -95,6 +95,7 @@ test)
            "$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
            "$paper"
            "$failures::test_one_failing_instance_keeps_the_others_results"
+           tests/functional/test_volumes.py
            tests/functional/test_fio.py
            "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
            "$failures::test_instance_that_cannot_boot_fails_with_console_evidence"

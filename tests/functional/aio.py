@@ -34,6 +34,7 @@ RESOURCES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "cloud_resources.py")
 CLOUD_USER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "cloud_user.py")
+IMAGE_NAME = "debian-12-bonnie-netperf"   # tools/aio/lib.sh: AIO_IMAGE_NAME
 GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
 # AIO_NETSERVER: its own namespace behind the gateway, so that the host
 # baseline and the instances both leave their network stack to reach it

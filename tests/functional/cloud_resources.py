@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tools", "aio"))
 import api  # noqa: E402  (tools/aio/api.py)
 
-NOVA, NEUTRON, GLANCE, KEYSTONE = 8774, 9696, 9292, 5000
+NOVA, NEUTRON, GLANCE, KEYSTONE, CINDER = 8774, 9696, 9292, 5000, 8776
 
 
 def main():
@@ -51,6 +51,9 @@ def main():
         "projects": projects,
         "users": {u["id"]: None for u in get(KEYSTONE, "/v3/users",
                                              "users")},
+        # every project's volumes (the project is an admin's attribute)
+        "volumes": {v["id"]: v["os-vol-tenant-attr:tenant_id"] for v in get(
+            CINDER, "/v3/volumes/detail?all_tenants=1", "volumes")},
         # project_id is in the server group's view from microversion 2.13
         "server groups": {g["id"]: g["project_id"] for g in api.get(
             tok, NOVA, "/v2.1/os-server-groups?all_projects=True",

@@ -9,13 +9,15 @@ OS_* variables:
     api.py hypervisors         exit 0 when nova lists a hypervisor
     api.py agent-alive TYPE    exit 0 when neutron's TYPE agent is alive
                                ("Linux bridge agent", "DHCP agent", ...)
+    api.py volume-up           exit 0 when a cinder-volume backend is up
     api.py cpu-inventory       print placement's PCPU/VCPU totals of each
                                resource provider, e.g. "PCPU=1 VCPU=1"
     api.py catalog NAME:TYPE:PORT[/PATH]...
                                keystone's service project, and for each
                                service its user (password from
                                AIO_SERVICE_PASS, never on a command line,
-                               admin in project service), its service entry
+                               admin and service in project service), its
+                               service entry
                                and its public, internal and admin endpoints
                                http://127.0.0.1:PORT[/PATH]; what exists is
                                kept (about 45 openstack calls, 90 s of CPU)
@@ -83,13 +85,17 @@ def catalog(tok, specs):
     project = ensure("projects", {"name": "service"},
                      {"name": "service", "domain_id": "default"})
     [admin] = find("roles", {"name": "admin"})
+    # what a service's token carries when it acts for a user (nova's
+    # service token to cinder): keystone's usual "service" role
+    service_role = ensure("roles", {"name": "service"}, {"name": "service"})
     for spec in specs:
         name, kind, port = spec.split(":", 2)
         user = ensure("users", {"name": name}, {
             "name": name, "domain_id": "default",
             "password": os.environ["AIO_SERVICE_PASS"]})
-        send(tok, "PUT", "%s/projects/%s/users/%s/roles/%s" % (
-            keystone, project["id"], user["id"], admin["id"]))
+        for role in (admin, service_role):
+            send(tok, "PUT", "%s/projects/%s/users/%s/roles/%s" % (
+                keystone, project["id"], user["id"], role["id"]))
         service = ensure("services", {"type": kind},
                          {"name": name, "type": kind})
         for iface in ("public", "internal", "admin"):
@@ -116,6 +122,11 @@ def main(argv):
         agents = get(tok, 9696, "/v2.0/agents")["agents"]
         return 0 if any(a["agent_type"] == argv[1] and a["alive"]
                         for a in agents) else 1
+    if what == "volume-up":
+        # cinder-volume's backend (not only the service) reports itself up
+        found = get(tok, 8776, "/v3/os-services?binary=cinder-volume")
+        return 0 if any(s["state"] == "up" and s["status"] == "enabled"
+                        for s in found["services"]) else 1
     if what == "catalog" and len(argv) > 1:
         catalog(tok, argv[1:])
         return 0

@@ -113,7 +113,7 @@ start_mariadb() {
     # ALTER too: after a purge the user may exist with an older password
     local sql="CREATE USER IF NOT EXISTS 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';
         ALTER USER 'openstack'@'127.0.0.1' IDENTIFIED BY '$AIO_DB_PASS';"
-    for d in keystone glance placement nova_api nova nova_cell0 neutron; do
+    for d in keystone glance placement nova_api nova nova_cell0 neutron cinder; do
         sql="$sql CREATE DATABASE IF NOT EXISTS $d;"
         sql="$sql GRANT ALL PRIVILEGES ON $d.* TO 'openstack'@'127.0.0.1';"
     done
@@ -178,10 +178,15 @@ start_keystone() {
 }
 
 catalog() {
-    step_done catalog && return 0
-    AIO_SERVICE_PASS=$AIO_SERVICE_PASS api catalog glance:image:9292 \
-        placement:placement:8778 nova:compute:8774/v2.1 neutron:network:9696
-    mark_done catalog
+    # the done mark holds the list and the code that made it: a service
+    # or role added later reaches a cloud made before it
+    local specs="glance:image:9292 placement:placement:8778 nova:compute:8774/v2.1
+neutron:network:9696 cinder:volumev3:8776/v3/%(project_id)s" mark
+    mark="$specs $(sha256sum < "$here/api.py")"
+    [ "$(cat "$AIO_DONE/catalog" 2>/dev/null)" = "$mark" ] && return 0
+    # shellcheck disable=SC2086
+    AIO_SERVICE_PASS=$AIO_SERVICE_PASS api catalog $specs
+    echo "$mark" > "$AIO_DONE/catalog"
 }
 
 # -- glance, placement, nova, neutron --
@@ -241,7 +246,11 @@ start_libvirt() {
 }
 
 start_nova_compute() {
-    start_daemon nova-compute nova-compute --config-file "$AIO_ETC/nova.conf"
+    # in libvirtd's mount namespace: the volumes nova-compute mounts (the
+    # NFS driver's) must be seen by the qemu that opens them, and every
+    # 'ip netns exec' gives its process a mount namespace of its own
+    start_daemon nova-compute nsenter --mount --target "$(pid_of libvirtd)" \
+        nova-compute --config-file "$AIO_ETC/nova.conf"
     wait_port nova-api 8774 120
     wait_for nova-compute 180 compute_up
     nova_manage cell_v2 discover_hosts > /dev/null 2>&1
@@ -265,6 +274,24 @@ start_neutron() {
     wait_for neutron-linuxbridge-agent 120 agent_alive "Linux bridge agent"
     wait_for neutron-dhcp-agent 120 agent_alive "DHCP agent"
     wait_for neutron-l3-agent 120 agent_alive "L3 agent"
+}
+
+# cinder-api, -scheduler and -volume (the NFS driver on a local directory,
+# see lib.sh); up waits until the backend reports itself up
+start_cinder() {
+    local conf=$AIO_ETC/cinder.conf
+    step_done cinder-db || { setup_step cinder-db in_ns cinder-manage \
+        --config-file "$conf" db sync && mark_done cinder-db; }
+    start_daemon cinder-api cinder-api --config-file "$conf"
+    start_daemon cinder-scheduler cinder-scheduler --config-file "$conf"
+    start_daemon cinder-volume cinder-volume --config-file "$conf"
+}
+
+volume_type() {
+    wait_port cinder-api 8776 120
+    wait_for cinder-volume 120 api volume-up
+    os volume type show "$AIO_VOLUME_TYPE" > /dev/null 2>&1 || os volume type create \
+        --public --property "volume_backend_name=$AIO_VOLUME_TYPE" "$AIO_VOLUME_TYPE" > /dev/null
 }
 
 provider_network() {
@@ -360,8 +387,10 @@ up() {
     start_libvirt
     wait_port glance 9292 120
     wait_port placement 8778 120
+    start_cinder
     start_neutron
     start_nova_compute
+    volume_type
     provider_network
     external_network
     start_netserver
@@ -464,11 +493,16 @@ purge() {
         echo "DROP DATABASE IF EXISTS keystone; DROP DATABASE IF EXISTS glance;
               DROP DATABASE IF EXISTS placement; DROP DATABASE IF EXISTS nova_api;
               DROP DATABASE IF EXISTS nova; DROP DATABASE IF EXISTS nova_cell0;
-              DROP DATABASE IF EXISTS neutron;
+              DROP DATABASE IF EXISTS neutron; DROP DATABASE IF EXISTS cinder;
               DROP USER IF EXISTS 'openstack'@'127.0.0.1';" | in_ns mariadb -uroot
         down
     fi
     rm -rf "$AIO_STATE" /var/lib/glance/images/* /var/lib/nova/instances/*
+    # nova's and cinder's mount points of the volumes' share: empty once
+    # down has ended the namespaces that had them mounted (rmdir: never
+    # through a mount into the volumes)
+    find /var/lib/nova/mnt /var/lib/cinder/mnt -mindepth 1 -maxdepth 1 -type d \
+        -exec rmdir {} + 2>/dev/null || true
     aio_log "purged"
 }
 

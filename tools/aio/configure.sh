@@ -7,7 +7,9 @@ write_configs() {
     local rabbit="rabbit://openstack:$AIO_RABBIT_PASS@127.0.0.1:5672/"
     local ks="http://$AIO_API:5000"
     mkdir -p "$AIO_ETC" "$AIO_BIN" /var/lib/nova/instances /var/lib/glance/images \
-        /var/lib/neutron /var/lib/nova/tmp /var/lib/neutron/tmp
+        /var/lib/neutron /var/lib/nova/tmp /var/lib/neutron/tmp /var/lib/cinder/tmp \
+        "$AIO_VOLUME_DIR"
+    ln -sfn . "$AIO_STATE/nfs:"
     chmod 700 "$AIO_ETC"
     umask 077
 
@@ -113,7 +115,11 @@ connection = $db/nova
 [keystone_authtoken]
 $(auth_section nova)
 [service_user]
-send_service_user_token = false
+# Cinder lets only a service (a token with role "service") delete an
+# attachment that nova made: without it a deleted server leaves its volume
+# "in-use" for ever (ConflictNovaUsingAttachment, CVE-2023-2088's fix)
+send_service_user_token = true
+$(auth_section nova | sed -e '/^www_authenticate_uri/d' -e '/^memcached/d')
 [glance]
 api_servers = http://$AIO_API:9292
 [placement]
@@ -138,6 +144,8 @@ enabled = false
 # no usable hardware virtualisation here: TCG, and no host CPU model
 virt_type = qemu
 cpu_mode = none
+# volumes of Cinder's NFS driver: the share is a local directory (lib.sh)
+nfs_mount_options = bind
 [compute]
 # every guest may run on both CPUs: confined to CPU 0 (PCPU on CPU 1), three
 # TCG guests booting at once had sshd listening after 290 s instead of 107 s.
@@ -148,7 +156,46 @@ cpu_shared_set = 0-1
 lock_path = /var/lib/nova/tmp
 [oslo_messaging_notifications]
 driver = noop
+[cinder]
+os_region_name = $AIO_REGION
 EOF
+
+    cat > "$AIO_ETC/cinder.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+my_ip = $AIO_GW
+transport_url = $rabbit
+auth_strategy = keystone
+state_path = /var/lib/cinder
+osapi_volume_listen = $AIO_API
+osapi_volume_workers = 1
+api_paste_config = /etc/cinder/api-paste.ini
+rootwrap_config = /etc/cinder/rootwrap.conf
+glance_api_servers = http://$AIO_API:9292
+enabled_backends = $AIO_VOLUME_TYPE
+default_volume_type = $AIO_VOLUME_TYPE
+[database]
+connection = $db/cinder
+[keystone_authtoken]
+$(auth_section cinder)
+[nova]
+$(auth_section nova | sed -e "s/^username = .*/username = cinder/" -e '/^www_authenticate_uri/d' -e '/^memcached/d')
+[oslo_concurrency]
+lock_path = /var/lib/cinder/tmp
+[oslo_messaging_notifications]
+driver = noop
+[$AIO_VOLUME_TYPE]
+volume_driver = cinder.volume.drivers.nfs.NfsDriver
+volume_backend_name = $AIO_VOLUME_TYPE
+nfs_shares_config = $AIO_ETC/nfs_shares
+nfs_mount_options = bind
+nfs_sparsed_volumes = true
+nfs_snapshot_support = false
+# cinder-volume runs as root: the "secure" NAS modes only check that
+nas_secure_file_operations = false
+nas_secure_file_permissions = false
+EOF
+    echo "$AIO_VOLUME_SHARE" > "$AIO_ETC/nfs_shares"
 
     cat > "$AIO_ETC/neutron.conf" <<EOF
 [DEFAULT]

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install the single-node cloud's Debian packages (OpenStack Zed from
 # bookworm): MariaDB, RabbitMQ, memcached, keystone, glance, placement, nova
-# (libvirt/qemu), neutron (ML2/linuxbridge, DHCP and L3 agents). The
+# (libvirt/qemu), neutron (ML2/linuxbridge, DHCP and L3 agents), cinder
+# (api, scheduler, volume with the NFS driver: see cloud.sh). The
 # packages' own maintainer scripts must start nothing and configure nothing:
 # debconf answers "no" to every database/endpoint/rabbit question and
 # policy-rc.d refuses service starts; tools/aio/cloud.sh writes the
@@ -14,7 +15,8 @@ log() { echo "aio-install: $*" >&2; }
 DEBS="mariadb-server python3-pymysql rabbitmq-server memcached python3-memcache
 keystone glance-api placement-api nova-api nova-conductor nova-scheduler
 nova-compute nova-compute-qemu neutron-server neutron-linuxbridge-agent
-neutron-dhcp-agent neutron-l3-agent python3-openstackclient uwsgi-plugin-python3 sudo
+neutron-dhcp-agent neutron-l3-agent cinder-api cinder-scheduler cinder-volume
+nfs-common python3-openstackclient uwsgi-plugin-python3 sudo
 iputils-ping ebtables iptables bridge-utils dnsmasq-base genisoimage
 debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf fio"
 
@@ -30,7 +32,8 @@ fi
 # keystone endpoints and rabbit users to us.
 answers=$(mktemp)
 for p in keystone glance-api glance-common placement-api placement-common \
-         nova-common nova-api neutron-common neutron-server; do
+         nova-common nova-api neutron-common neutron-server \
+         cinder-common cinder-api; do
     for q in configure_db dbconfig-install register-endpoint \
              configure_rabbit configure_ksat create-admin-tenant; do
         echo "$p $p/$q boolean false" >> "$answers"

@@ -43,6 +43,20 @@ AIO_NETSERVER=10.99.1.2        # the netserver's end
 AIO_NETSERVER_DEV=kvp-ns       # in $AIO_NS
 AIO_NETSERVER_PEER=kvp-ns-peer # in $AIO_NETSERVER_NS
 AIO_IMAGE_NAME=debian-12-bonnie-netperf
+# Cinder's backend. This machine's kernel has no device-mapper (so no LVM),
+# no iSCSI, no NBD, no RBD and no NFS client: the one driver whose volumes
+# need none of them is the NFS driver, whose volumes are files that qemu
+# opens. Its "share" is a directory of the state, AIO_VOLUME_DIR: both
+# cinder-volume and nova-compute "mount" it with '-o bind'
+# (nfs_mount_options), so the NFS driver's whole path (capacity, image to
+# volume, attach, detach) runs unchanged, and a volume is a raw file on the
+# compute host's disk (the host baseline of a volume-backed sweep runs in
+# AIO_VOLUME_DIR). A share's name must look like host:/path: 'nfs:' is a
+# link to the state directory, so that the share is AIO_VOLUME_DIR by
+# another name (fio takes ':' in a directory for a list of them).
+AIO_VOLUME_DIR=$AIO_STATE/volumes
+AIO_VOLUME_SHARE=$AIO_STATE/nfs:/volumes
+AIO_VOLUME_TYPE=nfs
 AIO_API=127.0.0.1
 AIO_REGION=RegionOne
 

@@ -842,7 +842,15 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 bdm["volume_type"] = volume["type"]
             kwargs["block_device_mapping_v2"] = [bdm]
             image = None
-        return self.clients("nova").servers.create(
+        # a block device's volume type needs compute API 2.67 (Stein),
+        # which also wants the network said: "auto" is what an older
+        # request without nics got
+        version = None
+        if volume and volume["type"]:
+            version = "2.67"
+            if not kwargs.get("nics"):
+                kwargs["nics"] = "auto"
+        return self.clients("nova", version=version).servers.create(
             self.generate_random_name(), image, flavor, **kwargs)
 
     def _check_placement(self, placement, instances, peer_placement="any"):
