@@ -103,7 +103,10 @@ test)
     collect() { "$py3/pytest" --collect-only -q "$@" 2>&1 | grep '^tests/.*::' | sort; }
     # (word splitting of each case is meant: pytest arguments)
     # shellcheck disable=SC2086
-    chosen=$({ collect "$pinned"; for case in "${cases[@]}"; do collect $case; done; } | sort)
+    # the second compute node's case runs alone (below): every other
+    # case's tasks expect one node
+    two_nodes=tests/functional/test_two_nodes.py
+    chosen=$({ collect "$pinned" "$two_nodes"; for case in "${cases[@]}"; do collect $case; done; } | sort)
     every=$(collect tests/functional)
     if [ "$every" != "$chosen" ]; then
         echo "tools/run.sh: functional tests in no case, or in two:" >&2
@@ -123,14 +126,18 @@ test)
     }
     t1=$(date +%s)
     functional pinned "$pinned"
-    lane lane-a &
+    # the two-node case while the checks run (lane B waits for both: no
+    # other task may run while the second node is up), then lane A
+    ( functional two-nodes "$two_nodes"; touch "$logs/two-nodes.done"
+      lane lane-a ) &
     a_pid=$!
     wait $checks_pid
     show checks
     grep -q "^pep8, py3, docs: exit 0 " "$logs/checks.log" || rc=1
+    until [ -e "$logs/two-nodes.done" ] || ! kill -0 $a_pid 2>/dev/null; do sleep 5; done
     lane lane-b
     wait $a_pid
-    for log in "$logs"/pinned.log "$logs"/lane-*.log; do
+    for log in "$logs"/pinned.log "$logs"/lane-*.log "$logs"/two-nodes.log; do
         name=$(basename "$log" .log)
         show "$name"
         ! failed "$name" || rc=1

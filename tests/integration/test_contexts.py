@@ -424,3 +424,17 @@ def test_libvirt_over_ssh_logs_in_with_the_configured_key():
         "qemu:///system"
     assert hyper_ctx._with_keyfile("qemu+ssh://h/system", None) == \
         "qemu+ssh://h/system"
+
+
+def test_libvirt_over_libssh_checks_the_configured_known_hosts():
+    assert hyper_ctx._with_known_hosts(
+        "qemu+libssh2://root@c1/system?keyfile=/k", "/etc/kh") == \
+        "qemu+libssh2://root@c1/system?keyfile=/k&known_hosts=/etc/kh"
+    assert hyper_ctx._with_known_hosts(
+        "qemu+libssh://c1/system", "/etc/kh") == \
+        "qemu+libssh://c1/system?known_hosts=/etc/kh"
+    # OpenSSH's ssh takes none; one given in the URI wins; none configured
+    for uri, kh in (("qemu+ssh://c1/system", "/etc/kh"),
+                    ("qemu+libssh2://c1/system?known_hosts=/a", "/b"),
+                    ("qemu+libssh2://c1/system", None)):
+        assert hyper_ctx._with_known_hosts(uri, kh) == uri

@@ -10,6 +10,10 @@ OS_* variables:
     api.py agent-alive TYPE    exit 0 when neutron's TYPE agent is alive
                                ("Linux bridge agent", "DHCP agent", ...)
     api.py volume-up           exit 0 when a cinder-volume backend is up
+    api.py agent-alive-on TYPE HOST   the same, of compute host HOST
+    api.py hypervisor-up NAME  exit 0 when nova lists hypervisor NAME, up
+    api.py forget-host NAME    delete the nova-compute service and the
+                               neutron agents of compute host NAME
     api.py cpu-inventory       print placement's PCPU/VCPU totals of each
                                resource provider, e.g. "PCPU=1 VCPU=1"
     api.py catalog NAME:TYPE:PORT[/PATH]...
@@ -26,6 +30,7 @@ OS_* variables:
 import json
 import os
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -57,11 +62,12 @@ def get(tok, port, path, headers=None):
         return json.load(resp)
 
 
-def send(tok, method, url, body=None):
+def send(tok, method, url, body=None, headers=None):
     req = urllib.request.Request(
         url, method=method, data=None if body is None else json.dumps(
             body).encode(),
-        headers={"X-Auth-Token": tok, "Content-Type": "application/json"})
+        headers=dict({"X-Auth-Token": tok,
+                      "Content-Type": "application/json"}, **(headers or {})))
     with urllib.request.urlopen(req, timeout=30) as resp:
         text = resp.read()
     return json.loads(text) if text else None
@@ -105,6 +111,40 @@ def catalog(tok, specs):
                     "region_id": region, "url": "%s:%s" % (API, port)})
 
 
+# service IDs are UUIDs (and deleting one deletes its compute node and
+# resource provider) from compute API 2.53
+COMPUTE_253 = {"OpenStack-API-Version": "compute 2.53"}
+
+
+def hypervisor_up(tok, name):
+    """The hypervisor ``name`` is listed, and its compute service is up."""
+    return any(h["hypervisor_hostname"] == name and h["state"] == "up"
+               for h in get(tok, 8774, "/v2.1/os-hypervisors/detail",
+                            COMPUTE_253)["hypervisors"])
+
+
+def forget_host(tok, name):
+    """Delete the nova-compute service and the neutron agents of the
+    compute host ``name`` (a node that is not coming back). Returns 1 if
+    one could not be deleted (nova refuses while servers are on it)."""
+    rc = 0
+    for svc in get(tok, 8774, "/v2.1/os-services?binary=nova-compute&host="
+                   + urllib.parse.quote(name), COMPUTE_253)["services"]:
+        try:
+            send(tok, "DELETE", "%s:8774/v2.1/os-services/%s"
+                 % (API, svc["id"]), headers=COMPUTE_253)
+            print("deleted the nova-compute service of %s" % name)
+        except urllib.error.HTTPError as e:
+            print("cannot delete the nova-compute service of %s: %s %s"
+                  % (name, e, e.read()[:300]))
+            rc = 1
+    for agent in get(tok, 9696, "/v2.0/agents?host="
+                     + urllib.parse.quote(name))["agents"]:
+        send(tok, "DELETE", "%s:9696/v2.0/agents/%s" % (API, agent["id"]))
+        print("deleted the neutron %s of %s" % (agent["agent_type"], name))
+    return rc
+
+
 def main(argv):
     if not argv:
         sys.exit(__doc__)
@@ -122,6 +162,15 @@ def main(argv):
         agents = get(tok, 9696, "/v2.0/agents")["agents"]
         return 0 if any(a["agent_type"] == argv[1] and a["alive"]
                         for a in agents) else 1
+    if what == "agent-alive-on" and len(argv) == 3:
+        agents = get(tok, 9696, "/v2.0/agents?host="
+                     + urllib.parse.quote(argv[2]))["agents"]
+        return 0 if any(a["agent_type"] == argv[1] and a["alive"]
+                        for a in agents) else 1
+    if what == "hypervisor-up" and len(argv) == 2:
+        return 0 if hypervisor_up(tok, argv[1]) else 1
+    if what == "forget-host" and len(argv) == 2:
+        return forget_host(tok, argv[1])
     if what == "volume-up":
         # cinder-volume's backend (not only the service) reports itself up
         found = get(tok, 8776, "/v3/os-services?binary=cinder-volume")

@@ -11,6 +11,9 @@
 #                                    flavors (CPU 0 for the others), or both
 #                                    CPUs for every guest (up's default);
 #                                    restarts nova-compute, no servers allowed
+#   bash tools/aio/cloud.sh node2 up|down
+#                                    an optional second compute node on this
+#                                    machine (lib.sh), or stop and forget it
 #   bash tools/aio/cloud.sh down     stop what up started, remove the namespace
 #   bash tools/aio/cloud.sh purge    down, then drop the databases and state
 #
@@ -74,11 +77,13 @@ ns_up() {
         aio_log "created network namespace $AIO_NS"
     fi
     ip -n "$AIO_NS" link set lo up
-    if ! ip -n "$AIO_NS" link show "$AIO_GW_DEV" > /dev/null 2>&1; then
-        ip -n "$AIO_NS" link add "$AIO_GW_DEV" type veth peer name "$AIO_PHYS_DEV"
-        ip -n "$AIO_NS" addr add "$AIO_GW/24" dev "$AIO_GW_DEV"
-    fi
-    ip -n "$AIO_NS" link set "$AIO_GW_DEV" up
+    ip -n "$AIO_NS" link show "$AIO_SWITCH" > /dev/null 2>&1 \
+        || ip -n "$AIO_NS" link add "$AIO_SWITCH" type bridge
+    ip -n "$AIO_NS" addr replace "$AIO_GW/24" dev "$AIO_SWITCH"
+    ip -n "$AIO_NS" link set "$AIO_SWITCH" up
+    ip -n "$AIO_NS" link show "$AIO_GW_DEV" > /dev/null 2>&1 \
+        || ip -n "$AIO_NS" link add "$AIO_GW_DEV" type veth peer name "$AIO_PHYS_DEV"
+    ip -n "$AIO_NS" link set "$AIO_GW_DEV" master "$AIO_SWITCH" up
     ip -n "$AIO_NS" link set "$AIO_PHYS_DEV" up
     # the external network of the floating IPs
     if ! ip -n "$AIO_NS" link show "$AIO_EXT_GW_DEV" > /dev/null 2>&1; then
@@ -390,6 +395,9 @@ up() {
     start_cinder
     start_neutron
     start_nova_compute
+    # a second node of an earlier up, not started again, is forgotten
+    alive n2-nova-compute || api forget-host "$AIO_N2" >&2 \
+        || aio_log "could not forget the second node $AIO_N2 (above)"
     volume_type
     provider_network
     external_network
@@ -398,6 +406,154 @@ up() {
     upload_image
     aio_log "up in $(( $(date +%s) - t0 )) s; namespace $AIO_NS, logs in $AIO_LOGS"
     aio_log "admin credentials: $AIO_ETC/openrc; Rally spec: $AIO_ETC/rally-env.json"
+}
+
+# -- the optional second compute node (lib.sh: AIO_N2*) --
+
+n2_daemon() { AIO_DAEMON_NS=$AIO_N2_NS start_daemon "$@"; }
+# run CMD in node 2's namespaces (network, mount, host name)
+n2_exec() { nsenter --target "$(pid_of n2-libvirtd)" --net --mount --uts "$@"; }
+
+n2_discovered() {
+    api hypervisor-up "$AIO_N2" && return 0
+    nova_manage cell_v2 discover_hosts > /dev/null 2>&1
+    api hypervisor-up "$AIO_N2"
+}
+
+n2_network() {
+    [ -e "/run/netns/$AIO_N2_NS" ] || ip netns add "$AIO_N2_NS"
+    ip -n "$AIO_N2_NS" link set lo up
+    # management: SSH, libvirt, the host baseline's netperf
+    if ! ip -n "$AIO_NS" link show "$AIO_N2_MGMT_DEV" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$AIO_N2_MGMT_DEV" type veth peer \
+            name "$AIO_N2_MGMT_PEER" netns "$AIO_N2_NS"
+        ip -n "$AIO_NS" addr add "$AIO_N2_LINK/24" dev "$AIO_N2_MGMT_DEV"
+        ip -n "$AIO_N2_NS" addr add "$AIO_N2_IP/24" dev "$AIO_N2_MGMT_PEER"
+    fi
+    ip -n "$AIO_NS" link set "$AIO_N2_MGMT_DEV" up
+    ip -n "$AIO_N2_NS" link set "$AIO_N2_MGMT_PEER" up
+    # the netserver through the first node, as its own host's runs go
+    ip -n "$AIO_N2_NS" route replace "${AIO_NETSERVER%.*}.0/24" via "$AIO_N2_LINK"
+    # the provider network: a veth to the switch
+    if ! ip -n "$AIO_NS" link show "$AIO_N2_LINK_DEV" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$AIO_N2_LINK_DEV" type veth peer \
+            name "$AIO_N2_PHYS_DEV" netns "$AIO_N2_NS"
+    fi
+    ip -n "$AIO_NS" link set "$AIO_N2_LINK_DEV" master "$AIO_SWITCH" up
+    ip -n "$AIO_N2_NS" link set "$AIO_N2_PHYS_DEV" up
+}
+
+# 127.0.0.1:PORT in node 2 -> unix socket -> 127.0.0.1:PORT here
+n2_relays() {
+    local port sock=$AIO_N2_STATE/sock
+    mkdir -p "$sock" && chmod 700 "$sock"
+    for port in $AIO_N2_PORTS; do
+        start_daemon "n2-relay-$port" socat \
+            "UNIX-LISTEN:$sock/$port,fork,unlink-early,mode=600" "TCP:127.0.0.1:$port"
+        n2_daemon "n2-port-$port" socat \
+            "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "UNIX-CONNECT:$sock/$port"
+    done
+}
+
+n2_configs() {
+    local d=$AIO_N2_STATE
+    mkdir -p "$d/run-libvirt" "$d/log-libvirt/qemu" "$d/cache-libvirt" \
+        "$d/nova/instances" "$d/nova/tmp" "$d/nova/mnt" "$d/neutron/tmp" "$d/etc"
+    # /var/lib/libvirt's layout (owners and modes), none of its contents
+    (cd /var/lib/libvirt && find . -maxdepth 1 -mindepth 1 -type d) | while read -r sub; do
+        [ -d "$d/lib-libvirt/$sub" ] || install -d -o "$(stat -c %u "/var/lib/libvirt/$sub")" \
+            -g "$(stat -c %g "/var/lib/libvirt/$sub")" -m "$(stat -c %a "/var/lib/libvirt/$sub")" \
+            "$d/lib-libvirt/$sub"
+    done
+    umask 077
+    printf '[DEFAULT]\nhost = %s\nmy_ip = %s\n' "$AIO_N2" "$AIO_N2_IP" > "$AIO_ETC/nova-n2.conf"
+    printf '[DEFAULT]\nhost = %s\nstate_path = %s\n[oslo_concurrency]\nlock_path = %s\n' \
+        "$AIO_N2" "$d/neutron" "$d/neutron/tmp" > "$AIO_ETC/neutron-n2.conf"
+    printf '[linux_bridge]\nphysical_interface_mappings = provider:%s\n' \
+        "$AIO_N2_PHYS_DEV" > "$AIO_ETC/linuxbridge-n2.ini"
+    # its sshd: root by key only, the key and the known-hosts line kept
+    # here for the tests' kvm_perf_hypervisors (hosts: ...)
+    [ -s "$d/etc/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' \
+        -f "$d/etc/ssh_host_ed25519_key"
+    [ -s "$d/etc/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "rally-kvm-perf" \
+        -f "$d/etc/id_ed25519"
+    cp "$d/etc/id_ed25519.pub" "$d/etc/authorized_keys"
+    # its name resolves there (sudo, libvirt ask)
+    { cat /etc/hosts; echo "$AIO_N2_IP $AIO_N2"; } > "$d/etc/hosts"
+    chmod 644 "$d/etc/hosts"
+    echo "$AIO_N2_IP $(cut -d' ' -f1,2 "$d/etc/ssh_host_ed25519_key.pub")" > "$d/etc/known_hosts"
+    cat > "$d/etc/sshd_config" <<EOF
+ListenAddress $AIO_N2_IP
+HostKey $d/etc/ssh_host_ed25519_key
+AuthorizedKeysFile $d/etc/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PidFile none
+Subsystem sftp internal-sftp
+EOF
+    umask 022
+}
+
+n2_up() {
+    local d=$AIO_N2_STATE t0
+    t0=$(date +%s)
+    ns_exists && alive nova-compute || aio_die "the cloud is not up: run '$0 up' first"
+    load_secrets
+    n2_configs
+    n2_network
+    n2_relays
+    # libvirtd in mount and UTS namespaces of its own: the node's own
+    # directories over the first node's, and its own host name
+    n2_daemon n2-libvirtd unshare --mount --uts --propagation private bash -c '
+        set -e; hostname "$1"; d=$2
+        mount --bind "$d/run-libvirt" /run/libvirt
+        mount --bind "$d/lib-libvirt" /var/lib/libvirt
+        mount --bind "$d/log-libvirt" /var/log/libvirt
+        mount --bind "$d/cache-libvirt" /var/cache/libvirt
+        mount --bind "$d/nova" /var/lib/nova
+        mount --bind "$d/etc/hosts" /etc/hosts
+        exec /usr/sbin/libvirtd --pid-file /run/libvirt/libvirtd.pid' \
+        n2-libvirtd "$AIO_N2" "$d"
+    wait_for n2-libvirtd 60 n2_exec virsh -c qemu:///system version
+    n2_daemon n2-virtlogd nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
+        /usr/sbin/virtlogd --pid-file /run/libvirt/virtlogd.pid
+    mkdir -p /run/sshd
+    n2_daemon n2-sshd nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
+        /usr/sbin/sshd -D -e -f "$d/etc/sshd_config"
+    n2_daemon n2-nova-compute nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
+        nova-compute --config-file "$AIO_ETC/nova.conf" --config-file "$AIO_ETC/nova-n2.conf"
+    n2_daemon n2-linuxbridge-agent env PATH="$AIO_BIN:$PATH" neutron-linuxbridge-agent \
+        --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/neutron-n2.conf" \
+        --config-file "$AIO_ETC/linuxbridge_agent.ini" \
+        --config-file "$AIO_ETC/linuxbridge-n2.ini"
+    # nova lists a compute node once its host is mapped to the cell
+    wait_for n2-nova-compute 180 n2_discovered
+    wait_for n2-linuxbridge-agent 120 api agent-alive-on "Linux bridge agent" "$AIO_N2"
+    wait_port n2-sshd 22 30 "$AIO_N2_IP"
+    aio_log "node2: $AIO_N2 up in $(( $(date +%s) - t0 )) s (management $AIO_N2_IP; SSH key $d/etc/id_ed25519, known hosts $d/etc/known_hosts)"
+}
+
+n2_down() {
+    local names pid
+    names=$(awk '/^n2-/ && !seen[$0]++' "$AIO_PIDS/order" 2>/dev/null | tac)
+    # shellcheck disable=SC2086
+    [ -z "$names" ] || stop_daemons $names
+    [ -f "$AIO_PIDS/order" ] && sed -i '/^n2-/d' "$AIO_PIDS/order"
+    if [ -e "/run/netns/$AIO_N2_NS" ]; then
+        for pid in $(ip netns pids "$AIO_N2_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns delete "$AIO_N2_NS"
+    fi
+    ! ns_exists || ip -n "$AIO_NS" link delete "$AIO_N2_MGMT_DEV" 2>/dev/null || true
+    ! ns_exists || ip -n "$AIO_NS" link delete "$AIO_N2_LINK_DEV" 2>/dev/null || true
+    # nova and neutron forget it: a host that is down would stay listed,
+    # and every kvm_perf context would try to reach it
+    if ns_exists && alive nova-api; then
+        load_secrets
+        api forget-host "$AIO_N2" >&2
+    fi
+    aio_log "node2: $AIO_N2 stopped and forgotten"
 }
 
 # placement's PCPU and VCPU totals of this node, e.g. "PCPU=1 VCPU=1"
@@ -471,6 +627,10 @@ down() {
         for pid in $(ip netns pids "$AIO_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns delete "$AIO_NS"
     fi
+    if [ -e "/run/netns/$AIO_N2_NS" ]; then
+        for pid in $(ip netns pids "$AIO_N2_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns delete "$AIO_N2_NS"
+    fi
     if [ -e "/run/netns/$AIO_NETSERVER_NS" ]; then
         for pid in $(ip netns pids "$AIO_NETSERVER_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
         ip netns delete "$AIO_NETSERVER_NS"
@@ -508,6 +668,13 @@ purge() {
 
 case "${1:-}" in
 up) up ;;
+node2)
+    case "${2:-}" in
+    up) n2_up ;;
+    down) n2_down ;;
+    *) aio_die "usage: $0 node2 up|down" ;;
+    esac
+    ;;
 cpus) cpus "${2:-}" ;;
 down) down ;;
 purge) purge ;;

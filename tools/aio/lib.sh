@@ -14,8 +14,11 @@ AIO_CIDR=10.99.0.0/24
 AIO_GW=10.99.0.1
 AIO_POOL_START=10.99.0.100
 AIO_POOL_END=10.99.0.199
-AIO_GW_DEV=kvp-gw        # host end of the provider veth, holds the gateway
+AIO_GW_DEV=kvp-gw        # host end of the provider veth
 AIO_PHYS_DEV=kvp-phys    # the linuxbridge agent's physical interface
+# the provider network's "switch": a bridge that holds the gateway, with
+# the host end of each compute node's provider veth on it
+AIO_SWITCH=kvp-sw
 # The external network of the floating IPs (a second flat network on its
 # own veth, inside the namespace too): neutron's L3 agent routes between it
 # and the provider network through a router whose port there is
@@ -43,6 +46,28 @@ AIO_NETSERVER=10.99.1.2        # the netserver's end
 AIO_NETSERVER_DEV=kvp-ns       # in $AIO_NS
 AIO_NETSERVER_PEER=kvp-ns-peer # in $AIO_NETSERVER_NS
 AIO_IMAGE_NAME=debian-12-bonnie-netperf
+# An optional second compute node on this machine ('cloud.sh node2 up'),
+# a host of its own as far as OpenStack can tell: its own network
+# namespace, host name (a UTS namespace: libvirt's and nova's hypervisor
+# name), mount namespace (its own /run/libvirt, /var/lib/libvirt,
+# /var/lib/nova: libvirtd, nova-compute and sshd see only its guests),
+# libvirtd, nova-compute, linuxbridge agent, and an sshd on its management
+# address (nova's host_ip), through which the kvm_perf contexts reach it as
+# they reach a production compute host. Its provider interface is a veth
+# to the switch; the control plane's 127.0.0.1 ports reach it through
+# relays (a unix socket in its state between two socat processes).
+AIO_N2=kvmperf-n2
+AIO_N2_NS=$AIO_N2
+AIO_N2_STATE=$AIO_STATE/node2
+AIO_N2_IP=10.99.2.2          # its management address
+AIO_N2_LINK=10.99.2.1        # ours, on the same veth
+AIO_N2_MGMT_DEV=kvp-n2       # in $AIO_NS
+AIO_N2_MGMT_PEER=kvp-n2-mgmt # in $AIO_N2_NS
+AIO_N2_LINK_DEV=kvp-n2-link  # in $AIO_NS, on the switch
+AIO_N2_PHYS_DEV=kvp-n2-phys  # in $AIO_N2_NS: its agent's provider interface
+# what its services use: keystone, rabbitmq, nova, cinder, placement,
+# glance, neutron
+AIO_N2_PORTS="5000 5672 8774 8776 8778 9292 9696"
 # Cinder's backend. This machine's kernel has no device-mapper (so no LVM),
 # no iSCSI, no NBD, no RBD and no NFS client: the one driver whose volumes
 # need none of them is the NFS driver, whose volumes are files that qemu
@@ -101,7 +126,9 @@ start_daemon() {
     fi
     echo "=== $(date -Is) start: $*" >> "$AIO_LOGS/$name.log"
     # ip netns exec and setsid both exec: $! is the daemon's own PID
-    ip netns exec "$AIO_NS" setsid "$@" >> "$AIO_LOGS/$name.log" 2>&1 < /dev/null &
+    # (AIO_DAEMON_NS: another namespace, the second compute node's)
+    ip netns exec "${AIO_DAEMON_NS:-$AIO_NS}" setsid "$@" >> "$AIO_LOGS/$name.log" \
+        2>&1 < /dev/null &
     echo $! > "$AIO_PIDS/$name.pid"
     echo "$name" >> "$AIO_PIDS/order"
 }

@@ -47,7 +47,9 @@ class KVMPerfHypervisors(context.OpenStackContext):
     With ``known_hosts`` (here, per host, or ``[kvm_perf]
     ssh_known_hosts``) a host whose SSH key is not filed there, or
     differs, is refused; libvirt's qemu+ssh logs in with the same
-    ``key_file`` (``keyfile=`` in its URI).
+    ``key_file`` (``keyfile=`` in its URI), and its qemu+libssh and
+    qemu+libssh2 also check the host key against that ``known_hosts``
+    (``known_hosts=``; OpenSSH's qemu+ssh checks its own files).
 
     The KVMPerf scenarios then, after their instances boot, read each
     instance's libvirt domain (``libvirt_uri``, a template with ``{user}``
@@ -131,9 +133,11 @@ class KVMPerfHypervisors(context.OpenStackContext):
         if not access.get("libvirt_uri"):
             access["libvirt_uri"] = (LOCAL_LIBVIRT if access["local"] else
                                      conf.libvirt_uri_template)
-        access["libvirt_uri"] = _with_keyfile(access["libvirt_uri"].format(
-            user=access["user"], host=access["address"]), access["key_file"])
         access.setdefault("known_hosts", conf.ssh_known_hosts)
+        access["libvirt_uri"] = _with_known_hosts(_with_keyfile(
+            access["libvirt_uri"].format(
+                user=access["user"], host=access["address"]),
+            access["key_file"]), access["known_hosts"])
         return access
 
     def _inspect(self, name, hv):
@@ -198,6 +202,20 @@ def _with_keyfile(uri, key_file):
         return uri
     return "%s%skeyfile=%s" % (uri, "&" if query else "?", urllib.parse.quote(
         os.path.expanduser(key_file), safe="/"))
+
+
+def _with_known_hosts(uri, known_hosts):
+    """libvirt's libssh and libssh2 transports check the host key against
+    ``known_hosts=`` (OpenSSH's, ``+ssh``, against its own files)."""
+    scheme = uri.split("://", 1)[0]
+    if not known_hosts or "+libssh" not in scheme:
+        return uri
+    query = urllib.parse.urlsplit(uri).query
+    if "known_hosts" in urllib.parse.parse_qs(query):
+        return uri
+    return "%s%sknown_hosts=%s" % (uri, "&" if query else "?",
+                                   urllib.parse.quote(os.path.expanduser(
+                                       known_hosts), safe="/"))
 
 
 def runner_for(entry):
