@@ -2,7 +2,8 @@
 # Install the single-node cloud's Debian packages (OpenStack Zed from
 # bookworm): MariaDB, RabbitMQ, memcached, keystone, glance, placement, nova
 # (libvirt/qemu), neutron (ML2/linuxbridge, DHCP and L3 agents), cinder
-# (api, scheduler, volume with the NFS driver: see cloud.sh). The
+# (api, scheduler, volume with the NFS driver: see cloud.sh); socat for the
+# optional second compute node's relays and openssh-server for its sshd. The
 # packages' own maintainer scripts must start nothing and configure nothing:
 # debconf answers "no" to every database/endpoint/rabbit question and
 # policy-rc.d refuses service starts; tools/aio/cloud.sh writes the
@@ -16,7 +17,7 @@ DEBS="mariadb-server python3-pymysql rabbitmq-server memcached python3-memcache
 keystone glance-api placement-api nova-api nova-conductor nova-scheduler
 nova-compute nova-compute-qemu neutron-server neutron-linuxbridge-agent
 neutron-dhcp-agent neutron-l3-agent cinder-api cinder-scheduler cinder-volume
-nfs-common python3-openstackclient uwsgi-plugin-python3 sudo
+nfs-common socat openssh-server python3-openstackclient uwsgi-plugin-python3 sudo
 iputils-ping ebtables iptables bridge-utils dnsmasq-base genisoimage
 debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf fio"
 
