@@ -40,6 +40,12 @@ GATEWAY = "10.99.0.1"       # tools/aio/lib.sh: AIO_GW
 # baseline and the instances both leave their network stack to reach it
 NETSERVER = "10.99.1.2:12865"
 LOCAL_CLOUD_ARGS = {"netserver": NETSERVER, "local_host": True}
+# the fio sample at its smallest: one 1-vCPU instance, two repetitions of
+# randread and seqwrite on a 64 MiB file, 3 s each
+SMALL_FIO_ARGS = dict(
+    local_host=True, instances=1, repetitions=2, vcpus=1, ram=512, disk=3,
+    use_floating_ip=False, fio_jobs=["randread", "seqwrite"], fio_size_mb=64,
+    fio_runtime=3, fio_ramp_time=1, fio_iodepth=8)
 
 
 def shared():

@@ -8,17 +8,14 @@ import time
 
 from tests.functional import aio
 
-JOBS = ["randread", "seqwrite"]
+JOBS = aio.SMALL_FIO_ARGS["fio_jobs"]
 
 
 def test_fio_sweep_with_its_host_baseline_and_ratios(rally, tmp_path):
     out = tmp_path / "fio.json"
     t0 = time.monotonic()
     report, uuid = aio.task(rally, tmp_path, dict(
-        local_host=True, instances=1, repetitions=2, vcpus=1, ram=512,
-        disk=3, use_floating_ip=False, fio_jobs=JOBS, fio_size_mb=64,
-        fio_runtime=3, fio_ramp_time=1, fio_iodepth=8,
-        output_file=str(out)), sample=aio.FIO)
+        aio.SMALL_FIO_ARGS, output_file=str(out)), sample=aio.FIO)
     print("\nfio task (1 instance, 2 repetitions, 2 jobs): %.0f s"
           % (time.monotonic() - t0))
     wl = aio.workloads(report)["KVMPerf.fio"]

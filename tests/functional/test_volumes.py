@@ -13,7 +13,6 @@ from tests.functional import aio
 
 VOLUME_DIR = os.path.join(aio.STATE, "volumes")   # lib.sh: AIO_VOLUME_DIR
 VOLUME_TYPE = "nfs"                              # lib.sh: AIO_VOLUME_TYPE
-JOBS = ["randread", "seqwrite"]
 
 # the guest writes a pattern through the volume's block device and reads it
 # back past its page cache: the volume is really attached and writable
@@ -67,10 +66,7 @@ def test_volume_backed_fio_sweep_with_its_baseline_on_the_volumes_disk(
     out = tmp_path / "fio-volume.json"
     t0 = time.monotonic()
     report, _uuid = aio.task(rally, tmp_path, dict(
-        local_host=True, instances=1, repetitions=2, vcpus=1, ram=512,
-        disk=3, use_floating_ip=False, fio_jobs=JOBS, fio_size_mb=64,
-        fio_runtime=3, fio_ramp_time=1, fio_iodepth=8,
-        boot_from_volume={"size": 3, "type": VOLUME_TYPE},
+        aio.SMALL_FIO_ARGS, boot_from_volume={"size": 3, "type": VOLUME_TYPE},
         host_directory=VOLUME_DIR, output_file=str(out)), sample=aio.FIO)
     print("\nvolume-backed fio task (1 instance, 2 repetitions): %.0f s"
           % (time.monotonic() - t0))

@@ -71,6 +71,21 @@ agent_alive() { api agent-alive "$1"; }
 
 # -- the namespace and its provider network --
 
+# ns_veth NS OURS OUR_IP THEIRS THEIR_IP: namespace NS (made if absent)
+# joined to ours by a veth pair, a /24 address on each end
+ns_veth() {
+    local ns=$1 ours=$2 our_ip=$3 theirs=$4 their_ip=$5
+    [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    if ! ip -n "$AIO_NS" link show "$ours" > /dev/null 2>&1; then
+        ip -n "$AIO_NS" link add "$ours" type veth peer name "$theirs" netns "$ns"
+        ip -n "$AIO_NS" addr add "$our_ip/24" dev "$ours"
+        ip -n "$ns" addr add "$their_ip/24" dev "$theirs"
+    fi
+    ip -n "$AIO_NS" link set "$ours" up
+    ip -n "$ns" link set "$theirs" up
+}
+
 ns_up() {
     if ! ns_exists; then
         ip netns add "$AIO_NS"
@@ -93,16 +108,8 @@ ns_up() {
     ip -n "$AIO_NS" link set "$AIO_EXT_GW_DEV" up
     ip -n "$AIO_NS" link set "$AIO_EXT_PHYS_DEV" up
     # the netserver's namespace, routed from the gateway
-    [ -e "/run/netns/$AIO_NETSERVER_NS" ] || ip netns add "$AIO_NETSERVER_NS"
-    ip -n "$AIO_NETSERVER_NS" link set lo up
-    if ! ip -n "$AIO_NS" link show "$AIO_NETSERVER_DEV" > /dev/null 2>&1; then
-        ip -n "$AIO_NS" link add "$AIO_NETSERVER_DEV" type veth peer \
-            name "$AIO_NETSERVER_PEER" netns "$AIO_NETSERVER_NS"
-        ip -n "$AIO_NS" addr add "$AIO_NETSERVER_LINK/24" dev "$AIO_NETSERVER_DEV"
-        ip -n "$AIO_NETSERVER_NS" addr add "$AIO_NETSERVER/24" dev "$AIO_NETSERVER_PEER"
-    fi
-    ip -n "$AIO_NS" link set "$AIO_NETSERVER_DEV" up
-    ip -n "$AIO_NETSERVER_NS" link set "$AIO_NETSERVER_PEER" up
+    ns_veth "$AIO_NETSERVER_NS" "$AIO_NETSERVER_DEV" "$AIO_NETSERVER_LINK" \
+        "$AIO_NETSERVER_PEER" "$AIO_NETSERVER"
     ip -n "$AIO_NETSERVER_NS" route replace default via "$AIO_NETSERVER_LINK"
     in_ns sysctl -q -w net.ipv4.ip_forward=1
 }
@@ -421,17 +428,8 @@ n2_discovered() {
 }
 
 n2_network() {
-    [ -e "/run/netns/$AIO_N2_NS" ] || ip netns add "$AIO_N2_NS"
-    ip -n "$AIO_N2_NS" link set lo up
     # management: SSH, libvirt, the host baseline's netperf
-    if ! ip -n "$AIO_NS" link show "$AIO_N2_MGMT_DEV" > /dev/null 2>&1; then
-        ip -n "$AIO_NS" link add "$AIO_N2_MGMT_DEV" type veth peer \
-            name "$AIO_N2_MGMT_PEER" netns "$AIO_N2_NS"
-        ip -n "$AIO_NS" addr add "$AIO_N2_LINK/24" dev "$AIO_N2_MGMT_DEV"
-        ip -n "$AIO_N2_NS" addr add "$AIO_N2_IP/24" dev "$AIO_N2_MGMT_PEER"
-    fi
-    ip -n "$AIO_NS" link set "$AIO_N2_MGMT_DEV" up
-    ip -n "$AIO_N2_NS" link set "$AIO_N2_MGMT_PEER" up
+    ns_veth "$AIO_N2_NS" "$AIO_N2_MGMT_DEV" "$AIO_N2_LINK" "$AIO_N2_MGMT_PEER" "$AIO_N2_IP"
     # the netserver through the first node, as its own host's runs go
     ip -n "$AIO_N2_NS" route replace "${AIO_NETSERVER%.*}.0/24" via "$AIO_N2_LINK"
     # the provider network: a veth to the switch
