@@ -119,8 +119,14 @@ def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
                  check=False)
     uuid = [line.split()[1].rstrip(":") for line in proc.stdout.splitlines()
             if line.startswith("Task ") and "started" in line]
-    assert proc.returncode == expect_rc, (proc.stdout[-6000:],
-                                          proc.stderr[-6000:])
+    if proc.returncode != expect_rc:
+        # what failed first, in a line or two: CI shows only the start of
+        # a failure, and rally's output is long
+        raise AssertionError("rally task start: exit %d, expected %d\n%s\n"
+                             "--- stdout:\n%s\n--- stderr:\n%s" % (
+                                 proc.returncode, expect_rc,
+                                 task_errors(rally, tmp_path, uuid),
+                                 proc.stdout[-6000:], proc.stderr[-3000:]))
     assert uuid, proc.stdout[-3000:]
     report = tmp_path / "report.json"
     rally("task", "report", uuid[0], "--json", "--out", str(report))
@@ -128,6 +134,33 @@ def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
     left = settled_leaks(before, getattr(rally, "owners", ()))
     assert not left, left
     return json.loads(report.read_text()), uuid[0]
+
+
+def task_errors(rally, tmp_path, uuid):
+    """Each failed iteration's error and each failed SLA of a task, one
+    line each (its traceback's last lines after it)."""
+    if not uuid:
+        return "(no task was started)"
+    path = tmp_path / "failed-report.json"
+    proc = rally("task", "report", uuid[0], "--json", "--out", str(path),
+                 check=False)
+    if proc.returncode or not path.exists():
+        return "(no report: %s)" % proc.stderr[-500:]
+    lines = []
+    for sub in json.loads(path.read_text())["tasks"][0]["subtasks"]:
+        for wl in sub["workloads"]:
+            name = next(iter(wl["scenario"]))
+            for sla in wl.get("sla_results", {}).get("sla", []):
+                if not sla.get("success", True):
+                    lines.append("%s: SLA %s: %s" % (
+                        name, sla.get("criterion"), sla.get("detail")))
+            for it in wl["data"]:
+                if it.get("error"):
+                    err = it["error"]
+                    lines.append("%s: %s: %s" % (name, err[0], err[1]))
+                    lines.extend("    " + line for line in
+                                 err[2].strip().splitlines()[-6:])
+    return "\n".join(lines) or "(no iteration error, no failed SLA)"
 
 
 def workloads(report):

@@ -322,3 +322,23 @@ def test_fio_sample_measures_its_baseline_with_the_same_parameters():
     assert "kvm_perf_baseline" not in workload["contexts"]
     assert args["host_baseline"] == "/tmp/h.json"
     assert workload["sla"]["kvm_perf_ratio"] == {"randread_iops": 0.01}
+
+
+def test_netperf_tests_reach_the_instances_and_the_host_alike():
+    path = os.path.join(ROOT, "samples", "tasks", "kvm-perf-smoke.yaml")
+    task = render(path, netperf_tests=["TCP_STREAM"], measure_baseline=True,
+                  netserver="192.0.2.10:12865")
+    found = {name: (args, w) for name, args, w in workloads(task)}
+    args, wl = found["KVMPerf.netperf"]
+    assert args["tests"] == ["TCP_STREAM"]
+    assert wl["contexts"]["kvm_perf_baseline"]["netperf"]["tests"] == [
+        "TCP_STREAM"]
+    assert check_workload("KVMPerf.netperf", args, wl["contexts"]) == []
+    # unset: all three
+    found = {name: args for name, args, _w in workloads(render(path))}
+    assert found["KVMPerf.netperf"]["tests"] == ["TCP_STREAM", "UDP_STREAM",
+                                                "TCP_RR"]
+    # a test netperf's parser does not know is refused at validation
+    task = render(path, netperf_tests=["TCP_MAERTS_X"])
+    name, args, w = [x for x in workloads(task) if x[0] == "KVMPerf.netperf"][0]
+    assert check_workload(name, args, w["contexts"]) != []
