@@ -72,10 +72,14 @@ test)
     grep '^aio: up in' "$up_log" || true
     export KVM_PERF_AIO_REQUIRED=1 KVM_PERF_FRESH_IMAGE=1
     functional() {  # log name, pytest arguments
-        local name=$1 status=0; shift
+        local name=$1 status=0 start; shift
+        start=$(( $(date +%s) - t0 ))
         KVM_PERF_AIO_SHARED=1 "$py3/pytest" -q -s --durations=0 \
             --basetemp="$logs/$name" "$@" > "$logs/$name.log" 2>&1 || status=$?
         echo "exit $status after $(( $(date +%s) - t0 )) s" >> "$logs/$name.log"
+        # one line per case for the timeline printed at the end
+        echo "$name: $start -> $(( $(date +%s) - t0 )) s, exit $status: $(basename "${1%%::*}") ${1##*::}" \
+            >> "$logs/timeline"
     }
     show() { echo "=== $1"; cat "$logs/$1.log"; }
     failed() { tail -1 "$logs/$1.log" | grep -qv '^exit 0 '; }
@@ -144,6 +148,10 @@ test)
     done
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
+    echo "=== timeline (seconds since the start; checks and cloud up first)"
+    grep -h '^aio: up in' "$up_log" || true
+    grep -h '^pep8, py3, docs:' "$logs/checks.log" || true
+    cat "$logs/timeline"
     echo "functional: $(( $(date +%s) - t1 )) s; .ci/run total: $(( $(date +%s) - t0 )) s"
     [ $rc = 0 ] || bash tools/aio/cloud.sh status || true
     bash tools/aio/cloud.sh down
