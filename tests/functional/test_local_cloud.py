@@ -223,7 +223,7 @@ def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
     our pinning verification reads <vcpupin> back from libvirt."""
     report, _ = aio.task(rally, tmp_path, dict(
         aio.LOCAL_CLOUD_ARGS, pinning=True, instances=1, repetitions=1,
-        scenarios=["netperf"], duration=2))
+        scenarios=["netperf"], netperf_tests=["TCP_RR"], duration=2))
     wl = aio.workloads(report)["KVMPerf.netperf"]
     pins = aio.table(wl, "Instances: vCPU pinning in libvirt")
     assert len(pins["rows"]) == 1
@@ -246,7 +246,8 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     t0 = time.monotonic()
     report, _ = aio.task(rally, tmp_path, dict(
         local_host=True, measure_baseline=True, instances=1, repetitions=2,
-        scenarios=["netperf"], duration=2, between_repetitions="reboot",
+        scenarios=["netperf"], netperf_tests=["TCP_RR"], duration=2,
+        between_repetitions="reboot",
         runtime_pinning="0-1", peer_placement="same_host",
         output_dir=str(out)))
     print("\npaper's path (peer baseline, reboot, runtime pinning): %.0f s"

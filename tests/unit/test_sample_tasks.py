@@ -334,6 +334,13 @@ def test_netperf_tests_reach_the_instances_and_the_host_alike():
     assert wl["contexts"]["kvm_perf_baseline"]["netperf"]["tests"] == [
         "TCP_STREAM"]
     assert check_workload("KVMPerf.netperf", args, wl["contexts"]) == []
+    # without TCP_RR the ratio gate is on what does run (a gate on TCP_RR's
+    # transactions would fail every such task: "not measured")
+    assert wl["sla"]["kvm_perf_ratio"] == {"throughput_mbps": 0.01}
+    task = render(path, netperf_tests=["UDP_STREAM", "TCP_RR"],
+                  measure_baseline=True, netserver="192.0.2.10:12865")
+    [sla] = [w["sla"] for n, _a, w in workloads(task) if n == "KVMPerf.netperf"]
+    assert sla["kvm_perf_ratio"] == {"transactions_per_s": 0.01}
     # unset: all three
     found = {name: args for name, args, _w in workloads(render(path))}
     assert found["KVMPerf.netperf"]["tests"] == ["TCP_STREAM", "UDP_STREAM",
