@@ -119,35 +119,37 @@ def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
                  check=False)
     uuid = [line.split()[1].rstrip(":") for line in proc.stdout.splitlines()
             if line.startswith("Task ") and "started" in line]
+    # the report first: a failure is summarised from it
+    report, why = None, "(no task was started)"
+    if uuid:
+        path = tmp_path / "report.json"
+        got = rally("task", "report", uuid[0], "--json", "--out", str(path),
+                    check=False)
+        if got.returncode == 0 and path.exists():
+            report = json.loads(path.read_text())
+        else:
+            why = "(no report: %s)" % got.stderr[-500:]
     if proc.returncode != expect_rc:
         # what failed first, in a line or two: CI shows only the start of
         # a failure, and rally's output is long
         raise AssertionError("rally task start: exit %d, expected %d\n%s\n"
                              "--- stdout:\n%s\n--- stderr:\n%s" % (
                                  proc.returncode, expect_rc,
-                                 task_errors(rally, tmp_path, uuid),
+                                 task_errors(report) if report else why,
                                  proc.stdout[-6000:], proc.stderr[-3000:]))
     assert uuid, proc.stdout[-3000:]
-    report = tmp_path / "report.json"
-    rally("task", "report", uuid[0], "--json", "--out", str(report))
+    assert report is not None, why
     # nothing the task created survives it, nothing else was touched
     left = settled_leaks(before, getattr(rally, "owners", ()))
     assert not left, left
-    return json.loads(report.read_text()), uuid[0]
+    return report, uuid[0]
 
 
-def task_errors(rally, tmp_path, uuid):
-    """Each failed iteration's error and each failed SLA of a task, one
-    line each (its traceback's last lines after it)."""
-    if not uuid:
-        return "(no task was started)"
-    path = tmp_path / "failed-report.json"
-    proc = rally("task", "report", uuid[0], "--json", "--out", str(path),
-                 check=False)
-    if proc.returncode or not path.exists():
-        return "(no report: %s)" % proc.stderr[-500:]
+def task_errors(report):
+    """Each failed iteration's error and each failed SLA of a task's JSON
+    report, one line each (its traceback's last lines after it)."""
     lines = []
-    for sub in json.loads(path.read_text())["tasks"][0]["subtasks"]:
+    for sub in report["tasks"][0]["subtasks"]:
         for wl in sub["workloads"]:
             name = next(iter(wl["scenario"]))
             for sla in wl.get("sla_results", {}).get("sla", []):

@@ -96,6 +96,15 @@ ns_veth() {
     ip -n "$ns" link set "$theirs" up
 }
 
+# ns_delete NS: namespace NS, if it is there, with whatever is left in it
+# killed first
+ns_delete() {
+    local pid
+    [ -e "/run/netns/$1" ] || return 0
+    for pid in $(ip netns pids "$1"); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns delete "$1"
+}
+
 ns_up() {
     if ! ns_exists; then
         ip netns add "$AIO_NS"
@@ -518,12 +527,13 @@ n2_up() {
         exec /usr/sbin/libvirtd --pid-file /run/libvirt/libvirtd.pid' \
         n2-libvirtd "$AIO_N2" "$d"
     wait_for n2-libvirtd 60 n2_exec virsh -c qemu:///system version
-    n2_daemon n2-virtlogd nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
+    # the node's other daemons see its directories and host name too
+    local mounts=(nsenter --mount --uts --target "$(pid_of n2-libvirtd)")
+    n2_daemon n2-virtlogd "${mounts[@]}" \
         /usr/sbin/virtlogd --pid-file /run/libvirt/virtlogd.pid
     mkdir -p /run/sshd
-    n2_daemon n2-sshd nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
-        /usr/sbin/sshd -D -e -f "$d/etc/sshd_config"
-    n2_daemon n2-nova-compute nsenter --mount --uts --target "$(pid_of n2-libvirtd)" \
+    n2_daemon n2-sshd "${mounts[@]}" /usr/sbin/sshd -D -e -f "$d/etc/sshd_config"
+    n2_daemon n2-nova-compute "${mounts[@]}" \
         nova-compute --config-file "$AIO_ETC/nova.conf" --config-file "$AIO_ETC/nova-n2.conf"
     n2_daemon n2-linuxbridge-agent env PATH="$AIO_BIN:$PATH" neutron-linuxbridge-agent \
         --config-file "$AIO_ETC/neutron.conf" --config-file "$AIO_ETC/neutron-n2.conf" \
@@ -537,15 +547,12 @@ n2_up() {
 }
 
 n2_down() {
-    local names pid
+    local names
     names=$(awk '/^n2-/ && !seen[$0]++' "$AIO_PIDS/order" 2>/dev/null | tac)
     # shellcheck disable=SC2086
     [ -z "$names" ] || stop_daemons $names
     [ -f "$AIO_PIDS/order" ] && sed -i '/^n2-/d' "$AIO_PIDS/order"
-    if [ -e "/run/netns/$AIO_N2_NS" ]; then
-        for pid in $(ip netns pids "$AIO_N2_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns delete "$AIO_N2_NS"
-    fi
+    ns_delete "$AIO_N2_NS"
     ! ns_exists || ip -n "$AIO_NS" link delete "$AIO_N2_MGMT_DEV" 2>/dev/null || true
     ! ns_exists || ip -n "$AIO_NS" link delete "$AIO_N2_LINK_DEV" 2>/dev/null || true
     # nova and neutron forget it: a host that is down would stay listed,
@@ -625,17 +632,10 @@ down() {
         # whatever is left in our namespace was started by us (guests' qemu)
         for pid in $(ip netns pids "$AIO_NS"); do kill -TERM "$pid" 2>/dev/null || true; done
         sleep 1
-        for pid in $(ip netns pids "$AIO_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns delete "$AIO_NS"
     fi
-    if [ -e "/run/netns/$AIO_N2_NS" ]; then
-        for pid in $(ip netns pids "$AIO_N2_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns delete "$AIO_N2_NS"
-    fi
-    if [ -e "/run/netns/$AIO_NETSERVER_NS" ]; then
-        for pid in $(ip netns pids "$AIO_NETSERVER_NS"); do kill -KILL "$pid" 2>/dev/null || true; done
-        ip netns delete "$AIO_NETSERVER_NS"
-    fi
+    ns_delete "$AIO_NS"
+    ns_delete "$AIO_N2_NS"
+    ns_delete "$AIO_NETSERVER_NS"
     # neutron's qdhcp and qrouter namespaces were mounted in the agents'
     # own mount namespaces; what remains here is an empty file
     for f in /run/netns/qdhcp-* /run/netns/qrouter-*; do
