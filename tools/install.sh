@@ -66,13 +66,22 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $($PY --version 2>&1)"
     $PY -m venv .venv
 fi
+# Every Python package at the version upper-constraints.txt pins (the set
+# CI tested; tools/refresh-constraints.sh moves it): a new release upstream
+# changes nothing here until that file is refreshed and tested. The stamp
+# covers the constraints, so a refreshed file reinstalls.
 stamp=.venv/.kvm-perf-installed
-want=$(cat requirements.txt test-requirements.txt setup.cfg | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt test-requirements.txt upper-constraints.txt setup.cfg \
+    | sha256sum | cut -d' ' -f1)
 if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
-    log "pip install (rally-openstack, libvirt-python, ...)"
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -r requirements.txt -r test-requirements.txt tox
-    .venv/bin/pip install -q -e .
+    log "pip install (rally-openstack, libvirt-python, ...) within upper-constraints.txt"
+    pip=(.venv/bin/pip install -q -c upper-constraints.txt)
+    "${pip[@]}" --upgrade pip
+    "${pip[@]}" -r requirements.txt -r test-requirements.txt tox
+    "${pip[@]}" -e .
+    # what is installed is what is pinned, nothing else (pip check: no
+    # broken requirement either)
+    .venv/bin/python tools/check-constraints.py upper-constraints.txt
     echo "$want" > $stamp
 fi
 log "ready: $(.venv/bin/rally-kvm-perf --help >/dev/null && echo rally-kvm-perf OK)"

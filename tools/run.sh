@@ -22,15 +22,9 @@ test)
     #   cloud.sh up (apt, services, guest image: mostly waiting)
     #   beside the checks: pep8 (ruff), unit + integration tests (real bonnie++,
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
-    #   once the cloud is up: the pinned-flavor test alone (it switches
-    #     nova-compute's CPU sets, so no other server may exist), then
-    #   lane A beside the rest of the unit and integration tests, and
-    #     then beside lane B: both take the functional cases from one
-    #     queue, longest first (below), so that they end together.
-    # A 1-instance level or Rally's context set-up keeps one core busy at
-    # most: two lanes fill the other. Each task checks what it alone can
-    # leave behind (KVM_PERF_AIO_SHARED); the whole cloud is compared with
-    # its state before the functional tests once both lanes are done.
+    #   once the cloud is up, still beside the checks: the functional cases
+    #     that must run alone (pytest -m alone);
+    #   then the other functional cases on two pytest-xdist workers.
     #
     # A cache must never be why CI is green: every run starts from no cloud
     # state (databases, configs, glance, instances: purged) and an empty
@@ -71,87 +65,39 @@ test)
     fi
     grep '^aio: up in' "$up_log" || true
     export KVM_PERF_AIO_REQUIRED=1 KVM_PERF_FRESH_IMAGE=1
+    # the functional tests (tests/functional/conftest.py says how they are
+    # scheduled): first, beside the checks, the cases marked "alone" (they
+    # switch nova's CPU sets or add a second compute node) in one pytest;
+    # then, once the checks are done, all the others on two pytest-xdist
+    # workers ("loadgroup": a module's shared task runs on one worker, every
+    # other test goes to whichever worker is free). A 1-instance level or
+    # Rally's context set-up keeps one core busy at most: the second worker
+    # fills the other. Each task checks what it alone can leave behind
+    # (KVM_PERF_AIO_SHARED); the whole cloud is compared with its state
+    # before the functional tests at the end.
+    export KVM_PERF_TIMELINE=$logs/timeline KVM_PERF_T0=$t0
     functional() {  # log name, pytest arguments
-        local name=$1 status=0 start; shift
-        start=$(( $(date +%s) - t0 ))
-        KVM_PERF_AIO_SHARED=1 "$py3/pytest" -q -s --durations=0 \
-            --basetemp="$logs/$name" "$@" > "$logs/$name.log" 2>&1 || status=$?
+        local name=$1 status=0; shift
+        "$py3/pytest" -q -rA --durations=0 --basetemp="$logs/$name" "$@" \
+            tests/functional > "$logs/$name.log" 2>&1 || status=$?
         echo "exit $status after $(( $(date +%s) - t0 )) s" >> "$logs/$name.log"
-        # one line per case for the timeline printed at the end
-        echo "$name: $start -> $(( $(date +%s) - t0 )) s, exit $status: $(basename "${1%%::*}") ${1##*::}" \
-            >> "$logs/timeline"
+        echo "=== $name"; cat "$logs/$name.log"
+        [ $status = 0 ] || rc=1
     }
-    show() { echo "=== $1"; cat "$logs/$1.log"; }
-    failed() { tail -1 "$logs/$1.log" | grep -qv '^exit 0 '; }
     "$py3/python" -m tests.functional.aio snapshot "$logs/cloud-before.json" \
         || rc=1
-    # Two lanes take the cases from one queue, longest first, each the
-    # next one when it is free: lane A once the pinned case is done, lane B
-    # once the checks are; they end within one short case of each other
-    # whatever the cases take on the day. Every functional test is in
-    # exactly one case (checked: a test in none would never run).
-    local_cloud=tests/functional/test_local_cloud.py
-    failures=tests/functional/test_failures.py
-    pinned="$local_cloud::test_pinned_flavor_instance_shows_vcpupin"
-    paper="$local_cloud::test_papers_path_peer_baseline_reboots_and_runtime_pinning"
-    cases=("$local_cloud --deselect $pinned --deselect $paper"
-           tests/functional/test_zuul_playbooks.py
-           "$failures::test_an_aborted_sweep_keeps_its_runs_and_resumes"
-           "$paper"
-           "$failures::test_one_failing_instance_keeps_the_others_results"
-           tests/functional/test_volumes.py
-           tests/functional/test_fio.py
-           "$failures::test_a_run_over_its_command_timeout_is_stopped_in_the_instance"
-           "$failures::test_instance_that_cannot_boot_fails_with_console_evidence"
-           "$failures::test_spread_on_one_compute_node_fails_before_booting $failures::test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring tests/functional/test_guest_image.py")
-    collect() { "$py3/pytest" --collect-only -q "$@" 2>&1 | grep '^tests/.*::' | sort; }
-    # (word splitting of each case is meant: pytest arguments)
-    # shellcheck disable=SC2086
-    # the second compute node's case runs alone (below): every other
-    # case's tasks expect one node
-    two_nodes=tests/functional/test_two_nodes.py
-    chosen=$({ collect "$pinned" "$two_nodes"; for case in "${cases[@]}"; do collect $case; done; } | sort)
-    every=$(collect tests/functional)
-    if [ "$every" != "$chosen" ]; then
-        echo "tools/run.sh: functional tests in no case, or in two:" >&2
-        diff <(echo "$every") <(echo "$chosen") >&2
-        rc=1
-    fi
-    queue=$logs/queue
-    printf '%s\n' "${cases[@]}" > "$queue"
-    next_case() { flock "$queue.lock" bash -c 'head -n 1 "$1"; sed -i 1d "$1"' _ "$queue"; }
-    lane() {  # name: run cases from the queue until it is empty
-        local name=$1 n=0 case
-        while case=$(next_case) && [ -n "$case" ]; do
-            n=$((n + 1))
-            # shellcheck disable=SC2086
-            functional "$name-$n" $case
-        done
-    }
     t1=$(date +%s)
-    functional pinned "$pinned"
-    # the two-node case while the checks run (lane B waits for both: no
-    # other task may run while the second node is up), then lane A
-    ( functional two-nodes "$two_nodes"; touch "$logs/two-nodes.done"
-      lane lane-a ) &
-    a_pid=$!
-    wait $checks_pid
-    show checks
+    functional alone -m alone
+    wait $checks_pid || true
+    echo "=== checks"; cat "$logs/checks.log"
     grep -q "^pep8, py3, docs: exit 0 " "$logs/checks.log" || rc=1
-    until [ -e "$logs/two-nodes.done" ] || ! kill -0 $a_pid 2>/dev/null; do sleep 5; done
-    lane lane-b
-    wait $a_pid
-    for log in "$logs"/pinned.log "$logs"/lane-*.log "$logs"/two-nodes.log; do
-        name=$(basename "$log" .log)
-        show "$name"
-        ! failed "$name" || rc=1
-    done
+    KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 2 --dist loadgroup
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
     echo "=== timeline (seconds since the start; checks and cloud up first)"
     grep -h '^aio: up in' "$up_log" || true
     grep -h '^pep8, py3, docs:' "$logs/checks.log" || true
-    cat "$logs/timeline"
+    sort -n "$logs/timeline" 2>/dev/null || true
     echo "functional: $(( $(date +%s) - t1 )) s; .ci/run total: $(( $(date +%s) - t0 )) s"
     [ $rc = 0 ] || bash tools/aio/cloud.sh status || true
     bash tools/aio/cloud.sh down

@@ -45,6 +45,14 @@ def main():
             NEUTRON, "/v2.0/ports", "ports")},
         "floating ips": {f["id"]: f["project_id"] for f in get(
             NEUTRON, "/v2.0/floatingips", "floatingips")},
+        # tenant networks, their subnets and routers (Rally's network
+        # context makes one of each per project)
+        "networks": {n["id"]: n["project_id"] for n in get(
+            NEUTRON, "/v2.0/networks", "networks")},
+        "subnets": {n["id"]: n["project_id"] for n in get(
+            NEUTRON, "/v2.0/subnets", "subnets")},
+        "routers": {r["id"]: r["project_id"] for r in get(
+            NEUTRON, "/v2.0/routers", "routers")},
         "flavors": flavors,
         "security groups": groups,
         "images": images,

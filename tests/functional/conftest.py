@@ -1,15 +1,80 @@
 """Fixtures of the functional tests: the local cloud, and the rally CLI
-inside its namespace with a private database (see aio.py)."""
+inside its namespace with a private database (see aio.py).
+
+How CI schedules them (tools/run.sh test): pytest-xdist, two workers,
+``--dist loadgroup``. Tests that share an expensive module fixture (one
+Rally task read by several tests) carry one ``xdist_group`` so that one
+worker runs them all and the task runs once; every other test is a unit of
+its own, handed to whichever worker is free. Tests marked ``alone`` change
+the cloud under every other task (nova's CPU sets, a second compute node):
+CI runs them first, in a pytest of their own, and the workers then
+deselect them (``-m "not alone"``).
+
+KVM_PERF_TIMELINE=FILE (with KVM_PERF_T0, seconds since the epoch) appends a
+line per test: start and end in seconds since T0, the worker, the outcome
+and the test; CI prints it sorted at the end.
+"""
 
 import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 
 from tests.functional import aio
+
+OUTCOME = pytest.StashKey[str]()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "alone: changes the cloud under every other task (CPU "
+        "sets, a second compute node): CI runs these before the others, "
+        "never beside one")
+
+
+def pytest_collection_modifyitems(config, items):
+    """One xdist group per module whose tests share a module fixture of
+    their own (the smoke task, the built image, the second node): the
+    task behind it then runs once, on one worker. The rally and cloud
+    fixtures (conftest's) are cheap and made per worker."""
+    for item in items:
+        shared = [name for name, defs in
+                  item._fixtureinfo.name2fixturedefs.items()
+                  if defs[-1].scope in ("module", "package", "session")
+                  and defs[-1].baseid == item.module.__name__.replace(
+                      ".", "/") + ".py"]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed or (report.when == "call" and report.outcome):
+        # the first failure of setup, call or teardown, else the call's
+        if item.stash.get(OUTCOME, "passed") == "passed":
+            item.stash[OUTCOME] = report.outcome
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    start = time.time()
+    yield
+    path = os.environ.get("KVM_PERF_TIMELINE")
+    if not path:
+        return
+    t0 = float(os.environ.get("KVM_PERF_T0", start))
+    line = "%6.0f -> %6.0f s  %-5s %-7s %s\n" % (
+        start - t0, time.time() - t0,
+        os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        item.stash.get(OUTCOME, "skipped"), item.nodeid)
+    with open(path, "a") as f:   # one short append: the workers' lines
+        f.write(line)            # do not interleave
 
 
 @pytest.fixture(scope="module")

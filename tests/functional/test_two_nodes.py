@@ -7,7 +7,7 @@ compared with its own host's baseline; `same_host` keeps them together.
 
 The module starts the node and stops it (nova and neutron forget it) when it
 is done: every other test runs on one node, so CI runs this module alone
-(tools/run.sh: while the checks run, before the lanes)."""
+(marked ``alone``: tools/run.sh, while the checks run, before the others)."""
 
 import json
 import os
@@ -17,6 +17,8 @@ import time
 import pytest
 
 from tests.functional import aio
+
+pytestmark = pytest.mark.alone
 
 NODE2 = "kvmperf-n2"                       # tools/aio/lib.sh: AIO_N2
 NODE2_IP = "10.99.2.2"                     # AIO_N2_IP

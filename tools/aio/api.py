@@ -14,6 +14,10 @@ OS_* variables:
     api.py hypervisor-up NAME  exit 0 when nova lists hypervisor NAME, up
     api.py forget-host NAME    delete the nova-compute service and the
                                neutron agents of compute host NAME
+    api.py health              print each enabled nova or cinder service
+                               that is down and each neutron agent that is
+                               not alive (they missed their reports: dead,
+                               or blocked); exit 1 if any
     api.py cpu-inventory       print placement's PCPU/VCPU totals of each
                                resource provider, e.g. "PCPU=1 VCPU=1"
     api.py catalog NAME:TYPE:PORT[/PATH]...
@@ -145,6 +149,25 @@ def forget_host(tok, name):
     return rc
 
 
+def health(tok):
+    """Lines naming every service that stopped reporting; [] when none."""
+    sick = []
+    for port, path in ((8774, "/v2.1/os-services"),
+                       (8776, "/v3/os-services")):
+        for svc in get(tok, port, path)["services"]:
+            if svc["status"] == "enabled" and svc["state"] != "up":
+                sick.append("%s on %s is down since %s (it stopped "
+                            "reporting: dead, or blocked)" % (
+                                svc["binary"], svc["host"],
+                                svc["updated_at"]))
+    for agent in get(tok, 9696, "/v2.0/agents")["agents"]:
+        if agent["admin_state_up"] and not agent["alive"]:
+            sick.append("neutron %s on %s is not alive (last heartbeat %s)"
+                        % (agent["agent_type"], agent["host"],
+                           agent["heartbeat_timestamp"]))
+    return sick
+
+
 def main(argv):
     if not argv:
         sys.exit(__doc__)
@@ -179,6 +202,11 @@ def main(argv):
     if what == "catalog" and len(argv) > 1:
         catalog(tok, argv[1:])
         return 0
+    if what == "health":
+        sick = health(tok)
+        for line in sick:
+            print(line)
+        return 1 if sick else 0
     if what == "cpu-inventory":
         version = {"OpenStack-API-Version": "placement 1.10"}
         for rp in get(tok, 8778, "/resource_providers",

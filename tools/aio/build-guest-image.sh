@@ -78,7 +78,27 @@ mount "$loop" "$mnt"
 log "debootstrap bookworm (minbase) from $mirror"
 debootstrap --variant=minbase bookworm "$mnt" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; exit 1; }
-for d in dev dev/pts proc sys; do mount --bind "/$d" "$mnt/$d"; done
+# The host's /dev is never bound into the chroot. Package scripts there set
+# device nodes' groups by the image's own group IDs: udev's postinst runs
+# systemd-tmpfiles (static-nodes-permissions.conf), which, through a bound
+# /dev, made this host's /dev/kvm group 103, the image's "kvm" and the
+# host's "ssl-cert". libvirt-qemu lost KVM, and libvirt, finding KVM "not
+# available now" after probing QEMU with it, threw its capabilities cache
+# away and probed QEMU again at every domain definition: 70 s per server
+# to ACTIVE, nova-compute blocked throughout (doc/source/local-cloud.rst).
+# The chroot gets a /dev of its own: the nodes package scripts use, a
+# private devpts; /sys read-only.
+mount -t tmpfs -o mode=755,nosuid chroot-dev "$mnt/dev"
+for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+    IFS=: read -r name major minor <<< "$node"
+    mknod -m 666 "$mnt/dev/$name" c "$major" "$minor"
+done
+mkdir -p "$mnt/dev/pts" "$mnt/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$mnt/dev/pts"
+ln -s pts/ptmx "$mnt/dev/ptmx"
+mount -t proc proc "$mnt/proc"
+mount --bind /sys "$mnt/sys"
+mount -o remount,bind,ro "$mnt/sys"
 cat >"$mnt/etc/apt/sources.list" <<SOURCES
 deb $mirror bookworm main non-free
 deb $mirror bookworm-updates main non-free

@@ -214,6 +214,7 @@ state_path = /var/lib/neutron
 notify_nova_on_port_status_changes = true
 notify_nova_on_port_data_changes = true
 dhcp_agents_per_network = 1
+global_physnet_mtu = $AIO_TUNNEL_PHYS_MTU
 [experimental]
 # Zed's neutron-server refuses ML2/linuxbridge without this
 linuxbridge = true
@@ -233,21 +234,32 @@ root_helper = sudo
 helper_command = privsep-helper
 EOF
 
+    # Tenant networks as on DevStack: VXLAN (this kernel has no VLAN
+    # devices), the Linux bridge agent with l2population (unicast tunnels,
+    # no multicast group), routed to the external network by the L3 agent.
+    # MTU 1500 on every network, tenant ones too: the tunnel endpoint's
+    # device has a jumbo MTU (AIO_TUNNEL_DEV), so VXLAN's 50 bytes fit in
+    # global_physnet_mtu, and the flat networks keep their veths' 1500
     cat > "$AIO_ETC/ml2_conf.ini" <<EOF
 [ml2]
-type_drivers = flat
-tenant_network_types =
-mechanism_drivers = linuxbridge
+type_drivers = flat,vxlan
+tenant_network_types = vxlan
+mechanism_drivers = linuxbridge,l2population
 extension_drivers = port_security
+physical_network_mtus = provider:1500,external:1500
 [ml2_type_flat]
 flat_networks = provider,external
+[ml2_type_vxlan]
+vni_ranges = 1:1000
 EOF
 
     cat > "$AIO_ETC/linuxbridge_agent.ini" <<EOF
 [linux_bridge]
 physical_interface_mappings = provider:$AIO_PHYS_DEV,external:$AIO_EXT_PHYS_DEV
 [vxlan]
-enable_vxlan = false
+enable_vxlan = true
+local_ip = $AIO_TUNNEL_IP
+l2_population = true
 [securitygroup]
 enable_security_group = true
 firewall_driver = iptables

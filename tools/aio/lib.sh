@@ -35,6 +35,15 @@ AIO_EXT_PHYS_DEV=kvp-ext-phys # the agent's interface for physnet external
 AIO_ROUTER=kvm-perf-router
 AIO_ROUTER_IP=10.99.0.254
 AIO_NETSERVER_PORT=12865
+# Tenant networks (VXLAN): each compute node's tunnel endpoint. Ours is a
+# veth with a jumbo MTU, so that a VXLAN device on it can carry a
+# 1500-byte MTU network (neutron: global_physnet_mtu = 1500 + VXLAN's 50);
+# tenant subnets (Rally's network context: 10.2.0.0/24 and up) exist only
+# behind their routers, inside the namespace.
+AIO_TUNNEL_DEV=kvp-tun
+AIO_TUNNEL_IP=10.99.4.1
+AIO_TUNNEL_MTU=9000
+AIO_TUNNEL_PHYS_MTU=1550
 # The netserver, host side of every netperf run, lives in a namespace of its
 # own behind a veth pair, routed from the gateway: the host baseline (run in
 # $AIO_NS) and the instances (tap, bridge, gateway) both leave their own
