@@ -279,12 +279,25 @@ def build_command(directory, size_mb=None, ram_mb=None, machine_ram_mb=None,
         argv += ["-u", _word("user", user)]
     if machine_name is not None:
         argv += ["-m", _word("machine_name", machine_name)]
+    extra = [str(a) for a in extra_args]
+    check_direct_io(fast, extra)
     if fast:
         argv.append("-f")
     if quiet:
         argv.append("-q")
-    argv += [str(a) for a in extra_args]
-    return argv
+    return argv + extra
+
+
+def check_direct_io(fast, extra_args):
+    """Refuse -D (O_DIRECT) without fast mode: bonnie++ writes its
+    per-character test a byte at a time, which O_DIRECT refuses, so every
+    run would end at once with "Can't write() - disk full?" (2.00a, seen
+    on the local cloud with the paper's samples)."""
+    if "-D" in [str(a) for a in extra_args or ()] and not fast:
+        raise exceptions.InvalidArgument(
+            "bonnie++ -D (O_DIRECT) needs fast mode (-f, bonnie_fast: true): "
+            "its per-character tests write one byte at a time, which O_DIRECT "
+            "refuses ('Can't write() - disk full?'); drop -D to measure them")
 
 
 def _positive_int(name, value):

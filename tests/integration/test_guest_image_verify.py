@@ -31,7 +31,7 @@ FILES = ("boot/extlinux/ldlinux.sys", "boot/extlinux/ldlinux.c32",
          "boot/vmlinuz-6.1.0-test", "boot/initrd.img-6.1.0-test",
          "usr/sbin/sshd", "usr/bin/cloud-init", "usr/sbin/bonnie++",
          "usr/bin/netperf", "usr/bin/netserver", "usr/bin/dbus-daemon",
-         "usr/bin/fio")
+         "usr/bin/fio", "usr/bin/growpart")
 
 
 def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
@@ -128,7 +128,8 @@ def test_wrong_root_uuid_is_refused(tmp_path):
 
 @pytest.mark.parametrize("missing", ["usr/sbin/bonnie++", "usr/bin/netperf",
                                      "usr/sbin/sshd", "usr/bin/cloud-init",
-                                     "usr/bin/dbus-daemon", "usr/bin/fio"])
+                                     "usr/bin/dbus-daemon", "usr/bin/fio",
+                                     "usr/bin/growpart"])
 def test_missing_program_is_refused(tmp_path, missing):
     refused(make_disk(tmp_path / "d.raw", skip=(missing,)), "contents",
             "/" + missing)

@@ -229,3 +229,14 @@ def test_metrics_keep_too_fast_as_none_and_drop_what_did_not_run(
     assert "char_write_kBps" not in values
     assert "seq_create_per_s" not in values
     assert values["block_write_latency_us"] == 1291.0
+
+
+def test_direct_io_without_fast_mode_is_refused_naming_why():
+    # bonnie++'s per-character tests write a byte at a time, which O_DIRECT
+    # refuses: 2.00a ended every such run with "Can't write() - disk full?"
+    with pytest.raises(exceptions.InvalidArgument, match="-D .*fast mode"):
+        bonnie.build_command("/var/tmp", size_mb=64, extra_args=["-D"])
+    argv = bonnie.build_command("/var/tmp", size_mb=64, fast=True,
+                                extra_args=["-D"])
+    assert argv[-2:] == ["-q", "-D"] and "-f" in argv
+    assert "-D" not in bonnie.build_command("/var/tmp", size_mb=64)

@@ -16,7 +16,8 @@
 #   bootloader  extlinux (ldlinux.sys/.c32), extlinux.conf, or the kernel,
 #               initrd or root UUID it names, missing or wrong
 #   contents    a program the benchmark needs is missing (sshd, cloud-init,
-#               bonnie++, netperf, netserver, fio; dbus for a soft reboot)
+#               bonnie++, netperf, netserver, fio; dbus for a soft reboot;
+#               growpart to grow the root filesystem to the flavor's disk)
 set -uo pipefail
 log() { echo "guest-image: $*" >&2; }
 fail() { log "verify FAILED [$1]: $2 (image $image)"; exit 1; }
@@ -100,5 +101,8 @@ done
 # systemd-logind runs on dbus: without it the guest ignores the ACPI power
 # button, so nova's soft reboot ends as a power cut after 120 s
 need contents /usr/bin/dbus-daemon "a soft reboot (ACPI shutdown) needs"
+# cloud-init grows the root filesystem to the flavor's disk with growpart:
+# without it a benchmark's file larger than the image's free space fails
+need contents /usr/bin/growpart "growing the root filesystem to the flavor's disk needs"
 
 log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, cloud-init, bonnie++, netperf, fio"

@@ -87,6 +87,8 @@ class Bonnie(utils.KVMPerfScenario):
             (O_DIRECT: the disk, not the page cache; the host baseline must
             use the same)
         """
+        # before anything boots
+        bonnie.check_direct_io(bonnie_fast, bonnie_extra_args)
         self.bonnie_options = {
             "directory": bonnie_directory, "size_mb": bonnie_size_mb,
             "files": bonnie_files, "fast": bonnie_fast, "force": force,
