@@ -61,6 +61,16 @@ command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v ne
     && command -v fio >/dev/null \
     || { log "bonnie++/netperf/fio not on PATH after apt-get install"; exit 1; }
 
+# KVM_PERF_WITH_CLOUD=1 (tools/run.sh, when it will stand up the local
+# cloud): the cloud's ~410 Debian packages install beside the pip install
+# below (apt waits on the network and dpkg, pip on PyPI and compilers);
+# cloud.sh up then finds them installed
+cloud_pkgs=""
+if [ -n "${KVM_PERF_WITH_CLOUD:-}" ]; then
+    bash tools/aio/install-packages.sh &
+    cloud_pkgs=$!
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     log "creating .venv with $($PY --version 2>&1)"
@@ -83,5 +93,9 @@ if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
     # broken requirement either)
     .venv/bin/python tools/check-constraints.py upper-constraints.txt
     echo "$want" > $stamp
+fi
+if [ -n "$cloud_pkgs" ] && ! wait "$cloud_pkgs"; then
+    log "the local cloud's packages did not install (above)"
+    exit 1
 fi
 log "ready: $(.venv/bin/rally-kvm-perf --help >/dev/null && echo rally-kvm-perf OK)"

@@ -5,7 +5,8 @@ How CI schedules them (tools/run.sh test): pytest-xdist, two workers,
 ``--dist loadgroup``. Tests that share an expensive module fixture (one
 Rally task read by several tests) carry one ``xdist_group`` so that one
 worker runs them all and the task runs once; every other test is a unit of
-its own, handed to whichever worker is free. Tests marked ``alone`` change
+its own, handed to whichever worker is free, the ones marked ``long``
+first. Tests marked ``alone`` change
 the cloud under every other task (nova's CPU sets, a second compute node):
 CI runs them first, in a pytest of their own, and the workers then
 deselect them (``-m "not alone"``).
@@ -34,8 +35,12 @@ def pytest_configure(config):
         "markers", "alone: changes the cloud under every other task (CPU "
         "sets, a second compute node): CI runs these before the others, "
         "never beside one")
+    config.addinivalue_line(
+        "markers", "long: boots and measures for minutes: handed to a worker "
+        "before the short cases, so that the two workers end together")
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """One xdist group per module whose tests share a module fixture of
     their own (the smoke task, the built image, the second node): the
@@ -49,6 +54,9 @@ def pytest_collection_modifyitems(config, items):
                       ".", "/") + ".py"]
         if shared:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    # long cases first (a stable sort: otherwise in collection order); xdist
+    # then hands out the groups first (most tests first), then these
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -92,6 +100,22 @@ def cloud():
     return aio.STATE
 
 
+@pytest.fixture(autouse=True)
+def healthy_cloud(request):
+    """Before every test on the cloud: `cloud.sh status` finds every
+    daemon alive, none blocked (heartbeats missed), every service and agent
+    reporting, and /dev/kvm usable; else the test fails at once with its
+    words, instead of waiting on a sick cloud for minutes."""
+    if "cloud" not in request.fixturenames:
+        return
+    request.getfixturevalue("cloud")
+    status = subprocess.run(["bash", aio.CLOUD, "status"],
+                            capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, "the local cloud is sick:\n" + "\n".join(
+        line for line in (status.stdout + status.stderr).splitlines()
+        if "running" not in line)
+
+
 @pytest.fixture(scope="module")
 def cloud_user(cloud):
     """A project and member user of the module's own, deleted after it
@@ -124,7 +148,7 @@ def rally(cloud, cloud_user, tmp_path_factory):
     conf = home / "rally.conf"
     # Rally's own VM scenarios (VMTasks) wait vm_ping_timeout for a new
     # server to answer ping (120 s by default): a TCG guest beside two
-    # busy lanes can take longer to boot than that
+    # busy workers can take longer to boot than that
     conf.write_text("[database]\nconnection = sqlite:///%s\n"
                     "[openstack]\nvm_ping_timeout = 600\n"
                     % (home / "rally.sqlite"))

@@ -14,10 +14,13 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.functional import aio
 
 EXTERNAL = ipaddress.ip_network("10.99.3.0/24")   # tools/aio/lib.sh
 
+@pytest.mark.long
 def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     """'rally task abort' mid-sweep: the runs measured so far are in the
     output file (status stopped) and nothing is left in the cloud; the same

@@ -6,11 +6,14 @@ metric both sides measured; the task leaves the cloud as it found it."""
 import json
 import time
 
+import pytest
+
 from tests.functional import aio
 
 JOBS = aio.SMALL_FIO_ARGS["fio_jobs"]
 
 
+@pytest.mark.long
 def test_fio_sweep_with_its_host_baseline_and_ratios(rally, tmp_path):
     out = tmp_path / "fio.json"
     t0 = time.monotonic()

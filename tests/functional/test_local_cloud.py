@@ -235,6 +235,7 @@ def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
     assert row["Domain"].startswith("instance-"), row
 
 
+@pytest.mark.long
 def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
                                                                tmp_path):
     """The paper's configuration rather than the smoke's: a peer instance

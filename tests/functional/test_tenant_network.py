@@ -9,6 +9,8 @@ finds no network, subnet, router, port or floating IP left (aio.task)."""
 import os
 import time
 
+import pytest
+
 from tests.functional import aio
 
 PAPER = os.path.join(aio.ROOT, "samples", "tasks",
@@ -19,6 +21,7 @@ SMALL = dict(instances=1, repetitions=1, vcpus=1, ram=512, disk=4,
              duration=2)
 
 
+@pytest.mark.long
 def test_papers_sample_runs_on_a_tenant_network_over_floating_ips(
         rally, tmp_path):
     t0 = time.monotonic()

@@ -9,6 +9,8 @@ import json
 import os
 import time
 
+import pytest
+
 from tests.functional import aio
 
 VOLUME_DIR = os.path.join(aio.STATE, "volumes")   # lib.sh: AIO_VOLUME_DIR
@@ -27,6 +29,7 @@ cmp /tmp/pattern /tmp/back && echo "written and read back"
 """
 
 
+@pytest.mark.long
 def test_rallys_boot_runcommand_delete_runs_with_a_volume(rally, tmp_path):
     task = {"version": 2, "title": "VMTasks on the local cloud",
             "subtasks": [{"title": "VMTasks.boot_runcommand_delete",
