@@ -38,21 +38,17 @@ def main():
         page = api.get(tok, GLANCE, path)
         images.update({i["id"]: None for i in page["images"]})
         path = page.get("next")
+    # neutron's resources, each by its owning project; networks, subnets
+    # and routers: Rally's network context makes one of each per project
+    owned = {kind: {r["id"]: r["project_id"] for r in get(
+        NEUTRON, "/v2.0/" + key, key)} for kind, key in (
+        ("ports", "ports"), ("floating ips", "floatingips"),
+        ("networks", "networks"), ("subnets", "subnets"),
+        ("routers", "routers"))}
     print(json.dumps({
+        **owned,
         "servers": {s["id"]: s["tenant_id"] for s in get(
             NOVA, "/v2.1/servers/detail?all_tenants=1", "servers")},
-        "ports": {p["id"]: p["project_id"] for p in get(
-            NEUTRON, "/v2.0/ports", "ports")},
-        "floating ips": {f["id"]: f["project_id"] for f in get(
-            NEUTRON, "/v2.0/floatingips", "floatingips")},
-        # tenant networks, their subnets and routers (Rally's network
-        # context makes one of each per project)
-        "networks": {n["id"]: n["project_id"] for n in get(
-            NEUTRON, "/v2.0/networks", "networks")},
-        "subnets": {n["id"]: n["project_id"] for n in get(
-            NEUTRON, "/v2.0/subnets", "subnets")},
-        "routers": {r["id"]: r["project_id"] for r in get(
-            NEUTRON, "/v2.0/routers", "routers")},
         "flavors": flavors,
         "security groups": groups,
         "images": images,
