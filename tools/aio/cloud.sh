@@ -714,6 +714,11 @@ purge() {
         down
     fi
     rm -rf "$AIO_STATE" /var/lib/glance/images/* /var/lib/nova/instances/*
+    # libvirt's definitions of the guests (both nodes': /etc is shared):
+    # a purged nova counts its instances from 1 again, and a definition
+    # left by a run that was killed before its servers were deleted made
+    # the next boot fail ("domain 'instance-00000015' already exists")
+    rm -f /etc/libvirt/qemu/instance-*.xml /etc/libvirt/qemu/autostart/instance-*.xml
     # nova's and cinder's mount points of the volumes' share: empty once
     # down has ended the namespaces that had them mounted (rmdir: never
     # through a mount into the volumes)
