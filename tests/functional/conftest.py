@@ -94,10 +94,7 @@ def cloud():
         if os.environ.get("KVM_PERF_AIO_REQUIRED"):
             pytest.fail(msg)
         pytest.skip(msg)
-    status = subprocess.run(["bash", aio.CLOUD, "status"],
-                            capture_output=True, text=True)
-    assert status.returncode == 0, status.stdout + status.stderr
-    return aio.STATE
+    return aio.STATE   # its health: healthy_cloud, before every test
 
 
 @pytest.fixture(autouse=True)
