@@ -1,7 +1,7 @@
 """Why an instance never answered SSH, read from its console log.
 
 "No console output" (nothing booted: a broken image or boot loader) is a
-different problem from "cloud-init could not fetch metadata" (no key was
+different problem from "the guest could not fetch its metadata" (no key was
 injected) or "sshd started, key refused": the sweep's error says which, with
 the console's last lines as evidence. Pure functions; the scenario fetches
 the log (nova's console output).
@@ -21,14 +21,14 @@ _CAUSES = (
      "the kernel could not start the system (root filesystem not found or "
      "kernel panic)"),
     (r"-----BEGIN SSH HOST KEY KEYS-----\s*-----END SSH HOST KEY KEYS-----",
-     "cloud-init printed no SSH host keys: sshd cannot start (keys lost, "
+     "the guest printed no SSH host keys: sshd cannot start (keys lost, "
      "e.g. by a hard reboot right after first boot)"),
     (r"Failed to start .*OpenSSH|sshd.*(error|fatal)|ssh\.service.*failed",
      "the guest booted but sshd failed to start"),
     (r"No datasource found|Giving up on (OpenStack|EC2) md|"
      r"Failed to get metadata|DataSourceNone|"
      r"url_helper.*(failed|Max retries)",
-     "cloud-init could not fetch metadata (no SSH key was injected: check "
+     "the guest could not fetch its metadata (no SSH key was injected: check "
      "the config drive or the metadata service)"),
     (r"Authentication (refused|failed)|Invalid user",
      "sshd is up but refused the login (wrong user or key)"),

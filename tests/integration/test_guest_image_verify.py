@@ -29,9 +29,17 @@ pytestmark = pytest.mark.skipif(
 
 FILES = ("boot/extlinux/ldlinux.sys", "boot/extlinux/ldlinux.c32",
          "boot/vmlinuz-6.1.0-test", "boot/initrd.img-6.1.0-test",
-         "usr/sbin/sshd", "usr/bin/cloud-init", "usr/sbin/bonnie++",
+         "usr/sbin/sshd", "usr/sbin/bonnie++",
          "usr/bin/netperf", "usr/bin/netserver", "usr/bin/dbus-daemon",
-         "usr/bin/fio", "usr/bin/growpart")
+         "usr/bin/fio", "usr/bin/growpart",
+         "usr/local/sbin/kvm-perf-guest-init", "usr/bin/jq", "usr/bin/curl",
+         "etc/systemd/system/kvm-perf-guest-init-local.service",
+         "etc/systemd/system/kvm-perf-guest-init-net.service")
+# the guest init's units, enabled as systemctl enable links them
+LINKS = ("etc/systemd/system/sysinit.target.wants/"
+         "kvm-perf-guest-init-local.service",
+         "etc/systemd/system/multi-user.target.wants/"
+         "kvm-perf-guest-init-net.service")
 
 
 def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
@@ -45,6 +53,13 @@ def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
         f = tree / rel
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(b"stand-in for %s\n" % rel.encode())
+    for rel in LINKS:
+        if rel in skip:
+            continue
+        link = tree / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to("/" + os.path.join("etc/systemd/system",
+                                           os.path.basename(rel)))
     if conf:
         (tree / "boot/extlinux").mkdir(parents=True, exist_ok=True)
         (tree / "boot/extlinux/extlinux.conf").write_text(
@@ -127,12 +142,20 @@ def test_wrong_root_uuid_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("missing", ["usr/sbin/bonnie++", "usr/bin/netperf",
-                                     "usr/sbin/sshd", "usr/bin/cloud-init",
+                                     "usr/sbin/sshd",
+                                     "usr/local/sbin/kvm-perf-guest-init",
+                                     "usr/bin/jq",
                                      "usr/bin/dbus-daemon", "usr/bin/fio",
                                      "usr/bin/growpart"])
 def test_missing_program_is_refused(tmp_path, missing):
     refused(make_disk(tmp_path / "d.raw", skip=(missing,)), "contents",
             "/" + missing)
+
+
+def test_guest_init_not_enabled_is_refused(tmp_path):
+    """Installed but not linked into sysinit.target: no SSH key at boot."""
+    refused(make_disk(tmp_path / "d.raw", skip=(LINKS[0],)), "contents",
+            "the guest init is not enabled", LINKS[0].split("/", 3)[-1])
 
 
 def test_no_boot_code_is_refused(tmp_path):

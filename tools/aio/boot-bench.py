@@ -2,7 +2,9 @@
 created at once (each count a round of its own), the seconds from `server
 create` to ACTIVE and from `server create` until the guest's sshd answers
 on port 22, per server, on a warm image cache (a first, untimed boot puts
-the image in nova's _base). A benchmark, not a test: it prints figures.
+the image in nova's _base), and the CPU seconds its qemu process had spent
+by then (under TCG a boot is CPU work: what a CI run pays per server). A
+benchmark, not a test: it prints figures.
 
     bash tools/aio/cloud.sh exec /usr/bin/python3 tools/aio/boot-bench.py [COUNT ...]
 
@@ -13,6 +15,7 @@ when a boot fails.
 """
 
 import argparse
+import os
 import socket
 import sys
 import time
@@ -36,8 +39,21 @@ def wait_ssh(address, deadline):
     return None
 
 
+def qemu_cpu_seconds(instance_name):
+    """user + system CPU seconds of the guest's qemu (libvirt's pid file)."""
+    try:
+        with open("/run/libvirt/qemu/%s.pid" % instance_name) as f:
+            pid = int(f.read())
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def boot_round(conn, count, flavor, image, network, group, timeout):
-    """Boot count servers at once; [(create->ACTIVE, create->SSH)]."""
+    """Boot count servers at once; [(create->ACTIVE, create->SSH, qemu
+    CPU seconds at SSH)]."""
     servers = []
     try:
         for i in range(count):
@@ -69,8 +85,9 @@ def boot_round(conn, count, flavor, image, network, group, timeout):
             address = next(a["addr"] for addrs in now.addresses.values()
                            for a in addrs)
             ssh = wait_ssh(address, deadline)
+            cpu = qemu_cpu_seconds(now.instance_name)
             out.append((at - started, None if ssh is None
-                        else ssh - started))
+                        else ssh - started, cpu))
         return out
     finally:
         for server, _ in servers:
@@ -106,14 +123,17 @@ def main(argv):
             port_range_min=22, port_range_max=22, ether_type="IPv4")
         # warm-up, untimed: the image into nova's _base cache
         boot_round(conn, 1, flavor, image, network, group, args.timeout)
-        print("servers  create->ACTIVE (s)   create->sshd answers (s)")
+        print("servers  create->ACTIVE (s)   create->sshd answers (s)   "
+              "qemu CPU by then (s)")
         for count in args.counts:
             times = boot_round(conn, count, flavor, image, network, group,
                                args.timeout)
-            print("%7d  %-20s %s" % (
-                count, " ".join("%.1f" % a for a, _ in times),
+            print("%7d  %-20s %-26s %s" % (
+                count, " ".join("%.1f" % a for a, _, _ in times),
                 " ".join("never" if s is None else "%.1f" % s
-                         for _, s in times)))
+                         for _, s, _ in times),
+                " ".join("?" if c is None else "%.1f" % c
+                         for _, _, c in times)))
             sys.stdout.flush()
     finally:
         conn.network.delete_security_group(group, ignore_missing=True)

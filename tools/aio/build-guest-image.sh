@@ -1,8 +1,10 @@
 #!/bin/bash
 # Build the benchmark guest image: Debian bookworm (debootstrap, minbase),
-# cloud kernel, openssh-server, cloud-init, bonnie++, netperf and fio; an MBR disk
+# cloud kernel, openssh-server, bonnie++, netperf and fio, its own init (no
+# cloud-init: guest-init.sh); an MBR disk
 # with extlinux, converted to qcow2. Cached: rebuilt only when this recipe
-# changes (the cache key is the hash of this file and its verifier).
+# changes (the cache key is the hash of this file, the guest init and the
+# verifier).
 #
 #   bash tools/aio/build-guest-image.sh [OUTPUT_DIR]   # prints the image path
 #
@@ -19,7 +21,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${KVM_PERF_CACHE:-/var/cache/rally-kvm-perf}}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-key=$(cat "$here/build-guest-image.sh" "$here/verify-guest-image.sh" | sha256sum | cut -c1-12)
+key=$(cat "$here/build-guest-image.sh" "$here/guest-init.sh" \
+    "$here/verify-guest-image.sh" | sha256sum | cut -c1-12)
 image=$out/debian-12-bonnie-netperf-$key.qcow2
 log() { echo "guest-image: $*" >&2; }
 
@@ -107,13 +110,17 @@ cat >"$mnt/etc/fstab" <<FSTAB
 UUID=$uuid / ext4 errors=remount-ro 0 1
 FSTAB
 echo kvm-perf-guest >"$mnt/etc/hostname"
-log "installing kernel, ssh, cloud-init, bonnie++, netperf, fio in the image"
-# cloud-guest-utils: growpart, without which cloud-init never grows the
-# root filesystem to the flavor's disk (it stayed at the image's 2 GiB, and
-# bonnie++'s 2 x RAM file said "disk full" on a 4 GB flavor)
+# debootstrap writes none; the guest init adds the instance's name
+printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+    >"$mnt/etc/hosts"
+log "installing kernel, ssh, bonnie++, netperf, fio, the guest init in the image"
+# cloud-guest-utils: growpart, without which the root filesystem never grows
+# to the flavor's disk (it stayed at the image's 2 GiB, and bonnie++'s
+# 2 x RAM file said "disk full" on a 4 GB flavor)
 # dbus: without it systemd-logind does not run, nothing handles the ACPI
 # power button, and nova's SOFT reboot (libvirt shutdown) is ignored until
 # nova gives up after 120 s and power-cuts the guest (HARD), as it did here
+# jq, curl: the guest init reads the metadata (guest-init.sh); no cloud-init
 
 # no package may start a daemon in the chroot: it would hold the mount
 printf '#!/bin/sh\nexit 101\n' >"$mnt/usr/sbin/policy-rc.d"
@@ -122,60 +129,62 @@ chroot "$mnt" /bin/sh -c '
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq &&
     apt-get install -y -qq --no-install-recommends \
-        linux-image-cloud-amd64 systemd-sysv udev openssh-server cloud-init \
+        linux-image-cloud-amd64 systemd-sysv udev openssh-server \
         bonnie++ netperf fio sudo iproute2 ifupdown isc-dhcp-client dbus \
-        ca-certificates cloud-guest-utils >/dev/null &&
+        ca-certificates cloud-guest-utils jq curl >/dev/null &&
     apt-get clean' >"$work/chroot.log" 2>&1 || { tail -20 "$work/chroot.log" >&2; exit 1; }
 rm -f "$mnt/usr/sbin/policy-rc.d"
-# cloud-init writes the NIC's stanza into interfaces.d: what the config
-# drive's network_data.json says (nova), else DHCP on the first NIC whatever
-# its name (NoCloud); it also reads the SSH key
+# The guest init (guest-init.sh, as CirrOS does it) instead of cloud-init:
+# under TCG each of cloud-init's Python stages cost seconds of CPU, about
+# 15 s per boot before sshd answered and more after (measured here: sshd
+# at 27 s of the guest's uptime, cloud-init done at 32 s). It writes the
+# NIC's DHCP stanza into interfaces.d, the instance's SSH key, host keys
+# and name, from the config drive or else the metadata service.
 cat >"$mnt/etc/network/interfaces" <<NET
 auto lo
 iface lo inet loopback
 source /etc/network/interfaces.d/*
 NET
-mkdir -p "$mnt/etc/cloud/cloud.cfg.d"
-# Only the modules a benchmark guest needs. Each cloud-init stage is a Python
-# start that costs seconds of CPU under TCG, and the ones after sshd (config,
-# final) ran beside the first benchmark; measured on the local cloud, one
-# guest: sshd listening 74 s after power-on, cloud-init done at 110 s.
-# keys-to-console stays: the console evidence of a failed boot reads it.
-cat >"$mnt/etc/cloud/cloud.cfg.d/90-kvm-perf.cfg" <<CLOUD
-datasource_list: [ConfigDrive, NoCloud, OpenStack, None]
-locale: C.UTF-8
-# sudo resolves the instance's own name (no DNS timeout at every sudo)
-manage_etc_hosts: true
-cloud_init_modules: [seed_random, growpart, resizefs, set_hostname,
-                     update_hostname, update_etc_hosts, users-groups, ssh]
-cloud_config_modules: []
-cloud_final_modules: [scripts-per-once, scripts-per-boot,
-                      scripts-per-instance, scripts-user, keys-to-console,
-                      final-message]
-# one host key: RSA/DSA/ECDSA generation costs seconds of boot under TCG
-ssh_genkeytypes: [ed25519]
-ssh_deletekeys: true
-system_info:
-  default_user:
-    name: debian
-    sudo: "ALL=(ALL) NOPASSWD:ALL"
-    shell: /bin/bash
-CLOUD
-# cloud-init writes the SSH host keys seconds before a benchmark may
-# hard-reboot the guest (a power cut): flush them as soon as they exist
-cat >"$mnt/etc/systemd/system/kvm-perf-sync.service" <<UNIT
+install -m 755 "$here/guest-init.sh" "$mnt/usr/local/sbin/kvm-perf-guest-init"
+cat >"$mnt/etc/systemd/system/kvm-perf-guest-init-local.service" <<UNIT
 [Unit]
-Description=flush what cloud-init wrote (SSH host keys) to disk
-After=cloud-config.service ssh.service
+Description=kvm-perf guest init: config drive, DHCP stanzas, root filesystem
+DefaultDependencies=no
+Wants=network-pre.target
+After=systemd-remount-fs.service systemd-udev-trigger.service local-fs.target
+Before=network-pre.target networking.service ssh.service sysinit.target
 [Service]
 Type=oneshot
-ExecStart=/bin/sync
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/kvm-perf-guest-init local
+StandardOutput=journal+console
+[Install]
+WantedBy=sysinit.target
+UNIT
+cat >"$mnt/etc/systemd/system/kvm-perf-guest-init-net.service" <<UNIT
+[Unit]
+Description=kvm-perf guest init: the metadata service, where no config drive was
+Wants=network-online.target
+After=network-online.target kvm-perf-guest-init-local.service
+Before=ssh.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/kvm-perf-guest-init net
+StandardOutput=journal+console
 [Install]
 WantedBy=multi-user.target
 UNIT
-mkdir -p "$mnt/etc/systemd/system/multi-user.target.wants"
-ln -sf /etc/systemd/system/kvm-perf-sync.service \
-    "$mnt/etc/systemd/system/multi-user.target.wants/kvm-perf-sync.service"
+chroot "$mnt" systemctl enable kvm-perf-guest-init-local.service \
+    kvm-perf-guest-init-net.service >/dev/null 2>&1
+# the login user (the key comes at boot); no password, sudo without one
+chroot "$mnt" useradd -m -s /bin/bash "debian"
+echo 'debian ALL=(ALL) NOPASSWD:ALL' >"$mnt/etc/sudoers.d/90-debian"
+chmod 440 "$mnt/etc/sudoers.d/90-debian"
+printf 'PasswordAuthentication no\n' >"$mnt/etc/ssh/sshd_config.d/kvm-perf.conf"
+# every instance makes its own host key at its first boot (only ed25519:
+# RSA/DSA/ECDSA generation costs seconds under TCG)
+rm -f "$mnt"/etc/ssh/ssh_host_*
 # no netserver daemon at boot: the benchmark starts what it needs
 chroot "$mnt" systemctl disable netperf >/dev/null 2>&1 || true
 # nothing scheduled may run beside a benchmark (apt, fstrim, e2scrub), and
@@ -183,9 +192,13 @@ chroot "$mnt" systemctl disable netperf >/dev/null 2>&1 || true
 chroot "$mnt" systemctl mask apt-daily.timer apt-daily-upgrade.timer \
     dpkg-db-backup.timer fstrim.timer e2scrub_all.timer e2scrub_reap.service \
     getty@.service >/dev/null 2>&1
+# no hypervisor inside the benchmark guest: udev would load kvm for the CPU
+# flags QEMU shows, seconds of a TCG boot for nothing
+printf 'blacklist %s\n' kvm kvm_amd kvm_intel irqbypass \
+    >"$mnt/etc/modprobe.d/kvm-perf-no-kvm.conf"
 # an initrd of the disk and bus drivers nova attaches, not of every module
 # (15 MB unpacked at every boot under TCG); the config drive's CD-ROM among
-# them, or cloud-init-local may look before it exists and find no metadata
+# them, or the guest init may look before it exists and find no metadata
 sed -i 's/^MODULES=.*/MODULES=list/' "$mnt/etc/initramfs-tools/initramfs.conf"
 printf '%s\n' virtio_pci virtio_blk virtio_scsi virtio_net sd_mod ahci \
     ata_piix sr_mod cdrom isofs >>"$mnt/etc/initramfs-tools/modules"

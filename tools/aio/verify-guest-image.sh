@@ -15,9 +15,10 @@
 #   fsck        e2fsck -fn finds errors
 #   bootloader  extlinux (ldlinux.sys/.c32), extlinux.conf, or the kernel,
 #               initrd or root UUID it names, missing or wrong
-#   contents    a program the benchmark needs is missing (sshd, cloud-init,
-#               bonnie++, netperf, netserver, fio; dbus for a soft reboot;
-#               growpart to grow the root filesystem to the flavor's disk)
+#   contents    a program the benchmark needs is missing (sshd, bonnie++,
+#               netperf, netserver, fio; the guest init, its units, jq and
+#               curl; dbus for a soft reboot; growpart to grow the root
+#               filesystem to the flavor's disk)
 set -uo pipefail
 log() { echo "guest-image: $*" >&2; }
 fail() { log "verify FAILED [$1]: $2 (image $image)"; exit 1; }
@@ -94,15 +95,27 @@ if [ -n "$root" ] && [ "$root" != "$fs_uuid" ]; then
     fail bootloader "extlinux.conf boots root=UUID=$root, the filesystem is $fs_uuid"
 fi
 
-for f in /usr/sbin/sshd /usr/bin/cloud-init /usr/sbin/bonnie++ /usr/bin/netperf \
+for f in /usr/sbin/sshd /usr/sbin/bonnie++ /usr/bin/netperf \
          /usr/bin/netserver /usr/bin/fio; do
     need contents "$f" "the benchmark needs"
+done
+# the guest init (guest-init.sh) puts the instance's SSH key in; enabled
+for f in /usr/local/sbin/kvm-perf-guest-init /usr/bin/jq /usr/bin/curl \
+         /etc/systemd/system/kvm-perf-guest-init-local.service \
+         /etc/systemd/system/kvm-perf-guest-init-net.service; do
+    need contents "$f" "the guest init needs"
+done
+for f in sysinit.target.wants/kvm-perf-guest-init-local.service \
+         multi-user.target.wants/kvm-perf-guest-init-net.service; do
+    debugfs -R "stat \"/etc/systemd/system/$f\"" "$fs" 2>/dev/null \
+        | grep -q 'Type: symlink' \
+        || fail contents "the guest init is not enabled: /etc/systemd/system/$f is missing"
 done
 # systemd-logind runs on dbus: without it the guest ignores the ACPI power
 # button, so nova's soft reboot ends as a power cut after 120 s
 need contents /usr/bin/dbus-daemon "a soft reboot (ACPI shutdown) needs"
-# cloud-init grows the root filesystem to the flavor's disk with growpart:
+# the guest init grows the root filesystem to the flavor's disk with growpart:
 # without it a benchmark's file larger than the image's free space fails
 need contents /usr/bin/growpart "growing the root filesystem to the flavor's disk needs"
 
-log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, cloud-init, bonnie++, netperf, fio"
+log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, the guest init, bonnie++, netperf, fio"

@@ -1053,40 +1053,46 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     # The guest's own boot must be over before anything is installed or
     # measured: cloud-init's later stages (packages, user scripts) ran beside
-    # the first benchmark, seconds to minutes after sshd answered. A guest
-    # where cloud-init did not start in this boot (not installed, disabled:
-    # no /run/cloud-init) has nothing to wait for; 'status --wait' would
-    # wait for ever on one that never runs.
-    BOOT_DONE_ARGV = ["sh", "-c", "command -v cloud-init >/dev/null 2>&1 && "
-                      "[ -d /run/cloud-init ] || { echo 'no cloud-init "
-                      "in this boot'; exit 0; }; cloud-init status --wait "
-                      "--long"]
+    # the first benchmark, seconds to minutes after sshd answered. Where
+    # cloud-init did not start in this boot (not installed, as in the local
+    # cloud's image, or disabled: no /run/cloud-init; 'status --wait' would
+    # wait for ever), systemd's start-up job queue is waited for instead;
+    # with neither there is nothing to wait for.
+    BOOT_DONE_ARGV = [
+        "sh", "-c",
+        "if command -v cloud-init >/dev/null 2>&1 && [ -d /run/cloud-init ]; "
+        "then cloud-init status --wait --long; "
+        "elif [ -d /run/systemd/system ] && command -v systemctl >/dev/null; "
+        "then state=$(systemctl is-system-running --wait); rc=$?; "
+        "echo \"systemd: $state\"; "
+        "[ $rc = 0 ] || systemctl --failed --no-legend --plain; exit $rc; "
+        "else echo 'no cloud-init in this boot'; fi"]
 
     def _settle(self, target):
-        """Until cloud-init is done in the instance (up to ``ssh_timeout``).
-        Errors it reports are noted; a boot that does not finish marks the
-        instance broken: measuring beside it would measure the boot."""
+        """Until the guest's boot is over (cloud-init done, else systemd's
+        start-up), up to ``ssh_timeout``. Errors it reports are noted; a
+        boot that does not finish marks the instance broken: measuring
+        beside it would measure the boot."""
         timeout = getattr(self, "ssh_timeout", None) or 300
         t0 = time.monotonic()
         try:
             res = target.runner.run(self.BOOT_DONE_ARGV, timeout=timeout)
         except exceptions.CommandFailed as e:
             raise exceptions.HostUnreachable(
-                "its boot (cloud-init) did not finish within %s s after SSH "
-                "answered: %s" % (timeout, e)) from None
+                "its boot (cloud-init or systemd) did not finish within %s s "
+                "after SSH answered: %s" % (timeout, e)) from None
         # kept in the sweep's JSON: how each boot ended, how long it ran on
         # after SSH answered
         # 'status --wait' prints a dot per poll before its "status: done"
-        found = re.search(r"status: \S+", res.stdout)
+        found = re.search(r"(status|systemd): \S+", res.stdout)
         target.boot = {"status": found.group(0) if found else
                        (res.stdout.strip().splitlines() or [""])[0],
                        "exit_code": res.exit_code,
                        "waited_s": time.monotonic() - t0}
         if res.exit_code != 0:
-            self.notes.append("%s: cloud-init reported errors at boot "
-                              "(measured anyway): %s" % (
-                                  target.name, " ".join(
-                                      res.stdout.split())[-300:]))
+            self.notes.append("%s: its boot reported errors (measured "
+                              "anyway): %s" % (target.name, " ".join(
+                                  res.stdout.split())[-300:]))
 
     def _prepare(self, target, install_command, image):
         run = target.runner.run
