@@ -54,7 +54,7 @@ test)
     # for the cloud's start (measured: CPU-bound, 85 % busy, over the run)
     py3=.venv/bin
     ( "$py3/ruff" check rally_kvm_perf tests tools \
-          && "$py3/pytest" -q tests/unit tests/integration \
+          && "$py3/pytest" -q --durations=15 tests/unit tests/integration \
           && "$py3/sphinx-build" -q -W -b html doc/source doc/build/html
       echo "pep8, py3, docs: exit $? after $(( $(date +%s) - t0 )) s" ) \
         > "$logs/checks.log" 2>&1 &

@@ -31,7 +31,7 @@ FILES = ("boot/extlinux/ldlinux.sys", "boot/extlinux/ldlinux.c32",
          "boot/vmlinuz-6.1.0-test", "boot/initrd.img-6.1.0-test",
          "usr/sbin/sshd", "usr/sbin/bonnie++",
          "usr/bin/netperf", "usr/bin/netserver", "usr/bin/dbus-daemon",
-         "usr/bin/fio", "usr/bin/growpart",
+         "usr/bin/fio", "usr/sbin/sfdisk", "usr/bin/partx",
          "usr/local/sbin/kvm-perf-guest-init", "usr/bin/jq", "usr/bin/curl",
          "etc/systemd/system/kvm-perf-guest-init-local.service",
          "etc/systemd/system/kvm-perf-guest-init-net.service")
@@ -146,7 +146,7 @@ def test_wrong_root_uuid_is_refused(tmp_path):
                                      "usr/local/sbin/kvm-perf-guest-init",
                                      "usr/bin/jq",
                                      "usr/bin/dbus-daemon", "usr/bin/fio",
-                                     "usr/bin/growpart"])
+                                     "usr/sbin/sfdisk", "usr/bin/partx"])
 def test_missing_program_is_refused(tmp_path, missing):
     refused(make_disk(tmp_path / "d.raw", skip=(missing,)), "contents",
             "/" + missing)

@@ -176,6 +176,20 @@ def test_a_root_without_etc_hosts_gets_one(guest, tmp_path):
     assert (guest / "etc/hosts").read_text() == "127.0.1.1\ts-rally-1\n"
 
 
+def test_metadata_without_a_key_says_nobody_can_log_in(guest, tmp_path):
+    doc = dict(meta(), public_keys={})
+    proc = run(guest, "local", drive_with(tmp_path, doc))
+    assert proc.returncode == 0
+    assert "the metadata has no SSH key: nobody can log in" in proc.stdout
+    assert (guest / "home/debian/.ssh/authorized_keys").read_text() == ""
+    # two keys: both, a line each
+    doc = dict(meta(), public_keys={"a": KEY, "b": KEY.replace("rally",
+                                                                "other")})
+    assert run(guest, "local", drive_with(tmp_path, doc)).returncode == 0
+    assert (guest / "home/debian/.ssh/authorized_keys").read_text() == \
+        "%s\n%s\n" % (KEY, KEY.replace("rally", "other"))
+
+
 def test_metadata_that_is_not_json_fails(guest, tmp_path):
     drive = tmp_path / "bad"
     (drive / "openstack/latest").mkdir(parents=True)

@@ -114,9 +114,10 @@ echo kvm-perf-guest >"$mnt/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
     >"$mnt/etc/hosts"
 log "installing kernel, ssh, bonnie++, netperf, fio, the guest init in the image"
-# cloud-guest-utils: growpart, without which the root filesystem never grows
-# to the flavor's disk (it stayed at the image's 2 GiB, and bonnie++'s
-# 2 x RAM file said "disk full" on a 4 GB flavor)
+# fdisk (sfdisk): the guest init grows the root partition with it, without
+# which the root filesystem never grows to the flavor's disk (it stayed at
+# the image's 2 GiB, and bonnie++'s 2 x RAM file said "disk full" on a 4 GB
+# flavor)
 # dbus: without it systemd-logind does not run, nothing handles the ACPI
 # power button, and nova's SOFT reboot (libvirt shutdown) is ignored until
 # nova gives up after 120 s and power-cuts the guest (HARD), as it did here
@@ -131,7 +132,7 @@ chroot "$mnt" /bin/sh -c '
     apt-get install -y -qq --no-install-recommends \
         linux-image-cloud-amd64 systemd-sysv udev openssh-server \
         bonnie++ netperf fio sudo iproute2 ifupdown isc-dhcp-client dbus \
-        ca-certificates cloud-guest-utils jq curl >/dev/null &&
+        ca-certificates fdisk jq curl >/dev/null &&
     apt-get clean' >"$work/chroot.log" 2>&1 || { tail -20 "$work/chroot.log" >&2; exit 1; }
 rm -f "$mnt/usr/sbin/policy-rc.d"
 # The guest init (guest-init.sh, as CirrOS does it) instead of cloud-init:

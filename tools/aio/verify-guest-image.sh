@@ -17,8 +17,8 @@
 #               initrd or root UUID it names, missing or wrong
 #   contents    a program the benchmark needs is missing (sshd, bonnie++,
 #               netperf, netserver, fio; the guest init, its units, jq and
-#               curl; dbus for a soft reboot; growpart to grow the root
-#               filesystem to the flavor's disk)
+#               curl; dbus for a soft reboot; sfdisk and partx to grow
+#               the root filesystem to the flavor's disk)
 set -uo pipefail
 log() { echo "guest-image: $*" >&2; }
 fail() { log "verify FAILED [$1]: $2 (image $image)"; exit 1; }
@@ -114,8 +114,10 @@ done
 # systemd-logind runs on dbus: without it the guest ignores the ACPI power
 # button, so nova's soft reboot ends as a power cut after 120 s
 need contents /usr/bin/dbus-daemon "a soft reboot (ACPI shutdown) needs"
-# the guest init grows the root filesystem to the flavor's disk with growpart:
-# without it a benchmark's file larger than the image's free space fails
-need contents /usr/bin/growpart "growing the root filesystem to the flavor's disk needs"
+# the guest init grows the root filesystem to the flavor's disk with sfdisk
+# and partx: without them a benchmark's file larger than the image's free
+# space fails
+need contents /usr/sbin/sfdisk "growing the root filesystem to the flavor's disk needs"
+need contents /usr/bin/partx "growing the root filesystem to the flavor's disk needs"
 
 log "verified $image: one bootable partition, extlinux boot code, clean ext4 ($fs_uuid), $(basename "$kernel"), sshd, the guest init, bonnie++, netperf, fio"
