@@ -28,7 +28,7 @@ test)
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
     #   once the cloud is up, still beside the checks: the functional cases
     #     that must run alone (pytest -m alone);
-    #   then the other functional cases on two pytest-xdist workers.
+    #   then the other functional cases on three pytest-xdist workers.
     #
     # A cache must never be why CI is green: every run starts from no cloud
     # state (databases, configs, glance, instances: purged) and an empty
@@ -53,8 +53,11 @@ test)
     # developers) would build the same twice more: CPU this machine needs
     # for the cloud's start (measured: CPU-bound, 85 % busy, over the run)
     py3=.venv/bin
+    # the unit and integration tests on two pytest-xdist workers: they wait
+    # on real netperf/bonnie++ runs, sshd and Rally more than they compute
+    # (on an idle machine: 350 s with two workers, 53 % of both cores busy)
     ( "$py3/ruff" check rally_kvm_perf tests tools \
-          && "$py3/pytest" -q --durations=15 tests/unit tests/integration \
+          && "$py3/pytest" -q -n 2 --durations=15 tests/unit tests/integration \
           && "$py3/sphinx-build" -q -W -b html doc/source doc/build/html
       echo "pep8, py3, docs: exit $? after $(( $(date +%s) - t0 )) s" ) \
         > "$logs/checks.log" 2>&1 &
@@ -72,11 +75,12 @@ test)
     # the functional tests (tests/functional/conftest.py says how they are
     # scheduled): first, beside the checks, the cases marked "alone" (they
     # switch nova's CPU sets or add a second compute node) in one pytest;
-    # then, once the checks are done, all the others on two pytest-xdist
+    # then, once the checks are done, all the others on three pytest-xdist
     # workers ("loadgroup": a module's shared task runs on one worker, every
     # other test goes to whichever worker is free). A 1-instance level or
-    # Rally's context set-up keeps one core busy at most: the second worker
-    # fills the other. Each task checks what it alone can leave behind
+    # Rally's context set-up keeps one core busy at most, and a case waits
+    # on boots, SSH and Rally as much as it computes: with two workers the
+    # machine was 21 % idle. Each task checks what it alone can leave behind
     # (KVM_PERF_AIO_SHARED); the whole cloud is compared with its state
     # before the functional tests at the end.
     export KVM_PERF_TIMELINE=$logs/timeline KVM_PERF_T0=$t0
@@ -95,7 +99,7 @@ test)
     wait $checks_pid || true
     echo "=== checks"; cat "$logs/checks.log"
     grep -q "^pep8, py3, docs: exit 0 " "$logs/checks.log" || rc=1
-    KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 2 --dist loadgroup
+    KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 3 --dist loadgroup
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
     echo "=== timeline (seconds since the start; checks and cloud up first)"
