@@ -67,16 +67,9 @@ os() { in_ns bash -c '. "$0" && exec openstack "$@"' "$AIO_ETC/openrc" "$@"; }
 api() { in_ns bash -c '. "$0" && exec python3 "$1" "${@:2}"' "$AIO_ETC/openrc" "$here/api.py" "$@"; }
 compute_up() { api compute-up; }
 hypervisor_listed() { api hypervisors; }
-# discovered CHECK...: CHECK, mapping new compute nodes into the cell first
-# when it fails. nova lists a hypervisor only once its host is mapped, and
-# nova-compute reports its service up before it creates its compute node
-# record (on a busy first start, seconds after): one discover_hosts right
-# after "up" can run too early and map nothing
-discovered() {
-    "$@" && return 0
-    nova_manage cell_v2 discover_hosts > /dev/null 2>&1
-    "$@"
-}
+# nova lists a hypervisor only once its host is mapped into the cell:
+# nova-scheduler does that every 2 s (discover_hosts_in_cells_interval in
+# configure.sh), so waiting for the listing waits for the mapping too
 agent_alive() { api agent-alive "$1"; }
 
 # -- the namespace and its provider network --
@@ -300,7 +293,7 @@ start_nova_compute() {
         nova-compute --config-file "$AIO_ETC/nova.conf"
     wait_port nova-api 8774 120
     wait_for nova-compute 180 compute_up
-    wait_for nova-compute 180 discovered hypervisor_listed
+    wait_for nova-compute 180 hypervisor_listed
 }
 
 start_neutron() {
@@ -561,7 +554,7 @@ n2_up() {
         --config-file "$AIO_ETC/linuxbridge_agent.ini" \
         --config-file "$AIO_ETC/linuxbridge-n2.ini"
     # nova lists a compute node once its host is mapped to the cell
-    wait_for n2-nova-compute 180 discovered api hypervisor-up "$AIO_N2"
+    wait_for n2-nova-compute 180 api hypervisor-up "$AIO_N2"
     wait_for n2-linuxbridge-agent 120 api agent-alive-on "Linux bridge agent" "$AIO_N2"
     wait_port n2-sshd 22 30 "$AIO_N2_IP"
     aio_log "node2: $AIO_N2 up in $(( $(date +%s) - t0 )) s (management $AIO_N2_IP; SSH key $d/etc/id_ed25519, known hosts $d/etc/known_hosts)"
