@@ -115,20 +115,17 @@ def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
     report JSON, task uuid), the task checked to have left nothing
     behind."""
     before = resources()
-    proc = rally("task", "start", sample, "--task-args", json.dumps(args),
-                 check=False)
+    proc = rally("task", "start", sample, "--env", rally.env,
+                 "--task-args", json.dumps(args), check=False)
     uuid = [line.split()[1].rstrip(":") for line in proc.stdout.splitlines()
             if line.startswith("Task ") and "started" in line]
     # the report first: a failure is summarised from it
     report, why = None, "(no task was started)"
     if uuid:
-        path = tmp_path / "report.json"
-        got = rally("task", "report", uuid[0], "--json", "--out", str(path),
-                    check=False)
-        if got.returncode == 0 and path.exists():
-            report = json.loads(path.read_text())
-        else:
-            why = "(no report: %s)" % got.stderr[-500:]
+        try:
+            report = rally.report(uuid[0], tmp_path / "report.json")
+        except Exception as e:   # said below, beside rally's own output
+            why = "(no report: %s)" % e
     if proc.returncode != expect_rc:
         # what failed first, in a line or two: CI shows only the start of
         # a failure, and rally's output is long

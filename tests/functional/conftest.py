@@ -1,7 +1,8 @@
 """Fixtures of the functional tests: the local cloud, and the rally CLI
-inside its namespace with a private database (see aio.py).
+inside its namespace on a database of this pytest process's own, which
+this process also reads through rally.api (see aio.py).
 
-How CI schedules them (tools/run.sh test): pytest-xdist, two workers,
+How CI schedules them (tools/run.sh test): pytest-xdist, three workers,
 ``--dist loadgroup``. Tests that share an expensive module fixture (one
 Rally task read by several tests) carry one ``xdist_group`` so that one
 worker runs them all and the task runs once; every other test is a unit of
@@ -125,23 +126,15 @@ def cloud_user(cloud):
                user["user_id"]])
 
 
-@pytest.fixture(scope="module")
-def rally(cloud, cloud_user, tmp_path_factory):
-    """The rally CLI inside the namespace, with a private database; its
-    environment has the admin and the module's existing user, so that no
-    task creates and deletes users of its own (Rally's users context does
-    that for each workload and each validation: about 35 s a task). What a
-    task leaves owned by that user's project is its leak (aio.task)."""
-    home = tmp_path_factory.mktemp("rally-aio")
-    spec = json.load(open(aio.SPEC))
-    spec["openstack"]["users"] = [{
-        "username": cloud_user["username"],
-        "password": cloud_user["password"],
-        "project_name": cloud_user["project_name"],
-        "user_domain_name": "Default", "project_domain_name": "Default"}]
-    spec_path = home / "env.json"
-    spec_path.write_text(json.dumps(spec))
-    spec_path.chmod(0o600)
+@pytest.fixture(scope="session")
+def rally_db(tmp_path_factory):
+    """This pytest process's Rally database, opened here through
+    rally.api: environments are created and JSON reports read in this
+    process, not by a rally CLI start each (about 3 CPU-s apiece, the
+    plugins loaded anew every time; 152 such starts were 465 CPU-s of one
+    CI run). ``rally task start`` and the commands a user types stay real
+    CLI runs inside the namespace (conftest.rally)."""
+    home = tmp_path_factory.mktemp("rally-db")
     conf = home / "rally.conf"
     # Rally's own VM scenarios (VMTasks) wait vm_ping_timeout for a new
     # server to answer ping (120 s by default): a TCG guest beside two
@@ -149,6 +142,34 @@ def rally(cloud, cloud_user, tmp_path_factory):
     conf.write_text("[database]\nconnection = sqlite:///%s\n"
                     "[openstack]\nvm_ping_timeout = 600\n"
                     % (home / "rally.sqlite"))
+    from rally import api
+    from rally.common import db
+    handle = api.API(config_file=str(conf), skip_db_check=True)
+    db.schema.schema_create()
+    handle.conf = conf
+    return handle
+
+
+@pytest.fixture(scope="module")
+def rally(cloud, cloud_user, rally_db, tmp_path_factory):
+    """The rally CLI inside the namespace, on this process's database
+    (rally_db) and in a home of the module's own (the baselines the
+    kvm_perf_baseline context writes under it are the module's); its
+    environment has the admin and the module's existing user, so that no
+    task creates and deletes users of its own (Rally's users context does
+    that for each workload and each validation: about 35 s a task). What a
+    task leaves owned by that user's project is its leak (aio.task)."""
+    from rally.env import env_mgr
+    home = tmp_path_factory.mktemp("rally-aio")
+    spec = json.load(open(aio.SPEC))
+    spec["openstack"]["users"] = [{
+        "username": cloud_user["username"],
+        "password": cloud_user["password"],
+        "project_name": cloud_user["project_name"],
+        "user_domain_name": "Default", "project_domain_name": "Default"}]
+    # (the spec holds the admin password: never written out or shown)
+    env = env_mgr.EnvManager.create("aio-" + uuid.uuid4().hex[:8], spec)
+    conf = rally_db.conf
 
     def run(*args, check=True, timeout=1800):
         proc = aio.in_ns(["env", "HOME=%s" % home, aio.RALLY,
@@ -159,14 +180,20 @@ def rally(cloud, cloud_user, tmp_path_factory):
                                           proc.stderr[-4000:])
         return proc
 
+    def report(task_uuid, path):
+        """The task's JSON report (rally task report --json), built by
+        this process and kept at path."""
+        text = rally_db.task.export([task_uuid], "json")["print"]
+        path.write_text(text)
+        return json.loads(text)
+
     run.argv = lambda *args: ["bash", aio.CLOUD, "exec", "env",
                               "HOME=%s" % home, aio.RALLY, "--config-file",
                               str(conf), *args]
-    run("db", "create")
-    # (Rally prints the spec, admin password included: never shown here)
-    run("env", "create", "--name", "aio", "--spec", str(spec_path))
-    check = run("env", "check")
-    assert "OK" in check.stdout
+    run.env = env.uuid
+    run.report = report
+    run.running = lambda: [t["uuid"] for t in rally_db.task.list(
+        deployment=env.uuid, status="running")]
     run.home = home
     run.owners = {cloud_user["project_id"], cloud_user["user_id"]}
     return run

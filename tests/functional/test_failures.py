@@ -38,8 +38,8 @@ def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     path = out / "netperf.json"
     before = aio.resources()
     proc = subprocess.Popen(
-        rally.argv("task", "start", aio.SMOKE, "--task-args",
-                   json.dumps(args)),
+        rally.argv("task", "start", aio.SMOKE, "--env", rally.env,
+                   "--task-args", json.dumps(args)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         cwd=str(rally.home))
     try:
@@ -54,8 +54,7 @@ def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
             time.sleep(0.5)
         else:
             raise AssertionError("no run was saved: %s" % proc.stdout.read())
-        running = rally("task", "list", "--status", "running",
-                        "--uuids-only").stdout.split()
+        running = rally.running()
         assert len(running) == 1, running
         rally("task", "abort", running[0])
         proc.wait(timeout=900)

@@ -16,9 +16,10 @@ from tests.functional import aio
 PAPER = os.path.join(aio.ROOT, "samples", "tasks",
                      "kvm-perf-paper-baseline.yaml")
 # the sample at its smallest: one instance (and the peer), one repetition,
-# bonnie++'s file 2 x RAM = 1 GiB (a 4 GB disk holds it), netperf 2 s
-SMALL = dict(instances=1, repetitions=1, vcpus=1, ram=512, disk=4,
-             duration=2)
+# bonnie++'s file 256 MiB (forced below 2 x RAM: this case is about the
+# network; the paper's 1 GiB cost some 70 CPU-s more under TCG), netperf 2 s
+SMALL = dict(instances=1, repetitions=1, vcpus=1, ram=512, disk=3,
+             duration=2, bonnie_size_mb=256)
 
 
 @pytest.mark.long

@@ -97,6 +97,26 @@ def test_paper_task_has_the_papers_parameters():
     assert net_args["duration"] == 60
 
 
+def test_paper_samples_take_a_smaller_bonnie_file_forced_on_both_sides():
+    """bonnie_size_mb below 2 x RAM (a quick trial, the functional tenant
+    case) reaches the scenario with force, and the host baseline measures
+    the same size; at 2 x RAM nothing is forced."""
+    for sample in ("kvm-perf-paper-baseline.yaml",
+                   "kvm-perf-paper-optimized.yaml"):
+        path = os.path.join(ROOT, "samples", "tasks", sample)
+        small = render(path, ram=512, bonnie_size_mb=256,
+                       measure_baseline=True, netserver="192.0.2.10")
+        [(args, w)] = [(a, w) for n, a, w in workloads(small)
+                       if n == "KVMPerf.bonnie"]
+        assert (args["bonnie_size_mb"], args["force"]) == (256, True), sample
+        if "kvm_perf_baseline" in w["contexts"]:
+            assert w["contexts"]["kvm_perf_baseline"]["bonnie"][
+                "size_mb"] == 256
+        same = render(path, ram=512, bonnie_size_mb=1024)
+        [args] = [a for n, a, _ in workloads(same) if n == "KVMPerf.bonnie"]
+        assert "bonnie_size_mb" not in args and "force" not in args, sample
+
+
 def test_paper_samples_measure_the_disk_with_o_direct():
     """2 x the flavor's RAM is the disk in the instance, but the page cache
     on a host with far more RAM: O_DIRECT on both sides by default."""
