@@ -5,9 +5,11 @@ through which the kvm_perf contexts reach it as they reach a production
 compute host). `placement: spread` puts one instance on each node, each
 compared with its own host's baseline; `same_host` keeps them together.
 
-The module starts the node and stops it (nova and neutron forget it) when it
-is done: every other test runs on one node, so CI runs this module alone
-(marked ``alone``: tools/run.sh, while the checks run, before the others)."""
+The module starts the node (or, in CI, finds it up: tools/run.sh starts it
+in the background while the pinned case runs, and `node2 up` takes one
+start at a time) and stops it (nova and neutron forget it) when it is done:
+every other test runs on one node, so CI runs this module alone (marked
+``alone``: tools/run.sh, while the checks run, before the others)."""
 
 import json
 import os

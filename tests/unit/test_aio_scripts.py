@@ -128,3 +128,19 @@ def test_daemons_run_in_the_namespace_and_stop_with_their_group(
     assert "ns=%s" % namespace in proc.stdout
     assert "ALIVE" not in proc.stdout and "CHILD" not in proc.stdout
     assert "web.pid" not in proc.stdout
+
+
+def test_a_daemon_started_under_the_node2_lock_does_not_hold_it(
+        namespace, tmp_path):
+    """cloud.sh takes one `node2 up` at a time with flock on fd 8; a
+    daemon it starts must not inherit that descriptor, or the lock stays
+    held for the daemon's life and the next `node2 up`/`down` waits
+    forever (it did, in a trial)."""
+    lock = tmp_path / "node2.lock"
+    proc = _lib(namespace, tmp_path,
+                "exec 8> %s; flock 8; "
+                "start_daemon holder sleep 3012; exec 8>&-; "
+                "timeout 10 flock %s true && echo FREE; "
+                "stop_daemon holder" % (lock, lock))
+    assert proc.returncode == 0, proc.stderr
+    assert "FREE" in proc.stdout, proc.stdout + proc.stderr

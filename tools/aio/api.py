@@ -18,8 +18,10 @@ OS_* variables:
                                that is down and each neutron agent that is
                                not alive (they missed their reports: dead,
                                or blocked); exit 1 if any
-    api.py cpu-inventory       print placement's PCPU/VCPU totals of each
-                               resource provider, e.g. "PCPU=1 VCPU=1"
+    api.py cpu-inventory [HOST]
+                               print placement's PCPU/VCPU totals of each
+                               resource provider (of compute host HOST
+                               only), e.g. "PCPU=1 VCPU=1"
     api.py catalog NAME:TYPE:PORT[/PATH]...
                                keystone's service project, and for each
                                service its user (password from
@@ -207,10 +209,12 @@ def main(argv):
         for line in sick:
             print(line)
         return 1 if sick else 0
-    if what == "cpu-inventory":
+    if what == "cpu-inventory" and len(argv) <= 2:
         version = {"OpenStack-API-Version": "placement 1.10"}
-        for rp in get(tok, 8778, "/resource_providers",
-                      version)["resource_providers"]:
+        path = "/resource_providers"
+        if len(argv) == 2:
+            path += "?name=" + urllib.parse.quote(argv[1])
+        for rp in get(tok, 8778, path, version)["resource_providers"]:
             inv = get(tok, 8778, "/resource_providers/%s/inventories"
                       % rp["uuid"], version)["inventories"]
             print(" ".join("%s=%s" % (rc, inv[rc]["total"])

@@ -520,11 +520,31 @@ EOF
     umask 022
 }
 
+# one node2 up or down at a time: CI starts the node in the background
+# while the pinned case runs, and the two-node tests' own `node2 up` then
+# waits here and finds it up
+n2_lock() {
+    mkdir -p "$AIO_STATE"
+    exec 8> "$AIO_STATE/node2.lock"
+    flock 8
+}
+
+n2_is_up() {
+    alive n2-nova-compute && alive n2-linuxbridge-agent && alive n2-sshd \
+        && api hypervisor-up "$AIO_N2" > /dev/null 2>&1 \
+        && api agent-alive-on "Linux bridge agent" "$AIO_N2" > /dev/null 2>&1
+}
+
 n2_up() {
     local d=$AIO_N2_STATE t0
     t0=$(date +%s)
     ns_exists && alive nova-compute || aio_die "the cloud is not up: run '$0 up' first"
+    n2_lock
     load_secrets
+    if n2_is_up; then
+        aio_log "node2: $AIO_N2 already up"
+        return 0
+    fi
     n2_configs
     n2_network
     n2_relays
@@ -562,6 +582,7 @@ n2_up() {
 
 n2_down() {
     local names
+    n2_lock
     names=$(awk '/^n2-/ && !seen[$0]++' "$AIO_PIDS/order" 2>/dev/null | tac)
     # shellcheck disable=SC2086
     [ -z "$names" ] || stop_daemons $names
@@ -578,8 +599,9 @@ n2_down() {
     aio_log "node2: $AIO_N2 stopped and forgotten"
 }
 
-# placement's PCPU and VCPU totals of this node, e.g. "PCPU=1 VCPU=1"
-cpu_inventory() { api cpu-inventory; }
+# placement's PCPU and VCPU totals of this node (the first: the second may
+# be up meanwhile, CI starts it beside the pinned case), e.g. "PCPU=1 VCPU=1"
+cpu_inventory() { api cpu-inventory "$(hostname)"; }
 
 inventory_is() { [ "$(cpu_inventory)" = "$1" ]; }
 

@@ -136,8 +136,10 @@ start_daemon() {
     echo "=== $(date -Is) start: $*" >> "$AIO_LOGS/$name.log"
     # ip netns exec and setsid both exec: $! is the daemon's own PID
     # (AIO_DAEMON_NS: another namespace, the second compute node's)
+    # (8>&-: never the node2 lock, cloud.sh n2_lock, which would then be
+    # held for the daemon's life)
     ip netns exec "${AIO_DAEMON_NS:-$AIO_NS}" setsid "$@" >> "$AIO_LOGS/$name.log" \
-        2>&1 < /dev/null &
+        2>&1 < /dev/null 8>&- &
     echo $! > "$AIO_PIDS/$name.pid"
     echo "$name" >> "$AIO_PIDS/order"
 }
