@@ -53,7 +53,10 @@ def tcp(server, duration=1):
 
 
 def test_k_runs_start_together_and_overlap(server):
-    sw = engine.Sweep(targets(3), [tcp(server, 2)], levels=[1, 3],
+    # 3 s, not 2: with CI's cloud, guests and a second node starting beside
+    # it, one of three 2-s runs began about 0.85 s late (client overlap
+    # 0.57); the barrier's own skew is checked below, under 0.5 s
+    sw = engine.Sweep(targets(3), [tcp(server, 3)], levels=[1, 3],
                       repetitions=2, between="none")
     runs = sw.run()
     assert [(r["level"], r["repetition"]) for r in runs] == [
