@@ -30,8 +30,11 @@ class FakeServer:
         setattr(self, "OS-EXT-SRV-ATTR:hypervisor_hostname",
                 manager.place(kwargs) if manager.place
                 else manager.hypervisor)
+        # never nova's "instance-%08x": this machine's local cloud may run
+        # a real guest of that name meanwhile (CI does), whose qemu the
+        # telemetry would then find through libvirt's pid file
         setattr(self, "OS-EXT-SRV-ATTR:instance_name",
-                "instance-%08x" % int(self.id.split("-")[1]))
+                "fake-instance-%08x" % int(self.id.split("-")[1]))
 
     def delete(self):
         self.manager.deleted.append(self.id)

@@ -1212,9 +1212,9 @@ NODE = """<node>
   <cpu><nodes>1</nodes><sockets>1</sockets><cores>4</cores><threads>2</threads>
        <active>8</active><mhz>2000</mhz><model>x86_64</model></cpu>
   <memory>16777216</memory>
-  <domain type='test'><name>instance-00000001</name><memory>1048576</memory>
+  <domain type='test'><name>fake-instance-00000001</name><memory>1048576</memory>
     <vcpu placement='static'>2</vcpu><os><type>hvm</type></os></domain>
-  <domain type='test'><name>instance-00000002</name><memory>1048576</memory>
+  <domain type='test'><name>fake-instance-00000002</name><memory>1048576</memory>
     <vcpu placement='static'>2</vcpu><os><type>hvm</type></os></domain>
 </node>"""
 
