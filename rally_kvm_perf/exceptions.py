@@ -32,6 +32,12 @@ class CommandFailed(KVMPerfError):
             % (where, command, exit_code, detail))
 
 
+class SweepFailed(KVMPerfError):
+    """A sweep could not measure all it was asked to (an instance that did
+    not boot or answer, a run that failed, a placement not honoured); what
+    it did measure is in the report."""
+
+
 class HostUnreachable(KVMPerfError):
     """A host (or a netserver on it) cannot be reached."""
 

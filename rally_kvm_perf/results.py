@@ -11,8 +11,10 @@ Rows are plain dicts whose keys are the column names below, the same names
 the charts show; None where a value does not exist.
 """
 
+import contextlib
 import json
 
+from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf import telemetry
 
@@ -72,6 +74,9 @@ def level_rows(result, bench, neutral=()):
         for k, d in sorted(m["levels"].items()):
             ratio = d.get("ratio") or {}
             agg = d.get("aggregate_ratio") or {}
+            notes = [ratio.get("reason") or ratio.get("ci_note")
+                     or d["vm"].get("ci_note"),
+                     agg.get("reason") and "aggregate: " + agg["reason"]]
             rows.append(dict(zip(LEVEL_COLUMNS, [
                 name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
                 + _summary(d["vm"]) + _summary(ratio.get("host")) + [
@@ -79,8 +84,7 @@ def level_rows(result, bench, neutral=()):
                 d.get("instance_ratio_min"), d.get("instance_ratio_max"),
                 d.get("fairness"), (d.get("aggregate") or {}).get("mean"),
                 agg.get("ratio"),
-                ratio.get("reason") or ratio.get("ci_note")
-                or d["vm"].get("ci_note") or None])))
+                "; ".join(n for n in notes if n) or None])))
     return rows
 
 
@@ -253,18 +257,42 @@ def to_chart(record):
             "data": [json.dumps(record, sort_keys=True)]}
 
 
+class RecordError(exceptions.ParseError):
+    """An iteration holds a results record that this rally-kvm-perf cannot
+    read. Never answered from the rounded display tables instead: a gate
+    on 4-digit values passes 0.79996 against 0.8."""
+
+
 def from_iteration(iteration):
-    """The record in a Rally iteration's output, or None (a task run by an
-    older rally-kvm-perf, or not a sweep)."""
+    """The record in a Rally iteration's output, or None where there is
+    none (a task run by an older rally-kvm-perf, or not a sweep);
+    RecordError where there is one that cannot be read."""
     for chart in (iteration.get("output") or {}).get("complete") or []:
-        if chart.get("title") == TITLE and chart.get("data"):
-            try:
-                record = json.loads(chart["data"][0])
-            except (TypeError, ValueError):
-                return None
-            if isinstance(record, dict) and record.get("schema") == SCHEMA:
-                return record
+        if chart.get("title") != TITLE:
+            continue
+        try:
+            record = json.loads(chart["data"][0])
+        except (TypeError, ValueError, KeyError, IndexError) as e:
+            raise RecordError("its results record does not parse (%s)"
+                              % e) from None
+        schema = record.get("schema") if isinstance(record, dict) else None
+        if schema != SCHEMA:
+            raise RecordError(
+                "its results record is of schema %r; this rally-kvm-perf "
+                "reads %s (a newer rally-kvm-perf wrote it?)"
+                % (schema, SCHEMA))
+        return record
     return None
+
+
+@contextlib.contextmanager
+def reading(task, workload):
+    """A RecordError inside names the task and the workload it is of."""
+    try:
+        yield
+    except RecordError as e:
+        raise RecordError("task %s, workload %s: %s" % (
+            task.get("uuid"), workload.get("name"), e)) from None
 
 
 # -- reading an iteration's output: the record, else the display tables --

@@ -11,7 +11,7 @@ overhead of the harness. Everything talks to a private netserver on loopback.
 
 With ``--telemetry`` the "harness" side is instead what the sweep wraps
 around every run in an instance and on its host: the in-guest timing and
-counter snapshots (sweep.engine.timed) and the compute host's counters read
+counter snapshots (sweep.timing.timed) and the compute host's counters read
 just before and after (telemetry.host_argv): does reading them perturb the
 benchmark?
 """
@@ -33,7 +33,7 @@ from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
-from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import timing
 
 # bonnie++ runs in fast mode (-f): its per-char tests run at a few MB/s
 # here, which would make a 1 GiB file take minutes per run
@@ -90,10 +90,10 @@ def _telemetry_wrapped(argv):
     guest's counters before and after, the host's counters read before
     and after too."""
     subprocess.run(telemetry.host_argv([]), check=True, capture_output=True)
-    res = subprocess.run(engine.timed(argv), check=True, capture_output=True,
+    res = subprocess.run(timing.timed(argv), check=True, capture_output=True,
                          text=True)
     subprocess.run(telemetry.host_argv([]), check=True, capture_output=True)
-    stderr, _times = engine.split_times(res.stderr)
+    stderr, _times = timing.split_times(res.stderr)
     if len(telemetry.split(stderr)[1]) != 2:
         raise SystemExit("the wrapper read no counters: %s" % stderr[-500:])
     return res.stdout

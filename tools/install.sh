@@ -40,7 +40,7 @@ enable_non_free() {
 # jq, curl: the tests run the guest image's init (tools/aio/guest-init.sh).
 DEBS="bonnie++ netperf fio libvirt-dev pkg-config gcc python3-venv python3-dev git
 openssh-server openssh-client chromium debootstrap qemu-system-x86 qemu-utils
-extlinux syslinux-common genisoimage fdisk e2fsprogs ansible-core jq curl"
+extlinux syslinux-common genisoimage fdisk e2fsprogs zstd ansible-core jq curl"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
 installed_count=$(dpkg-query -W -f='${Status}\n' $DEBS 2>/dev/null | grep -c ' installed$' || true)
 if [ -n "$missing" ] || [ "$installed_count" -lt "$(echo $DEBS | wc -w)" ]; then

@@ -22,6 +22,10 @@ from rally_kvm_perf.analysis import stats
 # The key the baseline of a sweep whose hypervisors are unknown is filed
 # under (e.g. a baseline file given for a cloud without admin access).
 ANY_HOST = "*"
+# where a summarised quantity can be (stats.summarize's bounds): every
+# metric measured, skew and sum is >= 0; an overlap is a fraction
+POSITIVE = (0.0, None)
+FRACTION = (0.0, 1.0)
 
 
 def overlap(intervals):
@@ -93,8 +97,16 @@ def _not_estimable(summary):
     return summary
 
 
-def level_cell(reps, baselines, bench, name):
-    """Everything one metric says at one level.
+def _summary(values, bounds=POSITIVE):
+    """A level's summary of ``values``: its interval cut to ``bounds``, none
+    below 3 values (see _not_estimable), samples kept elsewhere."""
+    return _not_estimable(stats.summarize(values, keep_samples=False,
+                                          bounds=bounds))
+
+
+def level_cell(reps, baselines, bench, name, level=None):
+    """Everything one metric says at one level (``level``: its number of
+    active instances, k).
 
     ``reps`` is {repetition: [(instance, value, hypervisor)]} of the
     instance runs that succeeded. The unit of replication is the
@@ -118,28 +130,21 @@ def level_cell(reps, baselines, bench, name):
     if unmeasured:
         cell["vm"] = stats.summarize([], keep_samples=False)
         cell["vm"]["missing"] = unmeasured
-        cell["ratio"] = None if neutral else {
-            "ratio": None, "ci_low": None, "ci_high": None, "method": None,
-            "missing_baseline": None,
-            "reason": "not measurable at this size: %d of %d run(s) too "
-                      "fast to time ('+++++'): raise the file size or use "
-                      "-D" % (unmeasured, len(samples))}
+        cell["ratio"] = None if neutral else _no_ratio(
+            None, "not measurable at this size: %d of %d run(s) too fast to "
+            "time ('+++++'): raise the file size or use -D"
+            % (unmeasured, len(samples)))
         return cell
     rep_means = {r: stats.mean([v for _, v, _ in items])
                  for r, items in sorted(reps.items()) if items}
-    cell["vm"] = _not_estimable(stats.summarize(list(rep_means.values()),
-                                                keep_samples=False))
+    cell["vm"] = _summary(list(rep_means.values()))
     cell["instances_per_repetition"] = sorted({len(items)
                                                for items in reps.values()})
     if neutral:
         cell["ratio"] = None
         return cell
-    hosts = {hv for _, _, hv in samples}
-    host_data = {hv: _host_values(baselines, hv, bench, name) for hv in hosts}
-    missing = sorted(str(hv) for hv, values in host_data.items()
-                     if not values)
-    host_unmeasured = sorted(str(hv) for hv, values in host_data.items()
-                             if values and None in values)
+    host_data = {hv: _host_values(baselines, hv, bench, name)
+                 for hv in {hv for _, _, hv in samples}}
     per_instance = {}
     for i, v, hv in samples:
         per_instance.setdefault(i, []).append((v, hv))
@@ -147,16 +152,8 @@ def level_cell(reps, baselines, bench, name):
                   for i, vals in per_instance.items()}
     cell["fairness"] = jain([m if higher else (1.0 / m if m else None)
                              for m in inst_means.values()])
-    if not samples or missing or host_unmeasured:
-        cell["ratio"] = {
-            "ratio": None, "ci_low": None, "ci_high": None, "method": None,
-            "missing_baseline": missing or None,
-            "reason": ("no host baseline for %s" % ", ".join(missing)
-                       if missing else
-                       "host baseline not measurable at this size on %s "
-                       "('+++++'): raise the file size or use -D"
-                       % ", ".join(host_unmeasured) if host_unmeasured
-                       else "no value")}
+    cell["ratio"] = _why_no_ratio(samples, host_data)
+    if cell["ratio"] is not None:
         return cell
     host_means = {hv: stats.mean(values) for hv, values in host_data.items()}
     inst_ratios = [_oriented(inst_means[i], host_means[vals[0][1]], higher)
@@ -164,25 +161,60 @@ def level_cell(reps, baselines, bench, name):
     inst_ratios = [x for x in inst_ratios if x is not None]
     cell["instance_ratio_min"] = min(inst_ratios) if inst_ratios else None
     cell["instance_ratio_max"] = max(inst_ratios) if inst_ratios else None
-    if len(hosts) == 1:
-        [hv] = hosts
+    if len(host_data) == 1:
+        [hv] = host_data
         result = stats.ratio(list(rep_means.values()), host_data[hv],
                              higher_is_better=higher)
         result.update({"method": "fieller", "hosts": [hv], "host":
-                       stats.summarize(host_data[hv], keep_samples=False)})
+                       _summary(host_data[hv])})
         if higher and metric.unit != "%":
-            _aggregate(cell, reps, host_data[hv])
+            _aggregate(cell, reps, host_data[hv], level)
     else:
-        # each instance against its own host, then the repetition's mean
-        per_rep = [stats.mean([_oriented(v, host_means[hv], higher)
-                               for _, v, hv in items])
-                   for items in reps.values() if items]
-        summary = stats.summarize(per_rep)
-        result = {"ratio": summary["mean"], "ci_low": summary["ci_low"],
-                  "ci_high": summary["ci_high"], "confidence": 0.95,
-                  "n_vm": summary["n"], "method": "per-instance",
-                  "orientation": "vm/host" if higher else "host/vm",
-                  "hosts": sorted(str(h) for h in hosts)}
+        result = _per_instance_ratio(reps, host_means, higher)
+    cell["ratio"] = _interval_note(result)
+    return cell
+
+
+def _no_ratio(missing, reason):
+    return {"ratio": None, "ci_low": None, "ci_high": None, "method": None,
+            "missing_baseline": missing, "reason": reason}
+
+
+def _why_no_ratio(samples, host_data):
+    """The ratio cell saying why there is none (no run, a host with no
+    baseline or one too fast to time), or None."""
+    missing = sorted(str(hv) for hv, values in host_data.items()
+                     if not values)
+    host_unmeasured = sorted(str(hv) for hv, values in host_data.items()
+                             if values and None in values)
+    if missing:
+        return _no_ratio(missing, "no host baseline for %s"
+                         % ", ".join(missing))
+    if host_unmeasured:
+        return _no_ratio(None, "host baseline not measurable at this size "
+                         "on %s ('+++++'): raise the file size or use -D"
+                         % ", ".join(host_unmeasured))
+    if not samples:
+        return _no_ratio(None, "no value")
+    return None
+
+
+def _per_instance_ratio(reps, host_means, higher):
+    """Instances on several hosts: each instance against its own host,
+    then the repetition's mean, then the interval over the repetitions."""
+    per_rep = [stats.mean([_oriented(v, host_means[hv], higher)
+                           for _, v, hv in items])
+               for items in reps.values() if items]
+    summary = stats.summarize(per_rep)
+    return {"ratio": summary["mean"], "ci_low": summary["ci_low"],
+            "ci_high": summary["ci_high"], "confidence": 0.95,
+            "n_vm": summary["n"], "method": "per-instance",
+            "orientation": "vm/host" if higher else "host/vm",
+            "hosts": sorted(str(h) for h in host_means)}
+
+
+def _interval_note(result):
+    """No interval where n < 3; say why an interval is unbounded."""
     if result.get("n_vm", 0) < 3 or result.get("n_host", 3) < 3:
         if result.get("ratio") is not None:
             result.update({"ci_low": None, "ci_high": None,
@@ -192,18 +224,25 @@ def level_cell(reps, baselines, bench, name):
     elif result.get("ratio") is not None and result.get("ci_low") is None:
         result["ci_note"] = "unbounded (the host's mean is not " \
             "significantly different from zero)"
-    cell["ratio"] = result
-    return cell
+    return result
 
 
-def _aggregate(cell, reps, host_samples):
+def _aggregate(cell, reps, host_samples, level=None):
     """Sum of the k instances per repetition over the host's value; only
-    repetitions where every instance of the level delivered a value."""
-    k = max(len(items) for items in reps.values())
+    repetitions where every one of the level's k instances delivered a
+    value (a sum of k - 1 is not level k's capacity; with none, no
+    aggregate, and the reason)."""
+    k = level or max(len(items) for items in reps.values())
     sums = [sum(v for _, v, _ in items) for items in reps.values()
             if len(items) == k]
-    cell["aggregate"] = _not_estimable(stats.summarize(sums,
-                                                       keep_samples=False))
+    cell["aggregate"] = _summary(sums)
+    if not sums:
+        reason = ("no repetition in which all %d instances delivered a "
+                  "value" % k)
+        cell["aggregate"]["reason"] = reason
+        cell["aggregate_ratio"] = {"ratio": None, "ci_low": None,
+                                   "ci_high": None, "reason": reason}
+        return
     agg = stats.ratio(sums, host_samples, higher_is_better=True)
     if agg.get("n_vm", 0) < 3 or agg.get("n_host", 0) < 3:
         agg.update({"ci_low": None, "ci_high": None})
@@ -263,7 +302,7 @@ def analyze(runs, baselines=None):
         bench_out = {"levels": sorted(levels), "metrics": {}}
         for name in names:
             per = {level: level_cell(levels[level].get(name, {}), baselines,
-                                     bench, name)
+                                     bench, name, level)
                    for level in sorted(levels)}
             bench_out["metrics"][name] = {
                 "levels": per,
@@ -281,18 +320,16 @@ def _overlap_summary(items):
     """Client-side figures (when the requests left the barrier) and, where
     the guests timed their own runs, the in-guest ones (when the benchmark
     really ran), with the clock estimate's uncertainty."""
-    def summary(values):
-        return stats.summarize(values, keep_samples=False)
     client = [c for c, _ in items]
-    out = {"overlap_fraction": summary([o["overlap_fraction"]
-                                        for o in client]),
-           "start_skew_s": summary([o["start_skew_s"] for o in client])}
+    out = {"overlap_fraction": _summary([o["overlap_fraction"]
+                                         for o in client], FRACTION),
+           "start_skew_s": _summary([o["start_skew_s"] for o in client])}
     guest = [g for _, g in items if g is not None]
     if guest and len(guest) == len(items):
-        out["guest_overlap_fraction"] = summary(
-            [o["overlap_fraction"] for o in guest])
-        out["guest_start_skew_s"] = summary([o["start_skew_s"]
-                                             for o in guest])
+        out["guest_overlap_fraction"] = _summary(
+            [o["overlap_fraction"] for o in guest], FRACTION)
+        out["guest_start_skew_s"] = _summary([o["start_skew_s"]
+                                              for o in guest])
         out["clock_uncertainty_s"] = max(o["uncertainty_s"] for o in guest)
     return out
 

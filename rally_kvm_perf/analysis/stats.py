@@ -61,18 +61,6 @@ def t_sf(t, df):
     return tail if t >= 0 else 1.0 - tail
 
 
-def f_sf(f, df1, df2):
-    """P(F > f) for Fisher's F with (df1, df2) degrees of freedom."""
-    if df1 <= 0 or df2 <= 0:
-        raise ValueError("degrees of freedom must be positive, got %r, %r"
-                         % (df1, df2))
-    if f <= 0:
-        return 1.0
-    if math.isinf(f):
-        return 0.0
-    return betainc(df2 / 2.0, df1 / 2.0, df2 / (df2 + df1 * f))
-
-
 def t_ppf(p, df):
     """Quantile of Student's t: the t with P(T <= t) = p."""
     if not 0.0 < p < 1.0:
@@ -125,7 +113,7 @@ def stddev(values):
     return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
-def summarize(samples, confidence=0.95, keep_samples=True):
+def summarize(samples, confidence=0.95, keep_samples=True, bounds=None):
     """Summary of one metric's samples across repetitions.
 
     ``None`` samples (not measured / too fast) are left out and counted in
@@ -133,6 +121,13 @@ def summarize(samples, confidence=0.95, keep_samples=True):
     ci_half_width, cv (stddev / mean), min, max, missing and the samples.
     With n < 2 the interval is None (it cannot be estimated).
     ``keep_samples=False`` leaves the samples out (they are kept elsewhere).
+
+    ``bounds`` (low, high; None for no bound): where the quantity can be,
+    e.g. (0, None) for a throughput or a latency. The interval is cut to
+    them: the true mean lies within them, so the cut never leaves it out
+    (the coverage is the t-interval's) and the interval printed is one
+    that can be true, not a latency from -9,630 us. ci_half_width stays
+    the t-interval's.
     """
     samples = list(samples)
     values = _clean(samples)
@@ -151,7 +146,13 @@ def summarize(samples, confidence=0.95, keep_samples=True):
     if len(values) >= 2:
         half = t_ppf(0.5 + confidence / 2.0, len(values) - 1) * s \
             / math.sqrt(len(values))
-        result.update({"ci_low": m - half, "ci_high": m + half,
+        low, high = m - half, m + half
+        if bounds is not None:
+            if bounds[0] is not None:
+                low = max(low, bounds[0])
+            if bounds[1] is not None:
+                high = min(high, bounds[1])
+        result.update({"ci_low": low, "ci_high": high,
                        "ci_half_width": half})
     return result
 
@@ -235,7 +236,8 @@ def linear_fit(xs, ys):
     finds a linear fall). Points whose y is None are left out. Returns
     slope, intercept, r2 (None when all y are equal), slope_stderr and the
     slope's 95% interval slope_ci_low/high (None with fewer than three
-    points) and n.
+    points) and n. Through two points r2 is None: they always lie on a
+    line, so the "fit" says nothing beyond their difference (the slope).
     """
     points = [(float(x), float(y)) for x, y in zip(xs, ys) if y is not None]
     if len({x for x, _ in points}) < 2:
@@ -251,7 +253,8 @@ def linear_fit(xs, ys):
     slope = sxy / sxx
     intercept = my - slope * mx
     sse = math.fsum((y - (slope * x + intercept)) ** 2 for x, y in points)
-    r2 = (1.0 - sse / syy) if syy > 0 else None
+    # two points always lie on a line: no R², the slope is their difference
+    r2 = (1.0 - sse / syy) if syy > 0 and n > 2 else None
     stderr = math.sqrt(sse / (n - 2) / sxx) if n > 2 else None
     half = (t_ppf(0.975, n - 2) * stderr) if stderr is not None else None
     return {"slope": slope, "intercept": intercept, "r2": r2,

@@ -240,31 +240,8 @@ def build_command(directory, size_mb=None, ram_mb=None, machine_ram_mb=None,
     if not isinstance(directory, str) or not directory.startswith("/"):
         raise exceptions.InvalidArgument(
             "bonnie++ directory must be an absolute path, got %r" % (directory,))
-    ram = ram_mb if ram_mb is not None else machine_ram_mb
-    ram = _positive_int("ram_mb", ram) if ram is not None else None
-    if size_mb is None:
-        if ram is None:
-            raise exceptions.InvalidArgument(
-                "bonnie++ size_mb not given and the machine's RAM is unknown: "
-                "give size_mb or machine_ram_mb")
-        size_mb = 2 * ram
-    size_mb = _positive_int("size_mb", size_mb)
-    if ram is not None and size_mb < 2 * ram:
-        if not force:
-            raise exceptions.InvalidArgument(
-                "bonnie++ size_mb=%d is below twice the RAM (%d MiB): the page "
-                "cache would inflate the results; use at least %d or force it"
-                % (size_mb, ram, 2 * ram))
-    if force and (ram is None or size_mb < 2 * ram):
-        ram = max(size_mb // 2, 1)
-    size_arg = str(size_mb)
-    if chunk_size is not None:
-        chunk_size = _positive_int("chunk_size", chunk_size)
-        if chunk_size & (chunk_size - 1) or not 256 <= chunk_size <= 1048576:
-            raise exceptions.InvalidArgument(
-                "bonnie++ chunk_size must be a power of two from 256 to "
-                "1048576, got %d" % chunk_size)
-        size_arg += ":%d" % chunk_size
+    size_mb, ram = _size_and_ram(size_mb, ram_mb, machine_ram_mb, force)
+    size_arg = str(size_mb) + _chunk(chunk_size)
     argv = [binary, "-d", directory, "-s", size_arg]
     if ram is not None:
         argv += ["-r", str(ram)]
@@ -286,6 +263,41 @@ def build_command(directory, size_mb=None, ram_mb=None, machine_ram_mb=None,
     if quiet:
         argv.append("-q")
     return argv + extra
+
+
+def _size_and_ram(size_mb, ram_mb, machine_ram_mb, force):
+    """(-s MiB, -r MiB or None): the file at least twice the RAM unless
+    forced, where bonnie++ is told half the file as its RAM so that it
+    runs."""
+    ram = ram_mb if ram_mb is not None else machine_ram_mb
+    ram = _positive_int("ram_mb", ram) if ram is not None else None
+    if size_mb is None:
+        if ram is None:
+            raise exceptions.InvalidArgument(
+                "bonnie++ size_mb not given and the machine's RAM is unknown: "
+                "give size_mb or machine_ram_mb")
+        size_mb = 2 * ram
+    size_mb = _positive_int("size_mb", size_mb)
+    if ram is not None and size_mb < 2 * ram and not force:
+        raise exceptions.InvalidArgument(
+            "bonnie++ size_mb=%d is below twice the RAM (%d MiB): the page "
+            "cache would inflate the results; use at least %d or force it"
+            % (size_mb, ram, 2 * ram))
+    if force and (ram is None or size_mb < 2 * ram):
+        ram = max(size_mb // 2, 1)
+    return size_mb, ram
+
+
+def _chunk(chunk_size):
+    """``-s``'s ":chunk" suffix, or ""."""
+    if chunk_size is None:
+        return ""
+    chunk_size = _positive_int("chunk_size", chunk_size)
+    if chunk_size & (chunk_size - 1) or not 256 <= chunk_size <= 1048576:
+        raise exceptions.InvalidArgument(
+            "bonnie++ chunk_size must be a power of two from 256 to "
+            "1048576, got %d" % chunk_size)
+    return ":%d" % chunk_size
 
 
 def check_direct_io(fast, extra_args):

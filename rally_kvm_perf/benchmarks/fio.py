@@ -155,6 +155,26 @@ def _document(text):
     return doc
 
 
+def _job_failed(name, code):
+    return "fio job %s failed with error %s%s" % (
+        name, code, " (%s)" % os.strerror(code)
+        if isinstance(code, int) and code > 0 else "")
+
+
+def failure(text):
+    """What a fio that exited non-zero said of it, or None: its first
+    failed job ("fio job randread failed with error 2 (No such file or
+    directory)"), where the output's last line alone is JSON's "}"."""
+    try:
+        doc = _document(text)
+    except exceptions.ParseError:
+        return None
+    for job in doc["jobs"]:
+        if isinstance(job, dict) and job.get("error"):
+            return _job_failed(job.get("jobname"), job["error"])
+    return None
+
+
 def parse(text):
     """Parse fio's JSON output.
 
@@ -175,11 +195,7 @@ def parse(text):
         if name in found:
             raise exceptions.ParseError("fio job %r reported twice" % name)
         if job.get("error"):
-            code = job["error"]
-            raise exceptions.ParseError(
-                "fio job %s failed with error %s%s" % (
-                    name, code, " (%s)" % os.strerror(code)
-                    if isinstance(code, int) and code > 0 else ""))
+            raise exceptions.ParseError(_job_failed(name, job["error"]))
         side = "read" if JOBS[name][0] in ("read", "randread") else "write"
         io = job.get(side)
         if not isinstance(io, dict):

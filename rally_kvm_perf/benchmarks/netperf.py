@@ -22,6 +22,7 @@ import re
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
+from rally_kvm_perf.benchmarks import netperf_classic
 
 BINARY = "netperf"
 TESTS = ("TCP_STREAM", "UDP_STREAM", "TCP_RR")
@@ -82,22 +83,9 @@ _CONF_WARN_RE = re.compile(r"^!!!\s+(?:Confidence intervals:)?\s*"
                            r"(Throughput|Local CPU util|Remote CPU util)"
                            r"\s*:\s*([\d.]+)%")
 _KV_RE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$")
-_UNIT_RE = re.compile(r"^(?:10\^(\d+))?bits/s(?:ec)?$|^([KMG]?)Bytes/s(?:ec)?$")
 _ERROR_MARKERS = ("establish_control", "establish control",
                   "could not establish", "recv_response: partial response",
                   "Connection refused", "netperf: send_", "netperf: receive_")
-
-
-def throughput_factor(units):
-    """Factor turning a throughput in ``units`` into 10^6 bit/s."""
-    match = _UNIT_RE.match(units.strip())
-    if not match:
-        raise exceptions.ParseError(
-            "unknown netperf throughput unit %r" % units)
-    if match.group(2) is not None:
-        power = {"": 0, "K": 1, "M": 2, "G": 3}[match.group(2)]
-        return 8.0 * 1024 ** power / 1e6
-    return 10.0 ** (int(match.group(1) or 0) - 6)
 
 
 def parse(text, test=None):
@@ -125,6 +113,27 @@ def parse(text, test=None):
     result.update({"test": None, "units": None, "warnings": [],
                    "confidence": {"requested": None, "achieved": None,
                                   "intervals_pct": {}}})
+    body = _scan(lines, result)
+    banner_test = result["test"]
+    _resolve_test(result, test, text)
+    if not body:
+        raise exceptions.ParseError(
+            "netperf output has no result lines: %s" % exceptions.excerpt(text))
+    if all(_KV_RE.match(line) for line in body):
+        _parse_omni_kv(body, result)
+    elif "," in body[0] and len(body) >= 2 and _is_omni_header(body[0]):
+        _parse_omni_csv(body, result)
+    else:
+        netperf_classic.parse(body, result, banner_test is not None)
+    if result["confidence"]["requested"] is not None \
+            and result["confidence"]["achieved"] is None:
+        result["confidence"]["achieved"] = True
+    return result
+
+
+def _scan(lines, result):
+    """The banner (test, requested confidence) and the warnings into
+    ``result``; the other non-blank lines returned: the result body."""
     body = []
     for line in lines:
         stripped = line.strip()
@@ -144,31 +153,22 @@ def parse(text, test=None):
             _parse_warning(stripped, result)
             continue
         body.append(stripped)
-    banner_test = result["test"]
+    return body
+
+
+def _resolve_test(result, test, text):
+    """The test is the banner's, or the one given; both must agree."""
     if test is not None:
         test = str(test).upper()
-        if banner_test is not None and banner_test != test:
+        if result["test"] is not None and result["test"] != test:
             raise exceptions.ParseError(
                 "netperf output is a %s test, but %s was expected"
-                % (banner_test, test))
+                % (result["test"], test))
         result["test"] = test
     if result["test"] is None:
         raise exceptions.ParseError(
             "netperf output has no test banner and no test was given: %s"
             % exceptions.excerpt(text))
-    if not body:
-        raise exceptions.ParseError(
-            "netperf output has no result lines: %s" % exceptions.excerpt(text))
-    if all(_KV_RE.match(line) for line in body):
-        _parse_omni_kv(body, result)
-    elif "," in body[0] and len(body) >= 2 and _is_omni_header(body[0]):
-        _parse_omni_csv(body, result)
-    else:
-        _parse_classic(body, result, banner_test is not None)
-    if result["confidence"]["requested"] is not None \
-            and result["confidence"]["achieved"] is None:
-        result["confidence"]["achieved"] = True
-    return result
 
 
 def _parse_warning(line, result):
@@ -230,18 +230,8 @@ def _apply_omni(values, result, where):
             if key.endswith("_cpu_pct") and value < 0:
                 value = None
             result[key] = value
-    test = result["test"]
-    if "THROUGHPUT" in values and test not in ("TCP_RR", "UDP_RR"):
-        units = values.get("THROUGHPUT_UNITS", "10^6bits/s")
-        result["units"] = units
-        factor = throughput_factor(units)
-        # omni's THROUGHPUT of a stream test is what the receiver got
-        result["throughput_mbps"] = number("THROUGHPUT") * factor
-        if "LOCAL_SEND_THROUGHPUT" in values:
-            result["send_throughput_mbps"] = (
-                number("LOCAL_SEND_THROUGHPUT") * factor)
-        elif test == "TCP_STREAM":
-            result["send_throughput_mbps"] = result["throughput_mbps"]
+    if "THROUGHPUT" in values and result["test"] not in ("TCP_RR", "UDP_RR"):
+        _omni_throughput(values, result, number)
     if "THROUGHPUT_CONFID" in values:
         width = number("THROUGHPUT_CONFID")
         if width >= 0:
@@ -255,6 +245,20 @@ def _apply_omni(values, result, where):
         raise exceptions.ParseError(
             "netperf %s holds none of the expected values (%s)"
             % (where, ", ".join(sorted(values))))
+
+
+def _omni_throughput(values, result, number):
+    """A stream test's throughput in 10^6 bit/s: omni's THROUGHPUT is
+    what the receiver got; the sender's is its own where printed."""
+    units = values.get("THROUGHPUT_UNITS", "10^6bits/s")
+    result["units"] = units
+    factor = netperf_classic.throughput_factor(units)
+    result["throughput_mbps"] = number("THROUGHPUT") * factor
+    if "LOCAL_SEND_THROUGHPUT" in values:
+        result["send_throughput_mbps"] = (
+            number("LOCAL_SEND_THROUGHPUT") * factor)
+    elif result["test"] == "TCP_STREAM":
+        result["send_throughput_mbps"] = result["throughput_mbps"]
 
 
 def _check_omni_confidence(result):
@@ -274,110 +278,6 @@ def _check_omni_confidence(result):
             "netperf: desired confidence was not achieved: throughput "
             "interval width %.3f%% > %.3f%%"
             % (width, 2 * requested["interval_pct"]))
-
-
-def _data_rows(body):
-    """Lines made only of (finite) numbers, with their numbers."""
-    rows = []
-    for line in body:
-        try:
-            numbers = [float(c) for c in line.split()]
-        except ValueError:
-            continue
-        if all(math.isfinite(n) for n in numbers):
-            rows.append((line, numbers))
-    return rows
-
-
-def _header_units(body):
-    for line in body:
-        for cell in line.split():
-            if _UNIT_RE.match(cell):
-                return cell
-    return None
-
-
-def _parse_classic(body, result, has_banner):
-    test = result["test"]
-    rows = _data_rows(body)
-    if not rows and "," in body[-1]:
-        raise exceptions.ParseError(
-            "netperf output %r looks like omni CSV without its title line "
-            "(-P 0 with -o): its columns cannot be mapped; drop -P 0"
-            % body[-1])
-    if not rows:
-        raise exceptions.ParseError(
-            "netperf %s output has no line of numbers: %r" % (test, body[-1]))
-    units = _header_units(body)
-    if units is None:
-        if has_banner and test in ("TCP_STREAM", "UDP_STREAM", "TCP_MAERTS"):
-            raise exceptions.ParseError(
-                "netperf %s output has no throughput unit in its header "
-                "(truncated?): %r" % (test, body[-1]))
-        units = "10^6bits/s"  # -P 0 prints none; netperf's default -f m
-    if test in ("TCP_STREAM", "TCP_MAERTS"):
-        _classic_tcp_stream(rows, result, units)
-    elif test == "UDP_STREAM":
-        _classic_udp_stream(rows, result, units)
-    elif test in ("TCP_RR", "UDP_RR"):
-        _classic_rr(rows, result)
-    else:
-        raise exceptions.ParseError("netperf test %s is not supported" % test)
-
-
-def _cpu(value):
-    return None if value < 0 else value
-
-
-def _need(row, count, what):
-    line, numbers = row
-    if len(numbers) < count:
-        raise exceptions.ParseError(
-            "malformed netperf %s line (%d numbers, expected at least %d): %r"
-            % (what, len(numbers), count, line))
-    return numbers
-
-
-def _classic_tcp_stream(rows, result, units):
-    # recv_sock send_sock msg_size elapsed throughput [lcpu rcpu sdl sdr]
-    n = _need(rows[0], 5, "TCP_STREAM result")
-    result["units"] = units
-    result["elapsed_s"] = n[3]
-    result["throughput_mbps"] = n[4] * throughput_factor(units)
-    result["send_throughput_mbps"] = result["throughput_mbps"]
-    if len(n) >= 7:
-        result["local_cpu_pct"], result["remote_cpu_pct"] = _cpu(n[5]), _cpu(n[6])
-
-
-def _classic_udp_stream(rows, result, units):
-    # send: sock msg_size elapsed okay errors throughput [cpu sd]
-    # recv: sock elapsed okay throughput [cpu sd]
-    if len(rows) < 2:
-        raise exceptions.ParseError(
-            "netperf UDP_STREAM output has no receive line after the send "
-            "line (truncated?): %r" % rows[0][0])
-    send = _need(rows[0], 6, "UDP_STREAM send")
-    recv = _need(rows[1], 4, "UDP_STREAM receive")
-    factor = throughput_factor(units)
-    result["units"] = units
-    result["elapsed_s"] = send[2]
-    result["send_messages"] = send[3]
-    result["send_throughput_mbps"] = send[5] * factor
-    result["recv_messages"] = recv[2]
-    result["throughput_mbps"] = recv[3] * factor
-    if len(send) >= 7:
-        result["local_cpu_pct"] = _cpu(send[6])
-    if len(recv) >= 5:
-        result["remote_cpu_pct"] = _cpu(recv[4])
-
-
-def _classic_rr(rows, result):
-    # send_sock recv_sock req resp elapsed rate [lcpu rcpu sdl sdr]
-    n = _need(rows[0], 6, "request/response result")
-    result["elapsed_s"] = n[4]
-    result["transactions_per_s"] = n[5]
-    if len(n) >= 8:
-        result["local_cpu_pct"], result["remote_cpu_pct"] = _cpu(n[6]), _cpu(n[7])
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:%\[\]-]+$")
@@ -413,54 +313,64 @@ def build_command(test, host, port=None, duration=None, message_size=None,
     if not host or host.startswith("-") or not _HOST_RE.match(host):
         raise exceptions.InvalidArgument(
             "netperf host must be a host name or IP address, got %r" % host)
-    argv = [binary, "-H", host, "-t", test]
+    argv = ([binary, "-H", host, "-t", test]
+            + _global_options(port, duration, confidence, iterations, cpu)
+            + [str(a) for a in extra_args])
+    specific = _test_options(test, message_size, request_size,
+                             response_size, data_port)
+    return argv + ["--"] + specific if specific else argv
+
+
+def _global_options(port, duration, confidence, iterations, cpu):
+    out = []
     if port is not None:
-        argv += ["-p", str(_int("port", port, 1, 65535))]
+        out += ["-p", str(_int("port", port, 1, 65535))]
     if duration is not None:
-        argv += ["-l", str(_int("duration", duration, 1, 10 ** 6))]
+        out += ["-l", str(_int("duration", duration, 1, 10 ** 6))]
     if confidence is not None:
         level, interval = _pair("confidence", confidence)
         if level not in (95, 99):
             raise exceptions.InvalidArgument(
                 "netperf confidence level must be 95 or 99, got %r" % level)
-        argv += ["-I", "%d,%s" % (level, _fmt(interval))]
+        out += ["-I", "%d,%s" % (level, _fmt(interval))]
         if iterations is None:
             iterations = (10, 3)
     if iterations is not None:
         high, low = _pair("iterations", iterations)
         high = _int("iterations max", high, 1, 30)
         low = _int("iterations min", low, 1, high)
-        argv += ["-i", "%d,%d" % (high, low)]
-    if cpu:
-        argv += ["-c", "-C"]
-    argv += [str(a) for a in extra_args]
-    specific = []
+        out += ["-i", "%d,%d" % (high, low)]
+    return out + (["-c", "-C"] if cpu else [])
+
+
+def _test_options(test, message_size, request_size, response_size,
+                  data_port):
+    """The test-specific options (after ``--``)."""
+    out = []
     if message_size is not None:
         if test == "TCP_RR":
             raise exceptions.InvalidArgument(
                 "netperf message_size applies to stream tests, not TCP_RR; "
                 "use request_size/response_size")
-        specific += ["-m", str(_int("message_size", message_size, 1, 65507
-                                    if test == "UDP_STREAM" else 2 ** 30))]
+        out += ["-m", str(_int("message_size", message_size, 1, 65507
+                               if test == "UDP_STREAM" else 2 ** 30))]
     if request_size is not None or response_size is not None:
         if test != "TCP_RR":
             raise exceptions.InvalidArgument(
                 "netperf request_size/response_size apply to TCP_RR only")
-        specific += ["-r", "%d,%d" % (
+        out += ["-r", "%d,%d" % (
             _int("request_size", request_size or 1, 1, 2 ** 24),
             _int("response_size", response_size or 1, 1, 2 ** 24))]
     if data_port is not None:
-        specific += ["-P", ",%d" % _int("data_port", data_port, 1, 65535)]
+        out += ["-P", ",%d" % _int("data_port", data_port, 1, 65535)]
     if test == "UDP_STREAM":
         # netperf sets SO_DONTROUTE on UDP_STREAM unless told otherwise: a
         # netserver behind a router (an instance's gateway, the host's
         # netserver namespace) then fails with "Network is unreachable"
-        specific += ["-R", "1"]
+        out += ["-R", "1"]
     if test == "TCP_RR":
-        specific += ["-k", ",".join(RR_SELECTORS)]
-    if specific:
-        argv += ["--"] + specific
-    return argv
+        out += ["-k", ",".join(RR_SELECTORS)]
+    return out
 
 
 def _int(name, value, low, high):

@@ -45,3 +45,9 @@ def parse_metrics(name, text):
                   if k in metrics.METRICS and v is not None}
         return values, list(parsed["warnings"])
     raise ValueError("unknown benchmark %r" % name)
+
+
+def failure(name, text):
+    """What benchmark ``name`` said in its own output of why it failed,
+    where its last line does not say it (fio's JSON), or None."""
+    return fio.failure(text) if name == FIO else None

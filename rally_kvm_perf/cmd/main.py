@@ -88,7 +88,15 @@ def build_parser():
                    action="store_false",
                    help="do not drop page caches before each bonnie++ and "
                         "fio run")
-    g = p.add_argument_group("bonnie++")
+    _bonnie_options(p.add_argument_group("bonnie++"), conf)
+    _fio_options(p.add_argument_group("fio (as KVMPerf.fio's fio_* "
+                                      "arguments)"))
+    _netperf_options(p.add_argument_group("netperf"), conf)
+    add_trends_parser(sub)
+    return parser
+
+
+def _bonnie_options(g, conf):
     g.add_argument("--no-bonnie", dest="bonnie", action="store_false")
     g.add_argument("--bonnie-dir", default=conf.kvm_perf.bonnie_directory,
                    help="directory to test (default %(default)s)")
@@ -107,7 +115,9 @@ def build_parser():
                         "repeatable; the instances must use the same")
     g.add_argument("--force", action="store_true", default=None,
                    help="allow a bonnie++ size below twice the RAM")
-    g = p.add_argument_group("fio (as KVMPerf.fio's fio_* arguments)")
+
+
+def _fio_options(g):
     g.add_argument("--fio", action="store_true",
                    help="run fio too (off by default)")
     g.add_argument("--fio-dir", metavar="DIR",
@@ -133,7 +143,9 @@ def build_parser():
                    dest="fio_extra_args", metavar="ARG",
                    help="one more global fio option, repeatable; the "
                         "instances must use the same")
-    g = p.add_argument_group("netperf")
+
+
+def _netperf_options(g, conf):
     g.add_argument("--no-netperf", dest="netperf", action="store_false")
     g.add_argument("--netserver", metavar="HOST[:PORT]",
                    help="netserver to measure against (default: a private "
@@ -152,8 +164,6 @@ def build_parser():
                    help="-c -C: measure CPU utilisation")
     g.add_argument("--data-port", type=int,
                    help="fixed netperf data port (for firewalls)")
-    add_trends_parser(sub)
-    return parser
 
 
 def _setup_logging():

@@ -13,15 +13,12 @@ failed run still leaves everything measured so far on disk.
 import contextlib
 import dataclasses
 import datetime
-import json
-import os
 import shlex
-import tempfile
 import time
-import typing
 
 from oslo_log import log as logging
 
+from rally_kvm_perf import documents
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf.analysis import stats
@@ -29,6 +26,7 @@ from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
+from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.benchmarks import tools
 from rally_kvm_perf.host import facts as host_facts
 from rally_kvm_perf.host import netserver as local_netserver
@@ -41,104 +39,9 @@ BONNIE = outputs.BONNIE
 FIO = outputs.FIO
 
 
-@dataclasses.dataclass
-class BonnieParams:
-    directory: str
-    size_mb: int = None
-    ram_mb: int = None
-    files: str = None
-    fast: bool = False
-    force: bool = False
-    user: str = None
-    extra_args: tuple = ()
-
-
-@dataclasses.dataclass
-class NetperfParams:
-    host: str = None  # None: a private netserver on loopback (local only)
-    port: int = netperf.DEFAULT_PORT
-    tests: tuple = netperf.TESTS
-    duration: int = 60
-    message_size: int = None
-    confidence: tuple = None
-    cpu: bool = False
-    data_port: int = None
-
-
-@dataclasses.dataclass
-class FioParams:
-    directory: str
-    jobs: tuple = fio.DEFAULT_JOBS
-    size_mb: int = fio.DEFAULTS["size_mb"]
-    runtime: int = fio.DEFAULTS["runtime"]
-    ramp_time: int = fio.DEFAULTS["ramp_time"]
-    iodepth: int = fio.DEFAULTS["iodepth"]
-    ioengine: str = fio.DEFAULTS["ioengine"]
-    extra_args: tuple = ()
-
-    def argv(self):
-        return fio.build_command(
-            self.directory, jobs=self.jobs, size_mb=self.size_mb,
-            runtime=self.runtime, ramp_time=self.ramp_time,
-            iodepth=self.iodepth, ioengine=self.ioengine,
-            extra_args=self.extra_args)
-
-
-class Wanted(typing.NamedTuple):
-    """The benchmark parameters a sweep's instances run (None: that tool
-    is not run): what a host baseline must have measured alike."""
-    bonnie: BonnieParams = None
-    netperf: NetperfParams = None
-    fio: FioParams = None
-
-
-@dataclasses.dataclass
-class BaselineParams:
-    runs: int = 10
-    bonnie: BonnieParams = None
-    netperf: NetperfParams = None
-    fio: FioParams = None
-    drop_caches: bool = True
-    timeout: int = 4 * 3600
-
-    def validate(self):
-        if isinstance(self.runs, bool) or not isinstance(self.runs, int) \
-                or self.runs < 1:
-            raise exceptions.InvalidArgument(
-                "runs must be a whole number >= 1, got %r" % (self.runs,))
-        if self.bonnie is None and self.netperf is None and self.fio is None:
-            raise exceptions.InvalidArgument(
-                "nothing to measure: bonnie++, fio and netperf are all "
-                "disabled")
-        if self.fio is not None:
-            self.fio.argv()  # InvalidArgument naming what is wrong
-        if self.netperf is not None:
-            for test in self.netperf.tests:
-                if test not in netperf.TESTS:
-                    raise exceptions.InvalidArgument(
-                        "netperf test must be one of %s, got %r"
-                        % (", ".join(netperf.TESTS), test))
-
-
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec="seconds")
-
-
-def write_json(path, document):
-    """Write atomically: readers never see half a file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".baseline-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class Baseline:
@@ -332,7 +235,7 @@ class Baseline:
 
     def _save(self):
         if self.output_path:
-            write_json(self.output_path, self.doc)
+            documents.write_json(self.output_path, self.doc)
 
 
 def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
@@ -350,7 +253,7 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
     None: fio is not run."""
     bonnie_params = None
     if not skip_bonnie:
-        bonnie_params = BonnieParams(
+        bonnie_params = params.BonnieParams(
             directory=bonnie_directory or conf.bonnie_directory,
             size_mb=bonnie_size_mb, ram_mb=bonnie_ram_mb,
             files=None if bonnie_files is None else str(bonnie_files),
@@ -361,7 +264,7 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
         host, port = None, None
         if netserver:
             host, port = netperf.parse_netserver(netserver, conf.netperf_port)
-        net = NetperfParams(
+        net = params.NetperfParams(
             host=host, port=port,
             tests=tuple(t.upper() for t in (tests or netperf.TESTS)),
             duration=duration or conf.netperf_duration,
@@ -376,11 +279,11 @@ def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
             options["jobs"] = fio.parse_jobs(options["jobs"])
         options["extra_args"] = tuple(options.get("extra_args") or ())
         try:
-            fio_params = FioParams(**{k: v for k, v in options.items()
+            fio_params = params.FioParams(**{k: v for k, v in options.items()
                                       if v is not None})
         except TypeError as e:
             raise exceptions.InvalidArgument("fio options: %s" % e) from None
-    return BaselineParams(
+    return params.BaselineParams(
         runs=conf.repetitions if runs is None else runs, bonnie=bonnie_params,
         netperf=net, fio=fio_params, drop_caches=bool(drop_caches),
         timeout=timeout or conf.command_timeout)
@@ -423,20 +326,9 @@ def _headline(sample_metrics):
     return ("%s=%.6g" % found) if found else "no headline metric measured"
 
 
-def read_json(path, what):
-    """A JSON document from ``path``; InvalidArgument naming ``what`` and
-    the cause when it cannot be read."""
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise exceptions.InvalidArgument(
-            "cannot read %s %s: %s" % (what, path, e)) from None
-
-
 def load(path):
     """Load a baseline document, checking that it is one."""
-    doc = read_json(path, "baseline file")
+    doc = documents.read_json(path, "baseline file")
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise exceptions.InvalidArgument(
             "%s is not a rally-kvm-perf baseline (schema %r expected)"
@@ -457,77 +349,80 @@ def differences(doc, bonnie_params=None, netperf_params=None,
     """
     params = doc.get("parameters") or {}
     out = []
-
-    def compare(tool, key, host_value, vm_value):
-        if host_value != vm_value:
-            out.append("%s %s: host baseline %r, instances %r"
-                       % (tool, key, host_value, vm_value))
-
-    if bonnie_params is not None:
-        host = params.get("bonnie")
+    for tool, wanted, check in (("bonnie++", bonnie_params, _bonnie_diff),
+                                ("fio", fio_params, _fio_diff),
+                                ("netperf", netperf_params, _netperf_diff)):
+        if wanted is None:
+            continue
+        host = params.get("bonnie" if tool == "bonnie++" else tool)
         if not host:
-            out.append("bonnie++: the host baseline has no bonnie++ run")
+            out.append("%s: the host baseline has no %s run" % (tool, tool))
         else:
-            compare("bonnie++", "size_mb", host.get("size_mb"),
-                    bonnie_params.size_mb)
-            compare("bonnie++", "files", host.get("files"),
-                    None if bonnie_params.files is None
-                    else str(bonnie_params.files))
-            compare("bonnie++", "fast", bool(host.get("fast")),
-                    bool(bonnie_params.fast))
+            out.extend(check(host, wanted))
+    return out
+
+
+def _differ(tool, key, host_value, vm_value):
+    """[the sentence] where the host's and the instances' values differ."""
+    if host_value == vm_value:
+        return []
+    return ["%s %s: host baseline %r, instances %r"
+            % (tool, key, host_value, vm_value)]
+
+
+def _missing(what, wanted, had):
+    """[the sentence] where the instances run a job/test the host did not."""
+    missing = [x for x in wanted if x not in (had or [])]
+    if not missing:
+        return []
+    return ["%s %s: not in the host baseline (%s)"
+            % (what, ", ".join(missing), ", ".join(had or []))]
+
+
+def _bonnie_diff(host, wanted):
+    return (_differ("bonnie++", "size_mb", host.get("size_mb"),
+                    wanted.size_mb)
+            + _differ("bonnie++", "files", host.get("files"),
+                      None if wanted.files is None else str(wanted.files))
+            + _differ("bonnie++", "fast", bool(host.get("fast")),
+                      bool(wanted.fast))
             # e.g. -D (O_DIRECT) changes what is measured
-            compare("bonnie++", "extra_args", list(host.get("extra_args") or []),
-                    list(bonnie_params.extra_args or []))
-    if fio_params is not None:
-        host = params.get("fio")
-        if not host:
-            out.append("fio: the host baseline has no fio run")
-        else:
-            missing = [j for j in fio_params.jobs
-                       if j not in (host.get("jobs") or [])]
-            if missing:
-                out.append("fio jobs %s: not in the host baseline (%s)"
-                           % (", ".join(missing),
-                              ", ".join(host.get("jobs") or [])))
-            for key in ("size_mb", "runtime", "ramp_time", "iodepth",
-                        "ioengine"):
-                compare("fio", key, host.get(key), getattr(fio_params, key))
-            compare("fio", "extra_args", list(host.get("extra_args") or []),
-                    list(fio_params.extra_args or []))
-    if netperf_params is not None:
-        host = params.get("netperf")
-        if not host:
-            out.append("netperf: the host baseline has no netperf run")
-        else:
-            missing = [t for t in netperf_params.tests
-                       if t not in (host.get("tests") or [])]
-            if missing:
-                out.append("netperf tests %s: not in the host baseline (%s)"
-                           % (", ".join(missing),
-                              ", ".join(host.get("tests") or [])))
-            # the same path: a baseline against another netserver (its
-            # loopback, the gateway, another host) measures something else
-            host_target = "%s:%s" % (host.get("host"),
-                                     host.get("port") or netperf.DEFAULT_PORT)
-            vm_target = "%s:%s" % (netperf_params.host, netperf_params.port
-                                   or netperf.DEFAULT_PORT)
-            if netperf_params.host == "peer":
-                out.append(
-                    "netperf target: the instances measure against the "
-                    "peer instance, the host baseline against %s (another "
-                    "path: give netserver HOST:PORT, the baseline's "
-                    "target)" % host_target)
-            elif netperf_params.host is not None and \
-                    host_target != vm_target:
-                out.append("netperf target: host baseline measured against "
-                           "%s, instances against %s (another path)"
-                           % (host_target, vm_target))
-            compare("netperf", "duration", host.get("duration"),
-                    netperf_params.duration)
+            + _differ("bonnie++", "extra_args",
+                      list(host.get("extra_args") or []),
+                      list(wanted.extra_args or [])))
+
+
+def _fio_diff(host, wanted):
+    out = _missing("fio jobs", wanted.jobs, host.get("jobs"))
+    for key in ("size_mb", "runtime", "ramp_time", "iodepth", "ioengine"):
+        out += _differ("fio", key, host.get(key), getattr(wanted, key))
+    return out + _differ("fio", "extra_args",
+                         list(host.get("extra_args") or []),
+                         list(wanted.extra_args or []))
+
+
+def _netperf_diff(host, wanted):
+    out = _missing("netperf tests", wanted.tests, host.get("tests"))
+    # the same path: a baseline against another netserver (its loopback,
+    # the gateway, another host) measures something else
+    host_target = "%s:%s" % (host.get("host"),
+                             host.get("port") or netperf.DEFAULT_PORT)
+    vm_target = "%s:%s" % (wanted.host, wanted.port or netperf.DEFAULT_PORT)
+    if wanted.host == "peer":
+        out.append("netperf target: the instances measure against the peer "
+                   "instance, the host baseline against %s (another path: "
+                   "give netserver HOST:PORT, the baseline's target)"
+                   % host_target)
+    elif wanted.host is not None and host_target != vm_target:
+        out.append("netperf target: host baseline measured against %s, "
+                   "instances against %s (another path)"
+                   % (host_target, vm_target))
+    return (out
+            + _differ("netperf", "duration", host.get("duration"),
+                      wanted.duration)
             # -c -C: CPU measured on both sides (rally-kvm-perf baseline
             # --cpu); without it the CPU columns have no host side
-            compare("netperf", "cpu", bool(host.get("cpu")),
-                    bool(netperf_params.cpu))
-            compare("netperf", "message_size", host.get("message_size"),
-                    netperf_params.message_size)
-    return out
+            + _differ("netperf", "cpu", bool(host.get("cpu")),
+                      bool(wanted.cpu))
+            + _differ("netperf", "message_size", host.get("message_size"),
+                      wanted.message_size))

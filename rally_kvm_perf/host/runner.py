@@ -190,6 +190,11 @@ class SSHRunner:
                     timeout + REMOTE_KILL_AFTER_S + CLIENT_GRACE_S
                     if timeout else 0))
         except rally_exceptions.SSHTimeout:
+            # and dropped it is: reused, a connection the host stopped
+            # answering blocked the next command for 16 min (until the
+            # kernel gave up retransmitting), so the next one connects anew
+            self._drop_client()
+            self._connected = False
             raise exceptions.CommandFailed(
                 self.name, command, "timeout",
                 "no answer %s s after its %s s limit: the connection is "

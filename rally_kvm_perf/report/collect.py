@@ -23,8 +23,14 @@ def _optimised(contexts):
     return ", ".join(parts)
 
 
-# task arguments that are secrets: never copied into a report
-SECRET_KEYS = ("password", "secret", "token", "private_key", "pkey")
+# what task/reportable.py left out of a workload's arguments and contexts
+# (its allow-list), by name: the report says so
+LEFT_OUT = "kvm_perf_left_out"
+
+# task arguments that are secrets: never copied into a report (a second
+# line of defence behind task/reportable.py's allow-list)
+SECRET_KEYS = ("password", "passwd", "secret", "token", "private_key", "pkey",
+               "api_key", "apikey", "credential")
 
 
 def _secret(key):
@@ -66,52 +72,54 @@ def datasets(tasks_results):
     for t_index, task in enumerate(tasks_results, 1):
         for subtask in task.get("subtasks", []):
             for wl in subtask.get("workloads", []):
-                # any workload whose iterations hold sweep tables (the
-                # KVMPerf scenarios, or a replay of their output)
-                if wl.get("name") not in SWEEPS and not any(
-                        results.iteration_levels(it) for it in wl.get("data") or []):
-                    continue
-                ctx = wl.get("contexts") or {}
-                rows, fits, hosts, pins, notes = [], [], [], [], []
-                contention, explain = [], []
-                errors = []
-                for i, iteration in enumerate(wl.get("data") or [], 1):
-                    for row in results.iteration_levels(iteration):
-                        row["Iteration"] = i
-                        rows.append(row)
-                    fits += results.iteration_fits(iteration)
-                    hosts += results.iteration_table(
-                        iteration, results.HOSTS_TITLE)
-                    pins += results.iteration_table(
-                        iteration, results.PINNING_TITLE)
-                    for chart in (iteration.get("output") or {}).get(
-                            "complete", []):
-                        if chart.get("title") == results.NOTES_TITLE:
-                            notes += chart["data"]
-                        if chart.get("title") == results.EXPLAIN_TITLE:
-                            explain += chart["data"]
-                    record = results.from_iteration(iteration) or {}
-                    contention += [dict(r, Iteration=i)
-                                   for r in record.get("telemetry") or []]
-                    if iteration.get("error"):
-                        # [type, message, traceback]: what failed, not how
-                        errors.append("iteration %d failed: %s" % (
-                            i, ": ".join(iteration["error"][:2])))
-                optimised = _optimised(ctx)
-                label = "%d. %s (%s)" % (
-                    len(out) + 1, subtask.get("title") or wl["name"],
-                    optimised or "not optimised")
-                out.append({"label": label, "task": task.get("uuid"),
-                            "task_index": t_index, "scenario": wl["name"],
-                            "args": redact(wl.get("args") or {}),
-                            "contexts": redact(ctx),
-                            "optimised": optimised, "rows": rows,
-                            "fits": fits, "hosts": hosts, "pinning": pins,
-                            "notes": notes, "errors": errors,
-                            "contention": contention, "explain": explain,
-                            "pass_sla": wl.get("pass_sla"),
-                            "sla": wl.get("sla_results", {}).get("sla", [])})
+                with results.reading(task, wl):
+                    dataset = _dataset(wl)
+                if dataset is not None:
+                    optimised = dataset["optimised"]
+                    dataset.update(
+                        label="%d. %s (%s)" % (
+                            len(out) + 1, subtask.get("title") or wl["name"],
+                            optimised or "not optimised"),
+                        task=task.get("uuid"), task_index=t_index)
+                    out.append(dataset)
     return out
+
+
+def _dataset(wl):
+    """One workload's rows, fits, tables and notes, or None where it is no
+    sweep: neither a KVMPerf scenario nor a replay of one's output."""
+    data = wl.get("data") or []
+    if wl.get("name") not in SWEEPS and not any(
+            results.iteration_levels(it) for it in data):
+        return None
+    ctx = wl.get("contexts") or {}
+    rows, fits, hosts, pins, notes = [], [], [], [], []
+    contention, explain, errors = [], [], []
+    for i, iteration in enumerate(data, 1):
+        rows += [dict(row, Iteration=i)
+                 for row in results.iteration_levels(iteration)]
+        fits += results.iteration_fits(iteration)
+        hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
+        pins += results.iteration_table(iteration, results.PINNING_TITLE)
+        for chart in (iteration.get("output") or {}).get("complete", []):
+            if chart.get("title") == results.NOTES_TITLE:
+                notes += chart["data"]
+            if chart.get("title") == results.EXPLAIN_TITLE:
+                explain += chart["data"]
+        record = results.from_iteration(iteration) or {}
+        contention += [dict(r, Iteration=i)
+                       for r in record.get("telemetry") or []]
+        if iteration.get("error"):
+            # [type, message, traceback]: what failed, not how
+            errors.append("iteration %d failed: %s" % (
+                i, ": ".join(iteration["error"][:2])))
+    return {"scenario": wl["name"], "args": redact(wl.get("args") or {}),
+            "contexts": redact(ctx), "left_out": wl.get(LEFT_OUT) or [],
+            "optimised": _optimised(ctx), "rows": rows, "fits": fits,
+            "hosts": hosts, "pinning": pins, "notes": notes,
+            "errors": errors, "contention": contention, "explain": explain,
+            "pass_sla": wl.get("pass_sla"),
+            "sla": wl.get("sla_results", {}).get("sla", [])}
 
 
 RECORD_FIELDS = (
@@ -150,8 +158,10 @@ def verdict(p_value, improvement):
 
 def compare(before, after):
     """Before vs after (e.g. unpinned vs pinned) per benchmark, metric and
-    level of the instances' values: relative change with its 95% interval
-    (Fieller, from the two summaries), Welch's p-value and a verdict."""
+    level, over the repetitions' values (each the mean of its k
+    instances: the unit of replication): relative change with its 95%
+    interval (Fieller, from the two summaries), Welch's p-value and a
+    verdict. Calibrated in tests/unit/test_calibration.py."""
     def index(ds):
         # with times > 1 each iteration is a sweep of its own: compare
         # iteration i with iteration i

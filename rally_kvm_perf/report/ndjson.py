@@ -51,12 +51,14 @@ def documents(tasks_results):
                     "scenario": wl.get("name"),
                     "optimised": collect._optimised(contexts)
                     or "not optimised",
-                    "contexts": collect.redact(contexts)}
-                for i, iteration in enumerate(wl.get("data") or [], 1):
-                    yield from _iteration(
-                        iteration, dict(workload, iteration=i),
-                        "%s-%d-%d-%d" % (task.get("uuid"), s_index,
-                                         w_index, i))
+                    "contexts": collect.redact(contexts),
+                    "left_out": wl.get(collect.LEFT_OUT) or []}
+                with results.reading(task, wl):
+                    for i, iteration in enumerate(wl.get("data") or [], 1):
+                        yield from _iteration(
+                            iteration, dict(workload, iteration=i),
+                            "%s-%d-%d-%d" % (task.get("uuid"), s_index,
+                                             w_index, i))
 
 
 def _iteration(iteration, workload, prefix):

@@ -7,6 +7,7 @@ import html
 import io
 import json
 
+import jinja2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,6 +17,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from rally_kvm_perf import metrics  # noqa: E402
 from rally_kvm_perf import telemetry  # noqa: E402
 from rally_kvm_perf.report import collect  # noqa: E402
+from rally_kvm_perf.report import templates  # noqa: E402
 
 _IO = metrics.PAPER_IO
 _CPU = metrics.PAPER_CPU
@@ -102,6 +104,8 @@ def _fit_label(ds, bench, metric):
     for fit in ds["fits"]:
         if (fit["Benchmark"], fit["Metric"]) == (bench, metric) \
                 and fit["Fitted"] == "ratio" and fit["Slope"] is not None:
+            if fit.get("Levels") == 2:
+                return ", two levels: no fit, difference %+.3g" % fit["Slope"]
             r2 = fit["R²"]
             return ", slope %+.3g, R² %s" % (
                 fit["Slope"], "%.2f" % r2 if r2 is not None else "n/a")
@@ -242,119 +246,107 @@ th{background:#eee} td:first-child,th:first-child{text-align:left}
 """
 
 
+def _cell(value):
+    """A table cell's text (escaped by the template): floats to 4
+    significant digits, nothing for None."""
+    if isinstance(value, float):
+        return "%.4g" % value
+    if value is None or isinstance(value, jinja2.Undefined):
+        return ""
+    return str(value)
+
+
+_ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_ENV.filters["cell"] = _cell
+_PAGE = _ENV.from_string(templates.PAGE)
+
+WORKLOAD_COLS = ["Dataset", "Scenario", "Task", "Optimisation", "SLA",
+                 "Arguments"]
+COMPARISON_COLS = ["Benchmark", "Metric", "Active", "Before", "After",
+                   "Change %", "95% low %", "95% high %", "p", "Ratio before",
+                   "Ratio after", "Verdict"]
+LEVEL_COLS = ["Benchmark", "Metric", "Active", "n", "VM mean", "VM stddev",
+              "Host mean", "VM/host", "Ratio 95% low", "Ratio 95% high"]
+FIT_COLS = ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²"]
+
+
+def _workload_row(ds):
+    return [ds["label"], ds["scenario"], ds["task"], ds["optimised"] or "none",
+            "passed" if ds["pass_sla"] else "FAILED" + (
+                " (%d failed iteration(s), see below)" % len(ds["errors"])
+                if ds["errors"] else ""),
+            json.dumps(ds["args"], sort_keys=True) + (
+                " (left out of this report, not on its allow-list: %s)"
+                % ", ".join(ds["left_out"]) if ds.get("left_out") else "")]
+
+
+def _percent(value):
+    return None if value is None else value * 100
+
+
+def _comparison(comp):
+    return {
+        "scenario": comp["scenario"], "before": comp["before"],
+        "after": comp["after"], "svg": comparison_figure(comp),
+        "sentences": [({"improved": "improved", "worse": "worse"}.get(
+            r["verdict"], ""), sentence(r)) for r in comp["rows"]
+            if metrics.METRICS[r["metric"]].summary],
+        "rows": [[r["benchmark"], r["metric"], r["active_instances"],
+                  r["before"], r["after"], r["relative_change"] * 100,
+                  _percent(r["change_ci_low"]), _percent(r["change_ci_high"]),
+                  r["p_value"], r["ratio_before"], r["ratio_after"],
+                  r["verdict"]] for r in comp["rows"]]}
+
+
+def _dict_table(rows):
+    """{cols, rows} of a list of dicts alike (their first one's keys), or
+    None for none."""
+    if not rows:
+        return None
+    cols = list(rows[0])
+    return {"cols": cols, "rows": [[r[c] for c in cols] for r in rows]}
+
+
+def _dataset(ds):
+    paper = [r for r in ds["rows"] if metrics.METRICS.get(r["Metric"])
+             and metrics.METRICS[r["Metric"]].summary]
+    contention = None
+    if ds.get("explain") or ds.get("contention"):
+        cols = ["Benchmark", "Active", "Repetitions"] + [
+            key for key, _t, _u in telemetry.FIELDS
+            if any(r.get(key) is not None for r in ds["contention"])]
+        contention = {"cols": cols, "rows": [[r.get(c) for c in cols]
+                                             for r in ds["contention"]]}
+    return {
+        "label": ds["label"], "errors": ds["errors"],
+        "levels": [[r[c] for c in LEVEL_COLS] for r in paper],
+        "explain": ds.get("explain") or [], "contention": contention,
+        "fits": [[f["Benchmark"], f["Metric"], f["Fitted"], f["Slope"],
+                  f["Intercept"], "two levels: no fit"
+                  if f.get("Levels") == 2 else f["R²"]] for f in ds["fits"]],
+        "hosts": _dict_table(ds["hosts"]),
+        "pinning": _dict_table(ds.get("pinning")),
+        "sla": ds["sla"], "notes": ds["notes"]}
+
+
 def page(sets, comps, files):
+    """The report's HTML page (templates.PAGE)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M UTC")
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>"
-             "<title>KVM instance vs host: rally-kvm-perf report</title>"
-             "<style>%s</style></head><body>" % CSS,
-             "<h1>KVM instance vs physical host</h1>",
-             "<p>Generated %s by rally-kvm-perf from %d Rally workload(s). "
-             "Ratios are VM/host, oriented so that 1.0 is parity and below "
-             "1.0 the instance does worse (latency and CPU too). Data: "
-             "%s.</p>" % (_e(now), len(sets), ", ".join(
-                 "<a href='%s'>%s</a>" % (_e(f), _e(f)) for f in files))]
-    if not sets:
-        parts.append("<p>No KVMPerf.bonnie / .netperf / .fio workload in "
-                     "these tasks.</p></body></html>")
-        return "".join(parts)
-    parts.append("<h2>Workloads</h2>")
-    parts.append(_table(
-        ["Dataset", "Scenario", "Task", "Optimisation", "SLA", "Arguments"],
-        [[ds["label"], ds["scenario"], ds["task"],
-          ds["optimised"] or "none",
-          "passed" if ds["pass_sla"] else "FAILED" + (
-              " (%d failed iteration(s), see below)" % len(ds["errors"])
-              if ds["errors"] else ""),
-          json.dumps(ds["args"], sort_keys=True)] for ds in sets]))
-    parts.append("<h2>The paper's figures, redrawn</h2>")
-    for fid, title, bench, names in FIGURES:
-        svg, _drawn = figure(sets, bench, names, title,
-                             paper_cpu=fid == "fig2")
-        parts.append("<div class='figure' id='%s'>%s</div>" % (fid, svg))
     measured = {r["Benchmark"] for ds in sets for r in ds["rows"]}
-    extra = [f for f in EXTRA_FIGURES if f[2] in measured]
-    if extra:
-        parts.append("<h2>Beyond the paper</h2>")
-    for fid, title, bench, names in extra:
-        svg, _drawn = figure(sets, bench, names, title)
-        parts.append("<div class='figure' id='%s'>%s</div>" % (fid, svg))
-    for comp in comps:
-        parts.append("<h2>Before / after: %s</h2>" % _e(comp["scenario"]))
-        parts.append("<p>Before: %s. After: %s. Welch's t-test on the "
-                     "instances' values per level (significant when p &lt; "
-                     "%.2f).</p>" % (_e(comp["before"]), _e(comp["after"]),
-                                     collect.ALPHA))
-        svg = comparison_figure(comp)
-        if svg:
-            parts.append("<div class='figure' id='fig7'>%s</div>" % svg)
-        parts.append("<ul>%s</ul>" % "".join(
-            "<li class='%s'>%s</li>" % (
-                {"improved": "improved", "worse": "worse"}.get(
-                    r["verdict"], ""), _e(sentence(r)))
-            for r in comp["rows"]
-            if metrics.METRICS[r["metric"]].summary))
-        parts.append(_table(
-            ["Benchmark", "Metric", "Active", "Before", "After", "Change %",
-             "95% low %", "95% high %", "p", "Ratio before", "Ratio after",
-             "Verdict"],
-            [[r["benchmark"], r["metric"], r["active_instances"], r["before"],
-              r["after"], r["relative_change"] * 100,
-              None if r["change_ci_low"] is None else r["change_ci_low"] * 100,
-              None if r["change_ci_high"] is None
-              else r["change_ci_high"] * 100, r["p_value"], r["ratio_before"],
-              r["ratio_after"], r["verdict"]] for r in comp["rows"]]))
-    for ds in sets:
-        parts.append("<h2>%s</h2>" % _e(ds["label"]))
-        if ds["errors"]:
-            parts.append("<div class='error'><b>This workload failed.</b>"
-                         "<ul>%s</ul></div>" % "".join(
-                             "<li>%s</li>" % _e(e) for e in ds["errors"]))
-        paper = [r for r in ds["rows"]
-                 if metrics.METRICS.get(r["Metric"])
-                 and metrics.METRICS[r["Metric"]].summary]
-        parts.append("<h3>Per level (the paper's metrics and fio's key "
-                     "metrics; all metrics in ratios.csv)</h3>")
-        parts.append(_table(
-            ["Benchmark", "Metric", "Active", "n", "VM mean", "VM stddev",
-             "Host mean", "VM/host", "Ratio 95% low", "Ratio 95% high"],
-            [[r["Benchmark"], r["Metric"], r["Active"], r["n"], r["VM mean"],
-              r["VM stddev"], r["Host mean"], r["VM/host"],
-              r["Ratio 95% low"], r["Ratio 95% high"]] for r in paper]))
-        if ds.get("explain") or ds.get("contention"):
-            parts.append("<h3>Why the ratio falls: contention</h3>")
-            parts.append("<ul>%s</ul>" % "".join(
-                "<li>%s</li>" % _e(line) for line in ds.get("explain") or []))
-            cols = ["Benchmark", "Active", "Repetitions"] + [
-                key for key, _t, _u in telemetry.FIELDS
-                if any(r.get(key) is not None for r in ds["contention"])]
-            parts.append(_table(cols, [[r.get(c) for c in cols]
-                                       for r in ds["contention"]]))
-        parts.append("<h3>Scaling fits</h3>")
-        parts.append(_table(
-            ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²"],
-            [[f["Benchmark"], f["Metric"], f["Fitted"], f["Slope"],
-              f["Intercept"], f["R²"]] for f in ds["fits"]]))
-        if ds["hosts"]:
-            parts.append("<h3>Compute hosts: EPT/NPT</h3>")
-            cols = list(ds["hosts"][0])
-            parts.append(_table(cols, [[h[c] for c in cols]
-                                       for h in ds["hosts"]]))
-        if ds.get("pinning"):
-            parts.append("<h3>Instances: vCPU pinning in libvirt</h3>")
-            cols = list(ds["pinning"][0])
-            parts.append(_table(cols, [[p[c] for c in cols]
-                                       for p in ds["pinning"]]))
-        parts.append("<h3>SLA</h3>")
-        parts.append("<ul>%s</ul>" % "".join(
-            "<li class='%s'>%s: %s</li>" % (
-                "pass" if s.get("success") else "fail", _e(s.get("criterion")),
-                _e(s.get("detail"))) for s in ds["sla"]))
-        if ds["notes"]:
-            parts.append("<h3>Notes</h3><ul>%s</ul>" % "".join(
-                "<li>%s</li>" % _e(n) for n in ds["notes"]))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return _PAGE.render(
+        css=CSS, now=now, files=files, sets=sets, alpha=collect.ALPHA,
+        workload_cols=WORKLOAD_COLS, comparison_cols=COMPARISON_COLS,
+        level_cols=LEVEL_COLS, fit_cols=FIT_COLS,
+        workloads=[_workload_row(ds) for ds in sets],
+        figures=[(fid, figure(sets, bench, names, title,
+                              paper_cpu=fid == "fig2")[0])
+                 for fid, title, bench, names in FIGURES] if sets else [],
+        extra=[(fid, figure(sets, bench, names, title)[0])
+               for fid, title, bench, names in EXTRA_FIGURES
+               if bench in measured],
+        comps=[_comparison(c) for c in comps],
+        datasets=[_dataset(ds) for ds in sets])
 
 
 def build(tasks_results):
@@ -367,7 +359,7 @@ def build(tasks_results):
         "index.html": page(sets, comps, files),
         "ratios.csv": ratios_csv(recs),
         "ratios.json": json.dumps({"datasets": [
-            {k: ds[k] for k in ("label", "task", "scenario", "args",
+            {k: ds[k] for k in ("label", "task", "scenario", "args", "left_out",
                                 "optimised", "pass_sla")} for ds in sets],
             "ratios": recs, "comparisons": comps}, indent=1, sort_keys=True),
     }

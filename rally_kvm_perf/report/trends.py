@@ -85,17 +85,26 @@ def pooled(summaries):
 
 
 def verdict(series, alpha=ALPHA):
-    """The newest point against the ones before it: relative change of the
+    """The newest task against the tasks before it: relative change of the
     ratio with its 95% interval, Welch's p-value, and "regression",
-    "improved", "no significant change" or "not enough data" (with why)."""
-    newest, before = series[-1], series[:-1]
+    "improved", "no significant change" or "not enough data" (with why).
+    Every iteration of the newest task is on its side (pooled), none in
+    the reference: judging its last iteration alone, with its earlier
+    ones counted as "before", compared a task with itself."""
+    newest_rank = series[-1]["rank"]
+    mine = [p for p in series if p["rank"] == newest_rank]
+    before = [p for p in series if p["rank"] < newest_rank]
+    newest = mine[-1]
     out = {"newest": newest["task"], "runs_before": len(before),
+           "iterations": len(mine),
            "ratio": newest["ratio"], "reference_ratio": None,
            "relative_change": None, "change_ci_low": None,
            "change_ci_high": None, "p_value": None,
            "verdict": "not enough data", "why": None}
     ref = pooled([s for s in map(ratio_summary, before) if s])
-    new = ratio_summary(newest)
+    new = pooled([s for s in map(ratio_summary, mine) if s])
+    if new is not None:
+        out["ratio"] = new[0]
     if not before:
         out["why"] = "no earlier run"
         return out

@@ -2,9 +2,11 @@
 
 Instances are reached through runners (``rally_kvm_perf.host.runner``): SSH
 for cloud instances, local processes in tests. For each level k and each
-repetition, the benchmark starts in the first k instances together — every
-thread waits at a barrier, then records its start time and runs — and each
-instance's start and end times are kept so that the overlap can be judged.
+repetition, the benchmark starts in the first k instances together (each
+command waits in its guest for one planned moment by that guest's clock,
+sweep/timing.py: a command that reaches a loaded guest late still starts
+with the others), and each instance's start and end times are kept so
+that the overlap can be judged.
 
 A failure in one instance (non-zero exit, unparsable output, SSH error)
 is recorded for that instance, level and repetition; the other instances'
@@ -28,6 +30,9 @@ from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import runner as host_runner
+from rally_kvm_perf.sweep import plan
+from rally_kvm_perf.sweep import status
+from rally_kvm_perf.sweep import timing
 
 LOG = logging.getLogger(__name__)
 
@@ -48,64 +53,6 @@ class Target:
     boot: dict = None
 
 
-# Each run is wrapped so that the instance itself notes when the benchmark
-# started and ended (its own clock): the client's barrier only says when
-# the SSH requests left, not when bonnie++/netperf began under load. Its
-# kernel counters are read just before and just after (telemetry.py): the
-# run's steal, iowait, disk and NIC figures, with nothing running beside
-# the benchmark.
-TIMES_MARK = "KVMPERF-TIMES"
-_TIMED = ('b=$(%s); s=$(date +%%s.%%N); "$@"; rc=$?; e=$(date +%%s.%%N); '
-          'a=$(%s); printf "%%s\\n" "$b" "$a" >&2; '
-          'echo "%s $s $e" >&2; exit $rc'
-          % (telemetry.snapshot_script(), telemetry.snapshot_script(),
-             TIMES_MARK))
-
-
-def timed(argv):
-    """argv run under the in-guest timing wrapper (no shell injection: the
-    benchmark's words stay positional parameters)."""
-    return ["sh", "-c", _TIMED, "sh"] + list(argv)
-
-
-def split_times(stderr):
-    """(stderr without the timing line, (start, end) in guest time or
-    None)."""
-    kept, times = [], None
-    for line in (stderr or "").splitlines(True):
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == TIMES_MARK:
-            try:
-                times = (float(parts[1]), float(parts[2]))
-            except ValueError:
-                kept.append(line)
-            continue
-        kept.append(line)
-    return "".join(kept), times
-
-
-def estimate_clock(runner, samples=5):
-    """The guest clock's offset to ours from SSH round trips: the sample
-    with the shortest round trip, offset = guest - midpoint, uncertainty =
-    half that round trip (the guest read its clock somewhere inside it)."""
-    best = None
-    for _ in range(samples):
-        t0 = _now()
-        res = runner.run(["date", "+%s.%N"], timeout=60)
-        t1 = _now()
-        try:
-            guest = float(res.stdout.strip())
-        except ValueError:
-            continue
-        if best is None or t1 - t0 < best[1] - best[0]:
-            best = (t0, t1, guest)
-    if best is None:
-        return None
-    t0, t1, guest = best
-    return {"offset_s": guest - (t0 + t1) / 2.0,
-            "uncertainty_s": (t1 - t0) / 2.0}
-
-
 @dataclasses.dataclass
 class Benchmark:
     """What runs in every instance: ``name`` is "bonnie++" or
@@ -124,10 +71,6 @@ def as_root(target, argv):
     """``argv`` for a root-only command in ``target``: through ``sudo -n``
     where the SSH user is not root."""
     return (["sudo", "-n"] if target.use_sudo else []) + list(argv)
-
-
-def _now():
-    return time.time()
 
 
 # how long a timed-out benchmark's processes may take to end after their
@@ -183,14 +126,14 @@ class Sweep:
         if between == "reboot" and reboot is None:
             raise exceptions.InvalidArgument(
                 "between_repetitions=reboot needs a way to reboot instances")
-        if not valid_levels(levels, len(targets)):
+        if not plan.valid_levels(levels, len(targets)):
             raise exceptions.InvalidArgument(
                 "active instance counts must be whole numbers from 1 to %d "
                 "(the instances available), got %r" % (len(targets), levels))
-        check_adaptive(repetitions, min_repetitions, target_half_width)
+        plan.check_adaptive(repetitions, min_repetitions, target_half_width)
         self.target_half_width = target_half_width
         self.min_repetitions = (min(repetitions, min_repetitions or
-                                    DEFAULT_MIN_REPETITIONS)
+                                    plan.DEFAULT_MIN_REPETITIONS)
                                 if target_half_width else repetitions)
         self.adaptive = {}   # level: {"repetitions", "why", "widths"}
         self.targets = list(targets)
@@ -214,12 +157,14 @@ class Sweep:
         self.warnings = []
         self.events = []     # reboots and cache drops that failed
         self.host_probe = host_probe
+        # the last level's lateness and command reach: the next lead
+        self.late_start = self.command_reach = 0.0
 
     def _clocks(self, targets):
         """Estimate each live target's clock offset (in parallel)."""
         def one(target):
             try:
-                target.clock = estimate_clock(target.runner)
+                target.clock = timing.estimate_clock(target.runner)
             except exceptions.HostUnreachable as e:
                 target.clock = None
                 if not target.broken:
@@ -234,14 +179,14 @@ class Sweep:
 
     def run(self):
         self._clocks(self.targets[:max(self.levels)])
-        plan = [(level, rep, bench.name) for level in self.levels
-                for rep in range(1, self.repetitions + 1)
-                for bench in self.benchmarks
-                if (level, rep, bench.name) not in self._done]
+        to_run = [(level, rep, bench.name) for level in self.levels
+                  for rep in range(1, self.repetitions + 1)
+                  for bench in self.benchmarks
+                  if (level, rep, bench.name) not in self._done]
         if self._done:
             self.progress("resuming: %d run(s) kept from the earlier sweep, "
-                          "%d to run" % (len(self._done), len(plan)))
-        eta = Estimate(plan)
+                          "%d to run" % (len(self._done), len(to_run)))
+        eta = status.Estimate(to_run)
         for level in self.levels:
             active = self.targets[:level]
             for rep in range(1, self.repetitions + 1):
@@ -267,14 +212,14 @@ class Sweep:
                     self.on_run(self.runs)
                     left = eta.done(level, rep, bench.name,
                                     time.monotonic() - t0)
-                    self.progress("%s; %s" % (summary(record), left))
+                    self.progress("%s; %s" % (status.summary(record), left))
             else:
                 if self.target_half_width:
                     widths = self.widths(level)
                     self.adaptive[level] = {
                         "repetitions": self.repetitions, "widths": widths,
                         "why": "the most allowed (%d); %s" % (
-                            self.repetitions, _widths_text(
+                            self.repetitions, status.widths_text(
                                 widths, self.target_half_width))}
         return self.runs
 
@@ -321,7 +266,7 @@ class Sweep:
         self.adaptive[level] = {
             "repetitions": reps, "widths": widths,
             "why": "target width reached after %d: %s" % (
-                reps, _widths_text(widths, self.target_half_width))}
+                reps, status.widths_text(widths, self.target_half_width))}
         self.progress("%d instance(s) at once: %s; no more repetitions"
                       % (level, self.adaptive[level]["why"]))
         return True
@@ -428,16 +373,22 @@ class Sweep:
                       "starting" % (bench.name, level, rep, self.repetitions))
         barrier = threading.Barrier(max(len(runnable), 1),
                                     timeout=self.barrier_timeout)
+        before = self._host_snapshot(runnable)
+        go = timing.start_moment([t.clock for t in runnable],
+                                 self.late_start, self.command_reach)
+        record["planned_start_at"] = go
         threads = []
         for target in runnable:
             results[target.name] = {"instance": target.name,
                                     "hypervisor": target.hypervisor}
+            start_at = (go + target.clock["offset_s"]
+                        if go is not None and target.clock else None)
             thread = threading.Thread(
                 target=self._run_one,
-                args=(target, bench, barrier, results[target.name], level, rep),
+                args=(target, bench, barrier, results[target.name], level, rep,
+                      start_at),
                 name="kvm-perf-%s" % target.name, daemon=True)
             threads.append(thread)
-        before = self._host_snapshot(runnable)
         with self.timer("%s.%d_instances" % (bench.name, level)):
             for thread in threads:
                 thread.start()
@@ -445,6 +396,9 @@ class Sweep:
                 thread.join()
         after = self._host_snapshot(runnable)
         record["instances"] = [results[t.name] for t in active]
+        if go is not None:
+            self.late_start = timing.lateness(record["instances"], go)
+        self.command_reach = timing.reach(record["instances"])
         if before and after:
             seconds = after[0] - before[0]
             record["host_telemetry"] = {}
@@ -469,52 +423,50 @@ class Sweep:
             return None
         return (t0 + time.monotonic()) / 2.0, found
 
-    def _run_one(self, target, bench, barrier, out, level, rep):
+    def _run_one(self, target, bench, barrier, out, level, rep, start_at):
         out.update({"started_at": None, "finished_at": None,
                     "exit_code": None, "metrics": None, "error": None})
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
             out["barrier_broken"] = True  # start anyway; overlap shows it
-        out["started_at"] = _now()
+        out["started_at"] = timing.now()
         try:
-            res = target.runner.run(timed(bench.argv_for(target)),
-                                    timeout=self.command_timeout)
+            res = target.runner.run(
+                timing.timed(bench.argv_for(target), start_at=start_at),
+                timeout=self.command_timeout)
         except exceptions.HostUnreachable as e:
-            out["finished_at"] = _now()
+            out["finished_at"] = timing.now()
             out["error"] = "%s: %s" % (target.name, e)
             self._mark_broken(target, level, rep, e)
             return
         except exceptions.KVMPerfError as e:  # timeout
-            out["finished_at"] = _now()
+            out["finished_at"] = timing.now()
             out["error"] = "%s: %s" % (target.name, e)
             if getattr(e, "exit_code", None) == "timeout":
                 self._check_stopped(target, bench, out, level, rep)
             return
         except Exception as e:  # never lose the other instances' results
-            out["finished_at"] = _now()
+            out["finished_at"] = timing.now()
             out["error"] = "%s: unexpected %s: %s" % (
                 target.name, type(e).__name__, e)
             return
-        out["finished_at"] = _now()
+        out["finished_at"] = timing.now()
         out["exit_code"] = res.exit_code
-        stderr, times = split_times(res.stderr)
+        stderr, times = timing.split_times(res.stderr)
         stderr, blocks = telemetry.split(stderr)
         out["stdout"], out["stderr"] = res.stdout, stderr
         if len(blocks) == 2:
-            seconds = (times[1] - times[0] if times
+            seconds = (times.finished - times.started if times
                        else out["finished_at"] - out["started_at"])
             out["telemetry"] = telemetry.guest_usage(blocks[0], blocks[1],
                                                      seconds)
-        if times and target.clock:
-            # the guest's own start and end, on our clock
-            out["guest_started_at"] = times[0] - target.clock["offset_s"]
-            out["guest_finished_at"] = times[1] - target.clock["offset_s"]
-            out["clock_uncertainty_s"] = target.clock["uncertainty_s"]
+        out.update(timing.on_our_clock(times, target.clock))
         if res.exit_code != 0:
             out["error"] = "%s: %s exited with %d: %s" % (
                 target.name, bench.argv[0], res.exit_code,
                 exceptions.last_line(stderr)
+                or outputs.failure(bench.name, res.stdout)
                 or exceptions.last_line(res.stdout) or "no output")
             return
         try:
@@ -525,50 +477,6 @@ class Sweep:
             return
         if warnings:
             out["warnings"] = warnings
-
-
-DEFAULT_MIN_REPETITIONS = 3
-
-
-def check_adaptive(repetitions, min_repetitions, target_half_width):
-    """Adaptive repetitions' arguments, refused when they mean nothing."""
-    if target_half_width is None:
-        if min_repetitions is not None:
-            raise exceptions.InvalidArgument(
-                "min_repetitions needs target_half_width (adaptive "
-                "repetitions); without it every level runs repetitions")
-        return
-    if not 0 < target_half_width < 1:
-        raise exceptions.InvalidArgument(
-            "target_half_width is a fraction of the mean (0.05: a 95%% "
-            "interval within +-5%%), got %r" % (target_half_width,))
-    if min_repetitions is not None and not 2 <= min_repetitions <= \
-            repetitions:
-        raise exceptions.InvalidArgument(
-            "min_repetitions must be from 2 (an interval needs two) to "
-            "repetitions (%d, the most a level runs), got %r"
-            % (repetitions, min_repetitions))
-
-
-def _widths_text(widths, target):
-    parts = []
-    for bench, (name, half, n) in sorted(widths.items()):
-        if name is None:
-            parts.append("%s: no headline metric measured" % bench)
-        elif half is None:
-            parts.append("%s %s: no interval (n = %d)" % (bench, name, n))
-        else:
-            parts.append("%s %s +-%.1f%% (n = %d)" % (bench, name,
-                                                      half * 100, n))
-    return "%s; target +-%.1f%%" % (", ".join(parts), target * 100)
-
-
-def valid_levels(levels, available):
-    """Are ``levels`` a non-empty list of whole numbers from 1 to
-    ``available``? (The validator, the scenario and the engine ask.)"""
-    return isinstance(levels, list) and bool(levels) and not [
-        k for k in levels if isinstance(k, bool) or not isinstance(k, int)
-        or not 1 <= k <= available]
 
 
 def parallel(targets, func):
@@ -589,105 +497,3 @@ def parallel(targets, func):
         thread.start()
     for thread in threads:
         thread.join()
-
-
-def summary(record):
-    """One line on a finished run: its headline metric in each instance
-    and what failed."""
-    values, failed = [], 0
-    for inst in record["instances"]:
-        if inst.get("error"):
-            failed += 1
-            continue
-        found = metrics.headline(inst.get("metrics") or {})
-        if found:
-            values.append(found)
-    parts = ["%s, %d instance(s) at once, repetition %d done"
-             % (record["benchmark"], record["level"], record["repetition"])]
-    if values:
-        name = values[0][0]
-        nums = [v for k, v in values if k == name]
-        parts.append("%s mean %.6g (per instance: %s)" % (
-            name, sum(nums) / len(nums), ", ".join("%.6g" % v for v in nums)))
-    if failed:
-        parts.append("%d of %d instance run(s) FAILED" % (
-            failed, len(record["instances"])))
-    return ": ".join(parts[:2]) + "".join("; " + p for p in parts[2:])
-
-
-class Estimate:
-    """Remaining time of a sweep from the runs done so far.
-
-    A run not yet seen at its level is assumed to last as long as the same
-    benchmark at the highest level done, scaled by the instance count (k
-    instances sharing one host take about k times as long when the shared
-    resource is the bottleneck) unless the benchmark runs for a fixed time
-    (netperf): a rough figure, labelled as an estimate.
-    """
-
-    def __init__(self, plan, fixed_time=lambda bench: bench.startswith(
-            "netperf")):
-        self.fixed_time = fixed_time
-        self.left = list(plan)   # (level, repetition, benchmark) to run
-        self.seconds = {}        # (benchmark, level) -> [durations]
-        self.between = []        # durations of reboots / cache drops
-
-    def between_done(self, level, rep, seconds):
-        if seconds > 0.5 or self.between:
-            self.between.append(seconds)
-
-    def done(self, level, rep, bench, seconds):
-        self.seconds.setdefault((bench, level), []).append(seconds)
-        self.left.remove((level, rep, bench))
-        return self.text()
-
-    def _guess(self, bench, level):
-        same = self.seconds.get((bench, level))
-        if same:
-            return sum(same) / len(same)
-        seen = sorted(lv for (b, lv) in self.seconds if b == bench)
-        if seen:
-            ref = self.seconds[(bench, seen[-1])]
-            scale = 1.0 if self.fixed_time(bench) else level / seen[-1]
-            return sum(ref) / len(ref) * scale
-        every = [x for v in self.seconds.values() for x in v]
-        return sum(every) / len(every) if every else 0.0
-
-    def remaining(self):
-        runs = sum(self._guess(b, lv) for lv, _, b in self.left)
-        steps = len({(lv, rep) for lv, rep, _ in self.left})
-        between = (sum(self.between) / len(self.between)
-                   if self.between else 0.0)
-        return runs + steps * between
-
-    def text(self):
-        if not self.left:
-            return "sweep complete"
-        secs = self.remaining()
-        return "%d run(s) left, about %s (estimate)" % (
-            len(self.left), _duration(secs))
-
-
-def _duration(seconds):
-    minutes = int(round(seconds / 60.0))
-    if minutes < 1:
-        return "%d s" % round(seconds)
-    if minutes < 60:
-        return "%d min" % minutes
-    return "%d h %02d min" % divmod(minutes, 60)
-
-
-def failure_message(runs, limit=5):
-    """One message naming the instance, level, repetition and cause of
-    every failed run (the first ``limit``), or None."""
-    failures = [(run, inst) for run in runs for inst in run["instances"]
-                if inst.get("error")]
-    if not failures:
-        return None
-    parts = ["%s at %d active instance(s), repetition %d: %s"
-             % (run["benchmark"], run["level"], run["repetition"],
-                inst["error"]) for run, inst in failures[:limit]]
-    more = len(failures) - limit
-    return "%d instance run(s) failed: %s%s" % (
-        len(failures), "; ".join(parts),
-        "; and %d more (see the report)" % more if more > 0 else "")

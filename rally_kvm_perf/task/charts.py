@@ -8,132 +8,20 @@ from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf import telemetry
 
-# Lines charts per benchmark: (metrics drawn together, title, axis label)
-_RUN_CHARTS = {
-    "bonnie++": (("char_write_kBps", "block_write_kBps", "rewrite_kBps",
-                  "char_read_kBps", "block_read_kBps"),
-                 "bonnie++ sequential I/O per run", "KiB/s"),
-    "netperf:TCP_STREAM": (("throughput_mbps",),
-                           "netperf TCP_STREAM throughput per run",
-                           "10^6 bit/s"),
-    "netperf:UDP_STREAM": (("throughput_mbps", "send_throughput_mbps"),
-                           "netperf UDP_STREAM throughput per run",
-                           "10^6 bit/s"),
-    "netperf:TCP_RR": (("latency_mean_us", "latency_p50_us", "latency_p90_us",
-                        "latency_p99_us"),
-                       "netperf TCP_RR latency per run", "microseconds"),
-    "fio": (("randread_iops", "randwrite_iops"),
-            "fio 4 KiB random IOPS per run", "1/s"),
-}
 
-
-def _label(bench, name):
+def label(bench, name):
+    """A metric's row label: benchmark, name and unit."""
     metric = metrics.METRICS.get(name)
     unit = " [%s]" % metric.unit if metric else ""
     return "%s %s%s" % (bench, name, unit)
 
 
-def _fmt(value, digits=4):
+def rounded(value, digits=4):
+    """A value as a person reads it (4 significant digits; "n/a")."""
     if value is None:
         return "n/a"
     return float("%.*g" % (digits, value))
 
-
-def baseline_additive(doc):
-    """StatsTable of this iteration's mean per metric; Rally aggregates the
-    iterations (min/median/90%ile/max)."""
-    rows = []
-    for bench, data in sorted(doc.get("benchmarks", {}).items()):
-        for name in metrics.ordered(data.get("statistics", {})):
-            summary = data["statistics"][name]
-            metric = metrics.METRICS.get(name)
-            if summary["mean"] is None or metric is None \
-                    or metric.better == metrics.NEUTRAL:
-                continue
-            rows.append([_label(bench, name) + " (not seconds)",
-                         summary["mean"]])
-    if not rows:
-        return []
-    return [{"title": "Host baseline: mean of each metric per iteration",
-             "description": "Mean over the repetitions of one iteration, "
-                            "for every metric the host measured. Rally "
-                            "labels these columns '(sec)': the unit is in "
-                            "each row's name.",
-             "chart_plugin": "StatsTable", "data": rows}]
-
-
-def baseline_complete(doc):
-    """Statistics table, per-run charts and host facts of one iteration."""
-    out = []
-    rows = []
-    for bench, data in sorted(doc.get("benchmarks", {}).items()):
-        for name in metrics.ordered(data.get("statistics", {})):
-            s = data["statistics"][name]
-            metric = metrics.METRICS.get(name)
-            if s["n"] == 0 and not s["missing"]:
-                continue
-            rows.append([
-                bench, name, metric.unit if metric else "",
-                metric.better if metric else "", s["n"], _fmt(s["mean"]),
-                _fmt(s["stddev"]), _fmt(s["ci_low"]), _fmt(s["ci_high"]),
-                _fmt(s["cv"] * 100 if s["cv"] is not None else None, 3),
-                s["missing"]])
-    if rows:
-        out.append({
-            "title": "Host baseline statistics",
-            "description": "Per metric over the repetitions: mean, sample "
-                           "standard deviation, 95% Student-t confidence "
-                           "interval, coefficient of variation. 'Unmeasured' "
-                           "counts runs where bonnie++ printed +++ (too fast "
-                           "to measure) or did not run the test.",
-            "chart_plugin": "Table",
-            "data": {"cols": ["Benchmark", "Metric", "Unit", "Better", "n",
-                              "Mean", "Std dev", "95% CI low", "95% CI high",
-                              "CV %", "Unmeasured"],
-                     "rows": rows}})
-    for bench, (names, title, unit) in _RUN_CHARTS.items():
-        data = doc.get("benchmarks", {}).get(bench)
-        if not data:
-            continue
-        series = []
-        for name in names:
-            points = [[s["run"], s["metrics"][name]]
-                      for s in data["samples"]
-                      if s.get("metrics", {}).get(name) is not None]
-            if points:
-                series.append([name, points])
-        if series:
-            out.append({"title": title, "chart_plugin": "Lines",
-                        "data": series, "label": unit,
-                        "axis_label": "repetition"})
-    out.append({"title": "Host facts and tools",
-                "chart_plugin": "TextArea", "data": facts_lines(doc)})
-    return out
-
-
-def facts_lines(doc):
-    facts = doc.get("facts") or {}
-    ept = facts.get("ept") or {}
-    tools = doc.get("tools") or {}
-    lines = [
-        "host: %s (%s)" % (doc.get("host"), facts.get("hostname")),
-        "CPU: %s, %s logical CPUs" % (facts.get("cpu_model"),
-                                      facts.get("cpus")),
-        "RAM: %s MiB, kernel %s" % (facts.get("ram_mb"), facts.get("kernel")),
-        "EPT/NPT: %s" % ept.get("state", "not checked"),
-        "tools: %s" % ", ".join("%s %s" % (k, v) for k, v in
-                                sorted(tools.items())),
-        "status: %s" % doc.get("status"),
-    ]
-    if ept.get("how_to_enable"):
-        lines.append("to enable %s: %s" % (ept.get("feature"),
-                                          ept["how_to_enable"]))
-    lines += ["warning: %s" % w for w in doc.get("warnings", [])]
-    lines += ["error: %s" % e["message"] for e in doc.get("errors", [])]
-    return lines
-
-
-# -- the sweep (KVMPerf.bonnie / .fio / .netperf) ---------------------------
 
 def _bonnie(stems, suffix):
     return tuple("%s_%s" % (stem, suffix if suffix else rate)
@@ -216,7 +104,10 @@ def _fit_text(data, group):
     parts = []
     for name in group:
         fit = data.get("metrics", {}).get(name, {}).get("fit")
-        if fit:
+        if fit and fit["n"] == 2:
+            parts.append("%s: two levels, no fit (the difference: %+.4g "
+                         "per added instance)" % (name, fit["slope"]))
+        elif fit:
             parts.append("%s: slope %+.4g per added instance, R² %s"
                          % (name, fit["slope"],
                             "%.3f" % fit["r2"] if fit["r2"] is not None
@@ -277,13 +168,13 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
 def _summary_cells(summary):
     if not summary:
         return ["n/a"] * 4
-    return [_fmt(summary.get("mean")), _fmt(summary.get("stddev")),
-            _fmt(summary.get("ci_low")), _fmt(summary.get("ci_high"))]
+    return [rounded(summary.get("mean")), rounded(summary.get("stddev")),
+            rounded(summary.get("ci_low")), rounded(summary.get("ci_high"))]
 
 
 def _rounded(rows, columns):
     """Display cells: the only place numbers are rounded."""
-    return [[_fmt(row[c]) if not isinstance(row[c], str) else row[c]
+    return [[rounded(row[c]) if not isinstance(row[c], str) else row[c]
              for c in columns] for row in rows]
 
 
@@ -382,7 +273,7 @@ def raw_lines(runs):
 
 
 def sweep_additive(result, benchmarks):
-    """StatsTable of every benchmark's first group (the paper's metrics):
+    """Lines of every benchmark's first group (the paper's metrics):
     the ratio at every level, or the VM mean without a baseline. Always
     emitted, so that Rally matches it across iterations."""
     rows = []
@@ -393,22 +284,25 @@ def sweep_additive(result, benchmarks):
             levels = data.get("metrics", {}).get(name, {}).get("levels", {})
             for k, d in sorted(levels.items()):
                 ratio = _ratio_of(d)
-                # Rally's StatsTable heads every column "(sec)": each row
-                # names its own unit, so that nobody reads seconds
                 if ratio is not None:
-                    rows.append(["%s %s ratio, %d active [VM/host, no unit; "
-                                 "not seconds]" % (bench, name, k), ratio])
+                    rows.append(["%s %s ratio, %d active [VM/host, no unit]"
+                                 % (bench, name, k), ratio])
                 elif d["vm"]["mean"] is not None:
                     metric = metrics.METRICS.get(name)
-                    rows.append(["%s %s, %d active [%s; not seconds]" % (
+                    rows.append(["%s %s, %d active [%s]" % (
                         bench, name, k, metric.unit if metric else "?"),
                         d["vm"]["mean"]])
+    # Lines, not StatsTable: Rally heads a StatsTable's columns "Min
+    # (sec)", "Median (sec)", ... whatever they hold, and a ratio has no
+    # unit; a line per level over the iterations carries none
     return [{"title": "Headline metrics per level",
              "description": "VM/host ratio (or the VM mean without a host "
-                            "baseline) of the paper's metrics per level. "
-                            "Rally labels these columns '(sec)' whatever "
-                            "they hold: the unit is in each row's name.",
-             "chart_plugin": "StatsTable", "data": rows}]
+                            "baseline) of the paper's metrics per level, "
+                            "one line per level over the iterations.",
+             "chart_plugin": "Lines", "axis_label": "iteration",
+             "label": "VM/host ratio (no unit), or the VM mean in the "
+                      "unit its name gives",
+             "data": rows}]
 
 
 def pinning_table(report, hypervisors):
@@ -494,7 +388,7 @@ def contention_lines(record):
         lines.append(
             "%s %s: the %s follows one line, then another from %d "
             "instance(s) at once (slope %.3g then %.3g per instance; "
-            "F-test p = %.3g)" % (
+            "sup-F test p = %.3g)" % (
                 knee["Benchmark"], knee["Metric"], knee["Of"],
                 knee["Knee at"], knee["Slope before"], knee["Slope after"],
                 knee["p"]))
@@ -504,7 +398,7 @@ def contention_lines(record):
                                               len(levels)))
     elif not found.get("knees"):
         lines.append("knees: none; every summary metric's curve is "
-                     "described by one straight line (F-test, p >= 0.05)")
+                     "described by one straight line (sup-F test, p >= 0.05)")
     return lines
 
 
@@ -529,14 +423,14 @@ def contention_charts(record):
                                else ""),
              "chart_plugin": "Table",
              "data": {"cols": columns, "rows": [
-                 [_fmt(r.get(c)) if not isinstance(r.get(c), str)
+                 [rounded(r.get(c)) if not isinstance(r.get(c), str)
                   else r.get(c) for c in columns] for r in rows]}}
     series = {}
     for r in rows:
         for key, _t, unit in telemetry.FIELDS:
             if unit == "%" and r.get(key) is not None:
                 series.setdefault("%s %s" % (r["Benchmark"], key), []).append(
-                    [r["Active"], _fmt(r[key])])
+                    [r["Active"], rounded(r[key])])
     lines = {"title": "Contention vs active instances (percentages)",
              "description": "The percentage columns of the table above, "
                             "beside the ratio curves: where host CPU or "

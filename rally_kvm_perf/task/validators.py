@@ -5,7 +5,7 @@ from rally.common import validation
 
 from rally_kvm_perf import exceptions
 from rally_kvm_perf.host import runner as host_runner
-from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import plan
 
 
 @validation.configure(name="kvm_perf_remote_host")
@@ -52,7 +52,7 @@ class ActiveCountsValidator(validation.Validator):
         if counts is None:
             return
         instances = args.get(self.instances_param, self.default_instances)
-        if not engine.valid_levels(counts, instances):
+        if not plan.valid_levels(counts, instances):
             self.fail("'%s' must be a non-empty list of whole numbers from 1 "
                       "to %s ('%s'), got %r" % (self.param_name, instances,
                                                 self.instances_param, counts))

@@ -127,13 +127,14 @@ def task(rally, tmp_path, args, expect_rc=0, sample=SMOKE):
         except Exception as e:   # said below, beside rally's own output
             why = "(no report: %s)" % e
     if proc.returncode != expect_rc:
-        # what failed first, in a line or two: CI shows only the start of
-        # a failure, and rally's output is long
-        raise AssertionError("rally task start: exit %d, expected %d\n%s\n"
-                             "--- stdout:\n%s\n--- stderr:\n%s" % (
-                                 proc.returncode, expect_rc,
-                                 task_errors(report) if report else why,
-                                 proc.stdout[-6000:], proc.stderr[-3000:]))
+        # why, on the message's first line: pytest's short summary (all
+        # that CI's "what failed" shows) keeps only that line
+        errors = task_errors(report) if report else why
+        raise AssertionError(
+            "rally task start: exit %d, expected %d: %s\n%s\n"
+            "--- stdout:\n%s\n--- stderr:\n%s" % (
+                proc.returncode, expect_rc, one_line(errors), errors,
+                proc.stdout[-6000:], proc.stderr[-3000:]))
     assert uuid, proc.stdout[-3000:]
     assert report is not None, why
     # nothing the task created survives it, nothing else was touched
@@ -160,6 +161,14 @@ def task_errors(report):
                     lines.extend("    " + line for line in
                                  err[2].strip().splitlines()[-6:])
     return "\n".join(lines) or "(no iteration error, no failed SLA)"
+
+
+def one_line(text, limit=600):
+    """text's unindented lines (task_errors' heads, not their tracebacks)
+    joined with " | ", cut to limit characters."""
+    joined = " | ".join(line.strip() for line in text.splitlines()
+                        if line.strip() and not line[0].isspace())
+    return joined if len(joined) <= limit else joined[:limit - 3] + "..."
 
 
 def workloads(report):

@@ -2,7 +2,7 @@
 inside its namespace on a database of this pytest process's own, which
 this process also reads through rally.api (see aio.py).
 
-How CI schedules them (tools/run.sh test): pytest-xdist, three workers,
+How CI schedules them (tools/run.sh test): pytest-xdist, two workers,
 ``--dist loadgroup``. Tests that share an expensive module fixture (one
 Rally task read by several tests) carry one ``xdist_group`` so that one
 worker runs them all and the task runs once; every other test is a unit of

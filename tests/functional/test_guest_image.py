@@ -132,6 +132,30 @@ def test_real_image_without_extlinux_conf_is_refused(raw_copy):
     assert "/boot/extlinux/extlinux.conf is missing" in proc.stderr
 
 
+def test_real_image_whose_initrd_lacks_its_first_process_is_refused(
+        raw_copy, tmp_path):
+    """The kernel runs rdinit= from the initrd (the image's fast init,
+    tools/aio/guest-fastinit.sh); one the initrd does not hold would panic
+    the guest, so the image is refused before any boot."""
+    fs, _ = _partition(raw_copy)
+    conf = tmp_path / "extlinux.conf"
+    subprocess.run(["debugfs", "-R", "dump /boot/extlinux/extlinux.conf %s"
+                    % conf, fs], check=True, capture_output=True)
+    text = conf.read_text()
+    assert "rdinit=/kvm-perf-init " in text, text
+    conf.write_text(text.replace("rdinit=/kvm-perf-init ",
+                                 "rdinit=/kvm-perf-nope "))
+    subprocess.run(["debugfs", "-w", "-f", "-", fs], check=True,
+                   capture_output=True,
+                   input="rm /boot/extlinux/extlinux.conf\n"
+                         "cd /boot/extlinux\nwrite %s extlinux.conf\n" % conf,
+                   text=True)
+    proc = _verify(raw_copy)
+    assert proc.returncode == 1, proc.stderr
+    assert "verify FAILED [bootloader]" in proc.stderr, proc.stderr
+    assert "holds no /kvm-perf-nope" in proc.stderr, proc.stderr
+
+
 def test_real_image_copied_while_mounted_elsewhere_is_refused(raw_copy,
                                                               tmp_path):
     _, offset = _partition(raw_copy)

@@ -25,12 +25,25 @@ def sshd(tmp_path_factory):
     shutil.copy(d / "client_key.pub", d / "authorized_keys")
     os.chmod(d / "authorized_keys", 0o600)
     port = netserver.free_port()
+    # The "instances" all share this machine, and so fio's test file: one
+    # run's --unlink could remove it between another's lay-out and its
+    # open (ENOENT under load). On the SSH path fio gets a file of its own
+    # per run; everything else about it is the real fio.
+    (d / "bin").mkdir()
+    (d / "bin" / "fio").write_text(
+        "#!/bin/sh\n"
+        "for a; do shift; case $a in --filename=*) a=$a.$$;; esac; "
+        "set -- \"$@\" \"$a\"; done\n"
+        "exec %s \"$@\"\n" % (shutil.which("fio") or "/usr/bin/fio"))
+    os.chmod(d / "bin" / "fio", 0o755)
     (d / "sshd_config").write_text(
         "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
         "AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        "UsePAM no\nStrictModes no\n"
-        % (port, d / "host_key", d / "sshd.pid", d / "authorized_keys"))
+        "UsePAM no\nStrictModes no\nSetEnv PATH=%s:%s\n"
+        % (port, d / "host_key", d / "sshd.pid", d / "authorized_keys",
+           d / "bin", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+           "/sbin:/bin"))
     os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir
     proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
                             stderr=open(d / "sshd.log", "w"))

@@ -7,6 +7,7 @@ mkfs.ext4 -d) with stand-in files for the kernel and the programs; the
 filesystem copied while another mount namespace still held it.
 """
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -42,8 +43,24 @@ LINKS = ("etc/systemd/system/sysinit.target.wants/"
          "kvm-perf-guest-init-net.service")
 
 
+def newc_cpio(names):
+    """A gzip'ed newc cpio archive (an initrd) of small files: the format
+    the kernel unpacks and initramfs-tools writes."""
+    out = b""
+    for ino, name in enumerate(list(names) + ["TRAILER!!!"], 1):
+        data = b"" if name == "TRAILER!!!" else b"#!/bin/sh\n"
+        raw = name.encode() + b"\0"
+        fields = [ino, 0o100755, 0, 0, 1, 0, len(data), 0, 0, 0, 0,
+                  len(raw), 0]
+        head = b"070701" + b"".join(b"%08X" % f for f in fields)
+        out += head + raw + b"\0" * (-(len(head) + len(raw)) % 4)
+        out += data + b"\0" * (-len(data) % 4)
+    return gzip.compress(out)
+
+
 def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
-              root_uuid=None, boot_code=True):
+              root_uuid=None, boot_code=True, rdinit=None,
+              initrd_files=("init", "kvm-perf-init")):
     """A 64 MiB disk as build-guest-image.sh lays it out."""
     tree = path.parent / (path.name + ".tree")
     fs_uuid = str(uuid.uuid4())
@@ -52,7 +69,8 @@ def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
             continue
         f = tree / rel
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_bytes(b"stand-in for %s\n" % rel.encode())
+        f.write_bytes(newc_cpio(initrd_files) if "initrd" in rel
+                      else b"stand-in for %s\n" % rel.encode())
     for rel in LINKS:
         if rel in skip:
             continue
@@ -65,8 +83,9 @@ def make_disk(path, skip=(), conf=True, kernel="/boot/vmlinuz-6.1.0-test",
         (tree / "boot/extlinux/extlinux.conf").write_text(
             "DEFAULT linux\nLABEL linux\n  LINUX %s\n"
             "  INITRD /boot/initrd.img-6.1.0-test\n"
-            "  APPEND root=UUID=%s ro console=ttyS0\n"
-            % (kernel, root_uuid or fs_uuid))
+            "  APPEND %sroot=UUID=%s ro console=ttyS0\n"
+            % (kernel, "rdinit=%s " % rdinit if rdinit else "",
+               root_uuid or fs_uuid))
     subprocess.run(["truncate", "-s", "64M", str(path)], check=True)
     subprocess.run(["sfdisk", "-q", str(path)], check=True, text=True,
                    input="start=2048, type=83, bootable\n")
@@ -134,6 +153,20 @@ def test_missing_extlinux_itself_is_refused(tmp_path):
 def test_kernel_named_but_absent_is_refused(tmp_path):
     refused(make_disk(tmp_path / "d.raw", kernel="/boot/vmlinuz-other"),
             "bootloader", "/boot/vmlinuz-other")
+
+
+def test_first_process_in_the_initrd_passes(tmp_path):
+    rc, err = verify(make_disk(tmp_path / "d.raw", rdinit="/kvm-perf-init"))
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("files", [("init",), ("init", "kvm-perf-init-old")])
+def test_first_process_missing_from_the_initrd_is_refused(tmp_path, files):
+    """rdinit= names a file the initrd does not hold (or only a longer
+    name starting with it): the kernel would panic at boot."""
+    refused(make_disk(tmp_path / "d.raw", rdinit="/kvm-perf-init",
+                      initrd_files=files),
+            "bootloader", "holds no /kvm-perf-init")
 
 
 def test_wrong_root_uuid_is_refused(tmp_path):

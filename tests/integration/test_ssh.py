@@ -59,6 +59,34 @@ def test_a_timeout_stops_the_remote_process_group(sshd, tmp_path):
         runner.close()
 
 
+def test_no_answer_after_the_limit_drops_the_connection(sshd, monkeypatch):
+    """A command that does not end after its limit (here it stops the
+    remote `timeout` that should have ended it): the client gives up,
+    and the next command runs on a new connection, never on the one
+    given up on (reused, a connection the host had stopped answering
+    blocked the next command for 16 minutes)."""
+    monkeypatch.setattr(host_runner, "REMOTE_KILL_AFTER_S", 1)
+    monkeypatch.setattr(host_runner, "CLIENT_GRACE_S", 1)
+    marker = "kvmperf-noanswer-%d" % time.monotonic_ns()
+    runner = host_runner.SSHRunner("127.0.0.1", user="root",
+                                   port=sshd["port"], key_filename=sshd["key"])
+    try:
+        assert runner.run(["true"]).exit_code == 0
+        given_up = runner._ssh._client
+        t0 = time.monotonic()
+        with pytest.raises(exceptions.CommandFailed,
+                           match="no answer 2 s after its 1 s limit: the "
+                                 "connection is dropped"):
+            runner.run(["sh", "-c", 'kill -STOP "$PPID"; sleep 60; : %s'
+                        % marker], timeout=1)
+        assert time.monotonic() - t0 < 15
+        assert runner.run(["true"], timeout=30).exit_code == 0
+        assert runner._ssh._client is not given_up
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", marker], capture_output=True)
+        runner.close()
+
+
 def test_a_local_timeout_stops_the_process_group_too():
     """The local runner (host baselines on an all-in-one node): at the limit
     the command's children go too, not only the process it started."""

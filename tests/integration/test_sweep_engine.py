@@ -4,6 +4,7 @@ on loopback."""
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -14,6 +15,7 @@ from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import status
 
 
 class Named(host_runner.LocalRunner):
@@ -95,6 +97,36 @@ def test_k_runs_start_together_and_overlap(server):
     assert 0 < cell["fairness"] <= 1.0
 
 
+class Slow(Named):
+    """An instance whose every command arrives 2 s late (a guest on a
+    loaded host, as on CI's TCG cloud)."""
+
+    def run(self, argv, timeout=None, stdin=None):
+        time.sleep(2.0)
+        return super().run(argv, timeout=timeout, stdin=stdin)
+
+
+def test_the_k_runs_start_at_one_moment_however_late_their_commands(server):
+    # without a planned start the slow instance's run began about 1 s
+    # after the other's (half the delay is in its clock offset); with it,
+    # well under 0.5 s on a loaded machine
+    both = targets(1) + [engine.Target("vm-slow", Slow("vm-slow"),
+                                       hypervisor="host-a")]
+    sw = engine.Sweep(both, [tcp(server, 1)], levels=[2], repetitions=2,
+                      between="none")
+    for run in sw.run():
+        go = run["planned_start_at"]
+        assert go is not None
+        starts = [i["guest_started_at"] for i in run["instances"]]
+        assert max(starts) - min(starts) < 0.5, starts
+        # each at the planned moment (the wrapper's own snapshot after it)
+        assert all(go - 1.1 <= t < go + 1.1 for t in starts), (go, starts)
+    # one instance: nothing to wait for
+    [run] = engine.Sweep(targets(1), [tcp(server, 1)], levels=[1],
+                         repetitions=1, between="none").run()
+    assert run["planned_start_at"] is None
+
+
 def test_a_failing_instance_keeps_the_others(server, tmp_path):
     ts = targets(2)
     good_dir = tmp_path / "ok"
@@ -118,7 +150,7 @@ def test_a_failing_instance_keeps_the_others(server, tmp_path):
     assert ok["error"] is None and ok["metrics"]["block_write_latency_us"] > 0
     assert failed["metrics"] is None and failed["exit_code"] != 0
     assert failed["error"].startswith("vm-2: bonnie++ exited with")
-    message = engine.failure_message(sw.runs)
+    message = status.failure_message(sw.runs)
     assert "bonnie++ at 2 active instance(s), repetition 1: vm-2" in message
 
 
@@ -346,3 +378,21 @@ def test_adaptive_arguments_that_mean_nothing_are_refused(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
         engine.Sweep(targets(1), [], levels=[1], repetitions=10, **kwargs)
     assert message in str(e.value)
+
+
+def test_a_failed_fio_job_is_named_not_its_last_brace(tmp_path):
+    """fio with --output-format=json reports a failed job in its JSON on
+    stdout (its own error line too, before the JSON) and exits 1: the
+    error names the job and the errno, not the JSON's closing "}"."""
+    fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures",
+                           "fio", "3.33-enospc.stdout")
+    [target] = targets(1)
+    sw = engine.Sweep([target], [engine.Benchmark(
+        "fio", ["sh", "-c", 'cat "$1"; exit 1', "sh", fixture])],
+        levels=[1], repetitions=1, between="none")
+    [run] = sw.run()
+    [failed] = run["instances"]
+    assert failed["exit_code"] == 1 and failed["metrics"] is None
+    assert failed["error"] == (
+        "vm-1: sh exited with 1: fio job randwrite failed with error 28 "
+        "(No space left on device)"), failed["error"]

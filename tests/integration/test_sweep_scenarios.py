@@ -18,6 +18,8 @@ from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.report import ndjson
 from rally_kvm_perf.task.scenarios.kvm_perf import bonnie
 from rally_kvm_perf.task.scenarios.kvm_perf import fio
+from rally_kvm_perf.task.scenarios.kvm_perf import fleet
+from rally_kvm_perf.task.scenarios.kvm_perf import guests
 from rally_kvm_perf.task.scenarios.kvm_perf import netperf
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 from tests import fakes
@@ -124,8 +126,10 @@ def test_bonnie_sweep_with_ratios(sshd, tmp_path, bonnie_baseline):
     series = dict(ratio["data"])
     assert [k for k, _ in series["block_write_latency_us"]] == [1, 2]
     assert all(v > 0 for _, v in series["block_write_latency_us"])
-    assert "Fitted lines: block_write_latency_us: slope" in ratio[
-        "description"]
+    # two levels: a difference, never an R² of 1 that claims a fit
+    assert "Fitted lines: block_write_latency_us: two levels, no fit (the " \
+        "difference: " in ratio["description"], ratio["description"]
+    assert "R²" not in ratio["description"].split("Fitted lines:")[1]
     table = out["bonnie++ per level: instances, host and ratio"]["data"]
     cols = table["cols"]
     rows = {(r[0], r[1]): dict(zip(cols, r)) for r in table["rows"]}
@@ -271,7 +275,7 @@ def test_server_in_error_stops_the_ssh_wait_early(sshd, tmp_path,
                                                   monkeypatch):
     """nova says ERROR while we wait for SSH: fail at once, not after
     ssh_timeout, naming the state and nova's fault."""
-    monkeypatch.setattr(utils, "STATUS_POLL_S", 0.5)
+    monkeypatch.setattr(guests, "STATUS_POLL_S", 0.5)
     nova = fakes.FakeNova()
     nova.servers.error_later = True
     t0 = time.monotonic()
@@ -382,7 +386,7 @@ def test_five_levels_are_judged_for_a_knee(sshd, tmp_path, fio_baseline):
     explain = out["Why the ratio falls: saturation and knees"]["data"]
     assert not any("not looked for" in line for line in explain), explain
     knees = record["contention"]["knees"]
-    # judged: either a knee with its F-test, or "none" said
+    # judged: either a knee with its sup-F test, or "none" said
     assert knees or any(line.startswith("knees: none") for line in explain)
     for k in knees:
         assert k["Benchmark"] == "fio" and 3 <= k["Knee at"] <= 4
@@ -467,8 +471,8 @@ def test_a_root_volume_left_after_its_server_fails_the_iteration(
     nova = fakes.FakeNova()
     scen = make(fio.Fio, sshd, nova, admin=True)
     scen._clients.cinder().volumes.linger = True
-    monkeypatch.setattr(scen, "VOLUME_DELETE_TIMEOUT_S", 0.2)
-    monkeypatch.setattr(utils, "REBOOT_POLL_S", 0.05)
+    monkeypatch.setattr(fleet.Fleet, "VOLUME_DELETE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(fleet, "VOLUME_POLL_S", 0.05)
     with pytest.raises(utils.SweepFailed, match="cleanup failed: volume "
                        "vol-of-server-1 of .* was still there"):
         scen.run("image-1", "flavor-1", instances=1, repetitions=1,
@@ -495,12 +499,12 @@ def test_bad_boot_from_volume_is_refused_before_booting(sshd, tmp_path, spec,
     assert nova.servers.created == []
 
 
-def _boot_ids(scen, nova, tmp_path, comes_back=lambda server: True):
+def _boot_ids(monkeypatch, nova, tmp_path, comes_back=lambda server: True):
     """The fake instances' boot id: a file that a reboot rewrites (the
     sweep waits until the guest's boot id changes)."""
     boot_id = tmp_path / "boot_id"
     boot_id.write_text("boot-0\n")
-    scen.BOOT_ID_ARGV = ["cat", str(boot_id)]
+    monkeypatch.setattr(guests.Guests, "BOOT_ID_ARGV", ["cat", str(boot_id)])
 
     def reboot(server):
         if comes_back(server):
@@ -519,9 +523,9 @@ def test_an_aborted_sweep_reports_and_keeps_what_it_measured(sshd,
     statuses = []
     save = scen._save_partial
 
-    def save_and_look(path, runs, targets):
-        save(path, runs, targets)
-        doc = json.load(open(path))
+    def save_and_look(iteration, runs):
+        save(iteration, runs)
+        doc = json.load(open(out))
         statuses.append((doc["status"], len(doc["runs"])))
     scen._save_partial = save_and_look
     scen._aborted = lambda: "rally task abort" if statuses else None
@@ -825,8 +829,8 @@ def test_a_stopped_sweep_resumes_where_it_stopped(sshd, tmp_path):
     assert nova.servers.created == []
 
 
-def test_the_guests_boot_is_over_before_anything_is_measured(sshd,
-                                                             tmp_path):
+def test_the_guests_boot_is_over_before_anything_is_measured(sshd, tmp_path,
+                                                             monkeypatch):
     """SSH answers before cloud-init's last stages end: the sweep waits
     for them (here a stand-in that takes 2 s), records how the boot ended,
     and only then measures."""
@@ -834,8 +838,9 @@ def test_the_guests_boot_is_over_before_anything_is_measured(sshd,
     scen = make(bonnie.Bonnie, sshd, nova)
     done = tmp_path / "boot-done"
     # as cloud-init's own: a dot per poll, then the status and its detail
-    scen.BOOT_DONE_ARGV = ["sh", "-c", "sleep 2; touch %s; echo '....'; "
-                           "echo 'status: done'; echo 'detail:'" % done]
+    monkeypatch.setattr(guests.Guests, "BOOT_DONE_ARGV", [
+        "sh", "-c", "sleep 2; touch %s; echo '....'; "
+        "echo 'status: done'; echo 'detail:'" % done])
     started = []
     measure = scen._benchmarks
 
@@ -869,7 +874,8 @@ def test_the_real_boot_check_on_a_machine_without_cloud_init(sshd,
     assert inst["boot"]["status"] == "no cloud-init in this boot"
 
 
-def test_a_boot_that_does_not_finish_is_not_measured(sshd, tmp_path):
+def test_a_boot_that_does_not_finish_is_not_measured(sshd, tmp_path,
+                                                     monkeypatch):
     """cloud-init still running at ssh_timeout: that instance is not
     measured beside its own boot; its error says so, the other's runs are
     kept; one that finished with errors is measured and the errors noted."""
@@ -878,8 +884,9 @@ def test_a_boot_that_does_not_finish_is_not_measured(sshd, tmp_path):
     flag = tmp_path / "first"
     # the first instance to ask never finishes booting, the second ends
     # with cloud-init's "error" status
-    scen.BOOT_DONE_ARGV = ["sh", "-c", "if mkdir %s 2>/dev/null; then sleep "
-                           "30; fi; echo 'status: error'; exit 1" % flag]
+    monkeypatch.setattr(guests.Guests, "BOOT_DONE_ARGV", [
+        "sh", "-c", "if mkdir %s 2>/dev/null; then sleep "
+        "30; fi; echo 'status: error'; exit 1" % flag])
     out = tmp_path / "sweep.json"
     with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=2, repetitions=1,
@@ -895,10 +902,10 @@ def test_a_boot_that_does_not_finish_is_not_measured(sshd, tmp_path):
     assert len(nova.servers.deleted) == 2
 
 
-def test_reboot_between_repetitions(sshd, tmp_path):
+def test_reboot_between_repetitions(sshd, tmp_path, monkeypatch):
     nova = fakes.FakeNova()
     scen = make(bonnie.Bonnie, sshd, nova)
-    _boot_ids(scen, nova, tmp_path)
+    _boot_ids(monkeypatch, nova, tmp_path)
     out = tmp_path / "sweep.json"
     scen.run("image-1", "flavor-1", instances=2, active_counts=[2],
              repetitions=2, between_repetitions="reboot",
@@ -916,7 +923,8 @@ def test_reboot_between_repetitions(sshd, tmp_path):
     assert len(kinds) == 2 and all(k.startswith("unknown: ") for k in kinds)
 
 
-def test_a_reboot_that_was_a_power_cut_is_said(sshd, tmp_path):
+def test_a_reboot_that_was_a_power_cut_is_said(sshd, tmp_path,
+                                               monkeypatch):
     """nova falls back to a HARD reboot when the guest does not shut down
     in time: the guest's journal of the boot before ends without a
     shutdown, and the report says which instance came back from a power
@@ -934,8 +942,8 @@ def test_a_reboot_that_was_a_power_cut_is_said(sshd, tmp_path):
                 % (tmp_path / "asked", lines), "sh"]
     for kind in ("power cut", "orderly"):
         scen = make(bonnie.Bonnie, sshd, nova)
-        _boot_ids(scen, nova, tmp_path)
-        scen.LAST_BOOT_ARGV = journal(kind)
+        _boot_ids(monkeypatch, nova, tmp_path)
+        monkeypatch.setattr(guests.Guests, "LAST_BOOT_ARGV", journal(kind))
         scen.run("image-1", "flavor-1", instances=1, repetitions=2,
                  between_repetitions="reboot", bonnie_directory=str(tmp_path),
                  output_file=str(out), **BONNIE, **ssh(sshd))
@@ -958,11 +966,11 @@ def test_an_instance_that_does_not_come_back_fails_with_evidence(
     the guest never came back). The instance is not measured after it,
     the error names it with the console's evidence, the others' runs are
     kept."""
-    monkeypatch.setattr(utils, "REBOOT_POLL_S", 0.2)
+    monkeypatch.setattr(guests, "REBOOT_POLL_S", 0.2)
     nova = fakes.FakeNova()
     nova.servers.console = "SYSLINUX 6.04\nBoot failed: press a key\n"
     scen = make(bonnie.Bonnie, sshd, nova)
-    _boot_ids(scen, nova, tmp_path, comes_back=lambda server: False)
+    _boot_ids(monkeypatch, nova, tmp_path, comes_back=lambda server: False)
     out = tmp_path / "sweep.json"
     with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=1, repetitions=2,
@@ -1002,9 +1010,11 @@ def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
                 "throughput (the paper's Fig. 4)"]
     assert [k for k, _ in dict(chart["data"])["throughput_mbps"]] == [1, 2]
     [additive] = scen._output["additive"]
-    # Rally heads a StatsTable's columns "(sec)": each row names its unit
+    # Rally heads a StatsTable's columns "(sec)": a ratio goes in Lines,
+    # which carry no unit but the row's own
+    assert additive["chart_plugin"] == "Lines"
     assert any(row[0] == "netperf:TCP_STREAM throughput_mbps ratio, 2 active "
-               "[VM/host, no unit; not seconds]" for row in additive["data"])
+               "[VM/host, no unit]" for row in additive["data"])
     rr = out["netperf:TCP_RR per level: instances, host and ratio"]["data"]
     rows = [dict(zip(rr["cols"], r)) for r in rr["rows"]]
     assert any(r["Metric"] == "latency_p99_us" and r["VM/host"] != "n/a"
@@ -1278,6 +1288,27 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
     assert table["rows"][0][:3] == ["bonnie++", 2, 1]
 
 
+def test_runtime_pinning_too_small_for_one_host_is_refused_before_booting(
+        sshd, tmp_path):
+    """same_host puts both 2-vCPU instances on one host: a CPU set of
+    three cannot give each vCPU its own, known before anything boots."""
+    nova = fakes.FakeNova()
+    scen = make(bonnie.Bonnie, sshd, nova, admin=True)
+    scen.context["kvm_perf"] = {
+        "hypervisors": {"compute-1": {
+            "name": "compute-1", "access": {"libvirt_uri": "test:///default",
+                                            "local": True},
+            "facts": {}, "ept": None}},
+        "runtime_pinning": {"strategy": "spread", "cpus": "4-6"}}
+    with pytest.raises(exceptions.InvalidArgument,
+                       match=r"placement same_host puts 2 instance\(s\) of 2 "
+                             r"vCPU\(s\) on one compute host, 4 vCPUs, but "
+                             r"the CPU set 4-6 has 3 host CPUs"):
+        scen.run("image-1", "flavor-1", instances=2, repetitions=1,
+                 bonnie_directory=str(tmp_path), **BONNIE, **ssh(sshd))
+    assert nova.servers.created == []
+
+
 def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
         sshd, tmp_path):
     """Asked for and not done: no numbers of unpinned VMs presented as
@@ -1295,11 +1326,13 @@ def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
                                             "local": True},
             "facts": {}, "ept": None}},
         # two 2-vCPU domains, three CPUs: no plan gives each vCPU its own
+        # (placement any: where they land is known only after the boot;
+        # same_host is refused before it, see the next test)
         "runtime_pinning": {"strategy": "spread", "cpus": "4-6"}}
     with pytest.raises(utils.SweepFailed) as e:
         scen.run("image-1", "flavor-1", instances=2, active_counts=[1, 2],
-                 repetitions=1, bonnie_directory=str(tmp_path), **BONNIE,
-                 **ssh(sshd))
+                 repetitions=1, bonnie_directory=str(tmp_path),
+                 placement="any", **BONNIE, **ssh(sshd))
     text = str(e.value)
     assert "pinning asked for but not in place" in text, text
     assert "runtime pinning on" in text and "not done" in text, text
@@ -1310,8 +1343,8 @@ def test_runtime_pinning_that_cannot_be_applied_fails_unmeasured(
     assert len(nova.servers.deleted) == 2
 
 
-def test_runtime_pinning_is_applied_again_after_every_reboot(sshd,
-                                                            tmp_path):
+def test_runtime_pinning_is_applied_again_after_every_reboot(sshd, tmp_path,
+                                                            monkeypatch):
     """A reboot rebuilds the libvirt domain unpinned (here: a new libvirt
     test connection, reset to the XML): the pins are applied and read back
     again, and the record keeps what each stretch of runs ran with."""
@@ -1319,7 +1352,7 @@ def test_runtime_pinning_is_applied_again_after_every_reboot(sshd,
     node.write_text(NODE)
     nova = fakes.FakeNova()
     scen = make(bonnie.Bonnie, sshd, nova, admin=True)
-    _boot_ids(scen, nova, tmp_path)
+    _boot_ids(monkeypatch, nova, tmp_path)
     scen.context["kvm_perf"] = {
         "hypervisors": {"compute-1": {
             # compute-1 is this machine (local): its counters are read

@@ -72,21 +72,22 @@ def test_every_option_is_named_in_the_docstring(cls):
 
 
 def test_every_sweep_scenario_has_the_shared_arguments():
+    from rally_kvm_perf.task.scenarios.kvm_perf import arguments
     from rally_kvm_perf.task.scenarios.kvm_perf import utils
     sweeps = [p for p in SCENARIOS if issubclass(p, utils.KVMPerfScenario)]
     assert {p.get_name() for p in sweeps} == {"KVMPerf.bonnie",
                                              "KVMPerf.netperf", "KVMPerf.fio"}
     for cls in sweeps:
         args = set(inspect.signature(cls.run).parameters)
-        assert set(utils.SWEEP_ARGS) <= args, cls.get_name()
+        assert set(arguments.SWEEP_ARGS) <= args, cls.get_name()
 
 
 def test_the_shared_arguments_are_documented_and_declared_alike():
     """Each sweep scenario's run() is complete as `rally plugin show` prints
-    it; the shared arguments are documented once (utils.sweep_doc fills
+    it; the shared arguments are documented once (arguments.sweep_doc fills
     each docstring's @SWEEP_PARAMS@ line), and they must default and
     validate the same in every sweep scenario."""
-    from rally_kvm_perf.task.scenarios.kvm_perf import utils
+    from rally_kvm_perf.task.scenarios.kvm_perf import arguments
     names = ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio")
     classes = [scenario.Scenario.get(n) for n in names]
     docs = [{p["name"]: " ".join(p["doc"].split())
@@ -95,7 +96,7 @@ def test_the_shared_arguments_are_documented_and_declared_alike():
     sigs = [inspect.signature(c.run).parameters for c in classes]
     for c in classes:
         assert "@SWEEP_PARAMS@" not in c.run.__doc__
-    for name in utils.SWEEP_ARGS:
+    for name in arguments.SWEEP_ARGS:
         if name not in ("image", "install_command"):   # name the tool
             assert docs[0][name] == docs[1][name] == docs[2][name], name
         assert sigs[0][name].default == sigs[1][name].default \
@@ -108,15 +109,28 @@ def test_the_shared_arguments_are_documented_and_declared_alike():
         "glance image with fio installed"]
     validators = [{(v[0], str(sorted(v[2].items())))
                    for v in c._meta_get("validators")
-                   if v[2].get("param_name") in (None, *utils.SWEEP_ARGS)}
+                   if v[2].get("param_name") in (None, *arguments.SWEEP_ARGS)}
                   for c in classes]
     assert validators[0] == validators[1] == validators[2]
 
 
 def test_sweep_doc_refuses_a_docstring_without_its_marker():
-    from rally_kvm_perf.task.scenarios.kvm_perf import utils
+    from rally_kvm_perf.task.scenarios.kvm_perf import arguments
 
     def run():
         """No marker."""
     with pytest.raises(ValueError, match="no @SWEEP_PARAMS@ line"):
-        utils.sweep_doc("x", "x")(run)
+        arguments.sweep_doc("x", "x")(run)
+
+
+def test_plugin_show_says_what_a_sweep_records_besides_the_benchmark():
+    """`rally plugin show` prints the run() docstring's description: each
+    sweep names its contention telemetry there, instance and host side."""
+    for name in ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio"):
+        cls = scenario.Scenario.get(name)
+        text = " ".join(info.parse_docstring(
+            cls.run.__doc__)["long_description"].split())
+        for words in ("contention telemetry", "CPU steal", "iowait",
+                      "qemu process and vhost threads",
+                      "kvm_perf_hypervisors context"):
+            assert words in text, (name, words)

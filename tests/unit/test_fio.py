@@ -67,6 +67,13 @@ def test_failed_job_is_an_error_naming_job_and_cause():
                        match=r"randwrite failed with error 28 "
                              r"\(No space left on device\)"):
         fio.parse(text)
+    # what the sweep says of a fio that exited non-zero: the failed job,
+    # not the JSON's last line ("}"); the other tools' last line says it
+    assert outputs.failure("fio", text) == (
+        "fio job randwrite failed with error 28 (No space left on device)")
+    assert outputs.failure("fio", FOUR) is None
+    assert outputs.failure("fio", "fio: no such option --x") is None
+    assert outputs.failure("bonnie++", text) is None
 
 
 def test_a_job_that_did_no_io_is_not_a_zero():

@@ -203,16 +203,16 @@ def test_neutral_metrics_get_no_ratio():
 
 def test_different_tool_versions_on_host_and_instances_are_flagged():
     from rally_kvm_perf.sweep import engine
-    from rally_kvm_perf.task.scenarios.kvm_perf import utils as scenarios
+    from rally_kvm_perf.task.scenarios.kvm_perf import baselines as scenarios
     vm = engine.Target("vm-1", None)
     vm.tools = {"bonnie++": "1.98", "netperf": "2.7.0"}
     docs = {"compute-1": {"tools": {"bonnie++": "2.00a",
                                     "netperf": "2.7.0"}}}
-    notes = scenarios._version_notes([vm], docs, ("bonnie++",))
+    notes = scenarios.version_notes([vm], docs, ("bonnie++",))
     assert notes == ["WARNING: bonnie++ 2.00a on the host (compute-1) but "
                      "1.98 in the instances: the ratio compares two "
                      "versions"]
-    assert scenarios._version_notes([vm], docs, ("netperf", "netserver")) \
+    assert scenarios.version_notes([vm], docs, ("netperf", "netserver")) \
         == []
 
 
@@ -235,3 +235,44 @@ def test_skew_and_overlap_come_from_the_guests_own_times():
     assert row["Measured in"] == "guests"
     assert row["Start skew max s"] == pytest.approx(3.0)
     assert row["Client start skew max s"] == 0.0
+
+
+def test_aggregate_of_level_k_needs_all_k_instances():
+    """One of 3 instances failed in every repetition: the sum of the other
+    two is not level 3's capacity, so there is no aggregate and the cell
+    says why (it was labelled level 3 before)."""
+    runs = [run("bonnie++", 3, r, [inst("a", 90.0), inst("b", 30.0),
+                                   inst("c", None, error="disk full")])
+            for r in (1, 2, 3)]
+    cell = sweep.analyze(runs, HOST)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]["levels"][3]
+    assert cell["aggregate"]["mean"] is None
+    assert cell["aggregate_ratio"]["ratio"] is None
+    assert "all 3 instances" in cell["aggregate_ratio"]["reason"]
+    # the level's mean still uses what the two delivered
+    assert cell["vm"]["mean"] == pytest.approx(60.0)
+    from rally_kvm_perf import results
+    [row] = results.level_rows(sweep.analyze(runs, HOST), "bonnie++",
+                               neutral=("block_write_cpu_pct",))
+    assert row["Active"] == 3 and row["Aggregate mean"] is None, row
+    assert "aggregate: no repetition in which all 3 instances" in row["Note"]
+
+
+def test_no_interval_that_cannot_be_true():
+    """Two host runs: no host interval (it printed one down to -10,706
+    transactions/s beside a VM column saying 'not estimable'); two
+    repetitions: no start-skew interval (one went to -0.349 s)."""
+    runs = [run("bonnie++", 2, r, [inst("a", 90.0 + r, start=0.0),
+                                   inst("b", 30.0 * r, start=0.1 * r)])
+            for r in (1, 2)]
+    host = {"compute-1": {"bonnie++": {"block_write_kBps": [100.0, 4.0]}}}
+    res = sweep.analyze(runs, host)
+    cell = res["benchmarks"]["bonnie++"]["metrics"]["block_write_kBps"][
+        "levels"][2]
+    assert cell["ratio"]["host"]["ci_low"] is None
+    assert cell["ratio"]["host"]["ci_note"] == "not estimable with n = 2"
+    skew = res["overlap"]["bonnie++"][2]["start_skew_s"]
+    assert skew["mean"] == pytest.approx(0.15) and skew["ci_low"] is None
+    # three repetitions of a skewed quantity: the interval is cut at zero
+    s = stats.summarize([1.0, 1.0, 40.0], bounds=(0.0, None))
+    assert s["ci_low"] == 0.0 and s["ci_high"] > 40.0

@@ -56,14 +56,14 @@ def test_sweep_cleanup_names_real_resource_managers():
     from rally_openstack.task.cleanup import manager
     from rally_openstack.task.cleanup import resources  # noqa: F401
 
+    from rally_kvm_perf.task.scenarios.kvm_perf import arguments
     from rally_kvm_perf.task.scenarios.kvm_perf import bonnie
     from rally_kvm_perf.task.scenarios.kvm_perf import netperf
-    from rally_kvm_perf.task.scenarios.kvm_perf import utils
     for cls in (bonnie.Bonnie, netperf.Netperf):
         assert cls.get_default_context()["cleanup@openstack"] == \
-            utils.CLEANUP
+            arguments.CLEANUP
     found = set()
-    for name in utils.CLEANUP:
+    for name in arguments.CLEANUP:
         [mgr] = manager.find_resource_managers([name])
         found.add((mgr._service, mgr._resource))
     assert found == {("nova", "servers"), ("nova", "server_groups"),

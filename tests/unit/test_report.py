@@ -188,7 +188,8 @@ def test_report_shows_fio_figures_and_why_the_ratio_falls():
     for fid in ("fio-iops", "fio-bw", "fio-p99"):
         assert "id='%s'" % fid in html, fid
     assert "Why the ratio falls: contention" in html
-    assert "the first resource to saturate is the host&#x27;s CPUs" in html
+    # escaped, as every text a task wrote
+    assert "the first resource to saturate is the host&#39;s CPUs" in html
     # the contention table: only the figures that were read
     assert "guest_steal_pct" in html and "host_cpu_busy_pct" in html
     assert "guest_iowait_pct" not in html
@@ -201,3 +202,34 @@ def test_report_without_fio_draws_no_fio_figure():
                                                       "workloads": []}]}])[
         "index.html"]
     assert "fio-iops" not in html and "Beyond the paper" not in html
+
+
+def test_what_a_task_wrote_is_text_on_the_page_never_markup():
+    """Arguments, notes, errors and SLA details come from the task (and
+    so from whoever wrote it): the page shows them, it never runs them."""
+    evil = "<script>alert(1)</script>"
+    task = _fio_task([], [evil])
+    sub = task[0]["subtasks"][0]["workloads"][0]
+    sub["sla_results"] = {"sla": [{"criterion": evil, "success": False,
+                                   "detail": evil}]}
+    html = render.build(task)["index.html"]
+    assert evil not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # the figures are the page's own markup
+    assert "<svg" in html
+
+
+def test_a_record_that_cannot_be_read_is_an_error_naming_its_workload():
+    """The exporter never falls back to the rounded display tables where
+    a record is there and cannot be read: it says which task and
+    workload hold it."""
+    from rally_kvm_perf import results
+    task = _fio_task([], [])
+    wl = task[0]["subtasks"][0]["workloads"][0]
+    for chart in wl["data"][0]["output"]["complete"]:
+        if chart["title"] == results.TITLE:
+            chart["data"] = ["{truncated"]
+    with pytest.raises(results.RecordError,
+                       match=r"task %s, workload KVMPerf.fio: its results "
+                             r"record does not parse" % task[0]["uuid"]):
+        render.build(task)

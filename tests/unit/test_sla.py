@@ -66,16 +66,23 @@ def test_ratio_with_nothing_to_check_fails():
 
 
 @pytest.mark.parametrize("config, passed, detail", [
-    ({"throughput_mbps": {"max_loss_per_instance": 0.3, "min_r2": 0.9}},
-     True, "checked"),
-    ({"throughput_mbps": {"max_loss_per_instance": 0.2}}, False,
-     "netperf:TCP_STREAM throughput_mbps: slope -0.2490 per instance "
-     "(95% upper n/a) < -0.2000"),
+    # two levels: a slope but no interval, so the data cannot show the
+    # loss within any limit
+    ({"throughput_mbps": {"max_loss_per_instance": 0.3}}, False,
+     "netperf:TCP_STREAM throughput_mbps: cannot tell whether the loss is "
+     "within 0.3000 per instance (2 levels: no interval for the slope "
+     "-0.2490); more levels"),
+    ({"throughput_mbps": {"max_loss_per_instance": 0.3,
+                          "on_inconclusive": "pass"}}, True, "checked"),
     ({"elapsed_s": {"min_r2": 0.5}}, False, "no ratio to fit"),
+    # a gate on a metric no fit has fails
+    ({"block_write_kBps": {"max_loss_per_instance": 0.1,
+                           "on_inconclusive": "pass"}}, False,
+     "block_write_kBps: not measured (no fit)"),
 ])
 def test_scaling(config, passed, detail):
     c = check("kvm_perf_scaling", config, NETPERF)
-    assert c.success is passed and detail in c.details()
+    assert c.success is passed and detail in c.details(), c.details()
 
 
 def fit_iteration(slope, low, high, r2):
@@ -92,21 +99,39 @@ def fit_iteration(slope, low, high, r2):
 @pytest.mark.parametrize("fit, passed, detail", [
     # flat: no degradation at all (after pinning), R² undefined: passes
     ((0.0, -0.01, 0.01, None), True, "checked"),
-    # the point slope is past the limit but the interval reaches it: the
-    # loss is not established
-    ((-0.06, -0.09, -0.03, 0.9), True, "checked"),
-    # even the upper end is past the limit: fails
+    # the interval lies within the limit: shown within, passes
+    ((-0.03, -0.045, -0.015, 0.9), True, "checked"),
+    # the interval reaches past the limit: cannot tell, fails and says why
+    ((-0.06, -0.09, -0.03, 0.9), False,
+     "cannot tell whether the loss is within 0.0500 per instance (95% "
+     "interval -0.0900 to -0.0300 reaches past -0.0500); more levels, or "
+     "more repetitions per level, would settle it"),
+    # the case: a loss of 0.234 per instance over 3 levels passed
+    # a 0.05 limit because its interval also reached +0.27
+    ((-0.234, -0.74, 0.27, 0.8), False, "cannot tell"),
+    # even the upper end is past the limit: a loss shown beyond it
     ((-0.12, -0.15, -0.09, 0.98), False,
-     "slope -0.1200 per instance (95% upper -0.0900) < -0.0500"),
-    # an established fall that is not linear
-    ((-0.04, -0.06, -0.02, 0.3), False, "R² 0.300 < 0.800"),
+     "slope -0.1200 per instance (95% interval -0.1500 to -0.0900) < "
+     "-0.0500: a loss beyond the limit"),
+    # an established fall within the limit that is not linear
+    ((-0.03, -0.045, -0.015, 0.3), False, "R² 0.300 < 0.800"),
 ])
-def test_scaling_gates_on_the_slope_interval_not_on_r2(fit, passed, detail):
+def test_scaling_puts_the_burden_of_proof_on_the_data(fit, passed, detail):
     criterion = sla.SLA.get("kvm_perf_scaling")(
         {"block_write_kBps": {"max_loss_per_instance": 0.05, "min_r2": 0.8}})
     criterion.add_iteration(fit_iteration(*fit))
     assert criterion.success is passed, criterion.details()
     assert detail in criterion.details()
+
+
+def test_scaling_cannot_tell_passes_only_when_asked():
+    criterion = sla.SLA.get("kvm_perf_scaling")(
+        {"block_write_kBps": {"max_loss_per_instance": 0.05,
+                              "on_inconclusive": "pass"}})
+    criterion.add_iteration(fit_iteration(-0.06, -0.09, -0.03, 0.9))
+    assert criterion.success, criterion.details()
+    criterion.add_iteration(fit_iteration(-0.12, -0.15, -0.09, 0.98))
+    assert not criterion.success   # shown beyond still fails
 
 
 @pytest.mark.parametrize("config, passed, detail", [
@@ -124,6 +149,9 @@ def test_overlap(config, passed, detail):
     ({"throughput_mbps": 0.5}, True, "checked"),
     ({"throughput_mbps": 0.2}, False,
      "netperf:TCP_STREAM throughput_mbps at 2 instance(s): ±33.2% > ±20.0%"),
+    # a gate on a metric no run produced fails (it passed before)
+    ({"throughput_mbps": 0.5, "rewrite_kBps": 0.1}, False,
+     "rewrite_kBps: not measured"),
 ])
 def test_confidence(config, passed, detail):
     c = check("kvm_perf_confidence", config, NETPERF)
@@ -184,3 +212,16 @@ def test_ratio_gate_reads_the_full_precision_record_not_the_display():
     legacy.add_iteration({"error": [], "output": {"additive": [],
                                                   "complete": complete}})
     assert legacy.success
+    # a record there that cannot be read is never stood in for by the
+    # rounded table (which would pass 0.79996 against 0.8)
+    broken = dict(results.to_chart(record), data=["{not json"])
+    other = dict(results.to_chart(dict(record, schema="rally-kvm-perf/"
+                                              "results/9")))
+    for chart, why in ((broken, "does not parse"),
+                       (other, "of schema 'rally-kvm-perf/results/9'")):
+        gate = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": 0.8})
+        gate.add_iteration({"error": [], "output": {
+            "additive": [], "complete": complete + [chart]}})
+        assert not gate.success
+        assert "an iteration cannot be read: its results record " in \
+            gate.details() and why in gate.details(), gate.details()

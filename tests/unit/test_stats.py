@@ -127,6 +127,8 @@ def test_linear_fit_edge_cases():
         stats.linear_fit([1, 2], [1.0, None])  # only one usable point
     two = stats.linear_fit([1, 2], [1.0, 0.8])
     assert two["slope"] == pytest.approx(-0.2) and two["slope_stderr"] is None
+    # two points always lie on a line: no R² of 1 that claims a fit
+    assert two["r2"] is None
     with pytest.raises(exceptions.InvalidArgument):
         stats.linear_fit([3, 3, 3], [1.0, 2.0, 3.0])
 

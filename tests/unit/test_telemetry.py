@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from rally_kvm_perf import telemetry
-from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import timing
 from tests.conftest import read_fixture
 
 
@@ -120,11 +120,11 @@ def test_host_argv_reads_this_machines_counters_for_real():
 
 
 def test_the_run_wrapper_reads_the_counters_around_the_benchmark():
-    proc = subprocess.run(engine.timed(["sh", "-c", "echo out; echo err >&2;"
+    proc = subprocess.run(timing.timed(["sh", "-c", "echo out; echo err >&2;"
                                         " exit 3"]),
                           capture_output=True, text=True)
     assert proc.returncode == 3 and proc.stdout == "out\n"
-    stderr, times = engine.split_times(proc.stderr)
+    stderr, times = timing.split_times(proc.stderr)
     stderr, blocks = telemetry.split(stderr)
     assert stderr == "err\n"            # the benchmark's own stderr, intact
     assert len(blocks) == 2 and times[0] <= times[1]

@@ -186,3 +186,48 @@ def test_the_cli_gates_on_a_regression(tmp_path):
     proc = _cli(str(ordinary), "--alpha", "2")
     assert proc.returncode == 1
     assert "--alpha must be between 0 and 1" in proc.stderr
+
+
+def iterations(uuid, when, vm_means, vm_sd=4.0, n=5, host=200.0):
+    """One task whose workload ran len(vm_means) iterations."""
+    out = run(uuid, when, vm_means[0], vm_sd, n, host)
+    wl = out["subtasks"][0]["workloads"][0]
+    wl["data"] = [run(uuid, when, m, vm_sd, n, host)["subtasks"][0][
+        "workloads"][0]["data"][0] for m in vm_means]
+    return out
+
+
+def test_the_newest_task_is_judged_whole_never_against_itself():
+    """A single task of three iterations has nothing before it (its last
+    iteration was judged against its first two); a newest task of two
+    iterations is judged with both, against the earlier tasks only."""
+    alone = only(trends.trends([iterations("t1", "2026-11-01T10:00:00",
+                                           [100.0, 100.0, 85.0])]))
+    assert alone["verdict"]["verdict"] == "not enough data"
+    assert alone["verdict"]["why"] == "no earlier run"
+    v = only(trends.trends(ORDINARY + [iterations(
+        "t3", "2026-11-03T10:00:00", [85.0, 86.0])]))["verdict"]
+    assert v["verdict"] == trends.REGRESSION, v
+    assert v["runs_before"] == 2 and v["iterations"] == 2
+    assert math.isclose(v["ratio"], (85.0 + 86.0) / 2 / 200.0)
+
+
+def test_stable_runs_are_flagged_at_most_6_percent():
+    """Calibration: four tasks of one iteration each, n = 5 repetitions,
+    the same true ratio and CV 5 %: the newest is called a regression or
+    an improvement in at most 6 % of 2,000 simulated histories (nominal
+    5 %, two-sided)."""
+    rng = random.Random(26)
+    flagged = 0
+    for _ in range(2000):
+        history = []
+        for day in range(1, 5):
+            reps = [rng.gauss(100.0, 5.0) for _ in range(5)]
+            m = sum(reps) / 5
+            sd = math.sqrt(sum((x - m) ** 2 for x in reps) / 4)
+            history.append(run("t%d" % day, "2026-11-0%dT10:00:00" % day,
+                               m, sd))
+        flagged += only(trends.trends(history))["verdict"]["verdict"] in (
+            trends.REGRESSION, "improved")
+    print("\ntrends: stable histories flagged %.1f %%" % (flagged / 20.0))
+    assert flagged / 2000 <= 0.06

@@ -19,7 +19,7 @@ nova-compute nova-compute-qemu neutron-server neutron-linuxbridge-agent
 neutron-dhcp-agent neutron-l3-agent cinder-api cinder-scheduler cinder-volume
 nfs-common socat openssh-server python3-openstackclient uwsgi-plugin-python3 sudo
 iputils-ping ebtables iptables bridge-utils dnsmasq-base genisoimage
-debootstrap extlinux syslinux-common qemu-utils bonnie++ netperf fio"
+debootstrap extlinux syslinux-common qemu-utils zstd bonnie++ netperf fio"
 
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null \
     | awk '$4 != "installed" {print $1}' || true)

@@ -14,7 +14,8 @@
 #               filesystem is not marked clean: it was copied while mounted
 #   fsck        e2fsck -fn finds errors
 #   bootloader  extlinux (ldlinux.sys/.c32), extlinux.conf, or the kernel,
-#               initrd or root UUID it names, missing or wrong
+#               initrd, rdinit (in the initrd) or root UUID it names,
+#               missing or wrong
 #   contents    a program the benchmark needs is missing (sshd, bonnie++,
 #               netperf, netserver, fio; the guest init, its units, jq and
 #               curl; dbus for a soft reboot; sfdisk and partx to grow
@@ -90,6 +91,19 @@ initrd=$(awk 'toupper($1) == "INITRD" {print $2; exit}' "$tmp/extlinux.conf")
 [ -n "$kernel" ] || fail bootloader "extlinux.conf names no kernel (LINUX line)"
 need bootloader "$kernel" "the kernel extlinux.conf names,"
 [ -z "$initrd" ] || need bootloader "$initrd" "the initrd extlinux.conf names,"
+# a first process named with rdinit= must be in the initrd (a gzip or zstd
+# cpio): a
+# kernel that cannot run it finds no init and panics
+rdinit=$(grep -o 'rdinit=[^ ]*' "$tmp/extlinux.conf" | head -n1 | cut -d= -f2)
+if [ -n "$rdinit" ]; then
+    [ -n "$initrd" ] || fail bootloader "extlinux.conf names rdinit=$rdinit but no initrd"
+    debugfs -R "dump \"$initrd\" $tmp/initrd" "$fs" >/dev/null 2>&1
+    # (zstdcat reads gzip too); a newc cpio entry: "00000000" ends its
+    # header, then the name and a NUL
+    zstdcat "$tmp/initrd" >"$tmp/initrd.cpio" 2>/dev/null || true
+    LC_ALL=C grep -aqP "00000000\Q${rdinit#/}\E\\x00" "$tmp/initrd.cpio" \
+        || fail bootloader "the initrd $initrd holds no ${rdinit} (extlinux.conf: rdinit=$rdinit)"
+fi
 root=$(grep -o 'root=UUID=[0-9a-fA-F-]*' "$tmp/extlinux.conf" | head -n1 | cut -d= -f3)
 if [ -n "$root" ] && [ "$root" != "$fs_uuid" ]; then
     fail bootloader "extlinux.conf boots root=UUID=$root, the filesystem is $fs_uuid"

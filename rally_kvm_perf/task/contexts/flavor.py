@@ -32,6 +32,8 @@ class KVMPerfFlavor(context.OpenStackContext):
     PCPU check above; false skips it).
     """
 
+    UNREPORTED_KEYS = ()   # task/reportable.py: every key may be shown
+
     CONFIG_SCHEMA = {
         "type": "object",
         "properties": {

@@ -5,6 +5,7 @@ import os
 from rally.task import exporter
 
 from rally_kvm_perf.report import render
+from rally_kvm_perf.task import reportable
 
 
 @exporter.configure("kvm-perf")
@@ -22,8 +23,8 @@ class KVMPerfExporter(exporter.TaskExporter):
     """
 
     def generate(self):
-        return in_directory(self, render.build(self.tasks_results),
-                            "index.html")
+        tasks = reportable.tasks(self.tasks_results)
+        return in_directory(self, render.build(tasks), "index.html")
 
 
 def in_directory(exporter_, files, index):

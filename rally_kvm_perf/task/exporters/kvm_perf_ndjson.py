@@ -3,6 +3,7 @@
 from rally.task import exporter
 
 from rally_kvm_perf.report import ndjson
+from rally_kvm_perf.task import reportable
 
 
 @exporter.configure("kvm-perf-ndjson")
@@ -21,7 +22,7 @@ class KVMPerfNDJSONExporter(exporter.TaskExporter):
     """
 
     def generate(self):
-        text = ndjson.bulk(self.tasks_results)
+        text = ndjson.bulk(reportable.tasks(self.tasks_results))
         if not text:
             raise ValueError("no kvm-perf samples in these tasks (sweeps "
                              "recorded before samples were kept have none)")

@@ -3,6 +3,7 @@
 from rally.task import exporter
 
 from rally_kvm_perf.report import trends
+from rally_kvm_perf.task import reportable
 from rally_kvm_perf.task.exporters import kvm_perf
 
 
@@ -22,5 +23,6 @@ class KVMPerfTrendsExporter(exporter.TaskExporter):
     """
 
     def generate(self):
-        return kvm_perf.in_directory(self, trends.build(self.tasks_results),
+        return kvm_perf.in_directory(self, trends.build(
+            reportable.tasks(self.tasks_results)),
                                      "trends.html")

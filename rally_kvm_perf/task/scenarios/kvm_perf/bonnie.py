@@ -8,17 +8,18 @@ from rally_openstack.task import scenario
 
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import outputs
-from rally_kvm_perf.host import baseline
+from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.scenarios.kvm_perf import arguments
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@utils.sweep_validators
+@arguments.sweep_validators
 @validation.add("number", param_name="bonnie_size_mb", minval=1,
                 integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": utils.CLEANUP,
+@scenario.configure(context={"cleanup@openstack": arguments.CLEANUP,
                              "keypair@openstack": {},
                              "allow_ssh@openstack": None},
                     name="KVMPerf.bonnie", platform="openstack")
@@ -27,7 +28,7 @@ class Bonnie(utils.KVMPerfScenario):
 
     TOOLS = ("bonnie++",)
 
-    @utils.sweep_doc(tools="bonnie++", packages="bonnie++")
+    @arguments.sweep_doc(tools="bonnie++", packages="bonnie++")
     def run(self, image, flavor=None,
             instances: int = 10,
             active_counts: t.Optional[t.List[int]] = None,
@@ -93,7 +94,7 @@ class Bonnie(utils.KVMPerfScenario):
             "directory": bonnie_directory, "size_mb": bonnie_size_mb,
             "files": bonnie_files, "fast": bonnie_fast, "force": force,
             "extra_args": list(bonnie_extra_args or [])}
-        self._sweep(**utils.sweep_args(locals()))
+        self._sweep(**arguments.sweep_args(locals()))
 
     def _bonnie_argv(self, flavor_ram_mb, user=None):
         o = self.bonnie_options
@@ -113,7 +114,7 @@ class Bonnie(utils.KVMPerfScenario):
         argv = self._bonnie_argv(flavor_ram_mb)
         o = self.bonnie_options
         size = int(argv[argv.index("-s") + 1].split(":")[0])
-        return baseline.Wanted(bonnie=baseline.BonnieParams(
+        return params.Wanted(bonnie=params.BonnieParams(
             directory=o["directory"], size_mb=size,
             files=None if o["files"] is None else str(o["files"]),
             fast=o["fast"], extra_args=tuple(o["extra_args"])))

@@ -10,6 +10,8 @@ instance in ``unmet``: the scenario measures none of those instances and
 fails, rather than report numbers of an unpinned VM as pinned ones.
 """
 
+from rally.task import atomic
+
 from rally_kvm_perf import exceptions
 from rally_kvm_perf.host import libvirt_client
 from rally_kvm_perf.host import pinning
@@ -38,15 +40,41 @@ def after_boot(ctx, instances, admin_nova, flavor_specs=None):
         return None
     runtime = shared.get("runtime_pinning")
     wants = pinning.wants_pinning(flavor_specs)
-    asked = wants or bool(runtime)
-    report = {"instances": [], "problems": [], "unmet": {}}
+    found = _Findings(asked=wants or bool(runtime))
+    placed = _placed(instances, admin_nova, found.problem)
+    by_host = {}
+    for item in placed:
+        by_host.setdefault(item["hypervisor"], []).append(item)
+    checks = []
+    for host, items in by_host.items():
+        checks.extend(_inspect_host(host, items, hypervisors.get(host),
+                                    runtime, wants, found.problem))
+    if shared.get("verify_pinning", True):
+        for sentence, names in pinning.findings(
+                [c for c in checks if c["domain"] is not None]):
+            found.problem(sentence, names)
+    return {"instances": [_described(item) for item in placed],
+            "problems": found.problems, "unmet": found.unmet}
 
-    def problem(sentence, names=()):
-        report["problems"].append(sentence)
-        if asked:
+
+class _Findings:
+    """What went wrong; an instance's first problem is why it is not
+    measured when pinning was asked for (else the problems are notes)."""
+
+    def __init__(self, asked):
+        self.asked = asked
+        self.problems, self.unmet = [], {}
+
+    def problem(self, sentence, names=()):
+        self.problems.append(sentence)
+        if self.asked:
             for name in names:
-                report["unmet"].setdefault(name, sentence)
+                self.unmet.setdefault(name, sentence)
 
+
+def _placed(instances, admin_nova, problem):
+    """[{instance, domain, hypervisor, vcpus}] of the servers nova shows
+    its admin (where each landed, its libvirt domain)."""
     placed = []
     for display, server_id in instances:
         try:
@@ -60,59 +88,56 @@ def after_boot(ctx, instances, admin_nova, flavor_specs=None):
                        "hypervisor": getattr(server, common.HYPERVISOR_ATTR,
                                              None),
                        "vcpus": None})
-    by_host = {}
-    for item in placed:
-        by_host.setdefault(item["hypervisor"], []).append(item)
+    return placed
+
+
+def _inspect_host(host, items, entry, runtime, wants, problem):
+    """On one compute host: runtime pinning (if configured), then each
+    domain's pinning as libvirt has it; the checks for pinning.findings."""
+    names = [i["instance"] for i in items]
+    if entry is None:
+        problem("%s: on %s, which kvm_perf_hypervisors did not inspect"
+                % (", ".join(names), host), names)
+        return []
+    try:
+        lv = libvirt_client.Libvirt(entry["access"]["libvirt_uri"],
+                                    readonly=runtime is None)
+    except exceptions.KVMPerfError as e:
+        problem("%s: %s" % (host, e), names)
+        return []
     checks = []
-    for host, items in by_host.items():
-        names = [i["instance"] for i in items]
-        entry = hypervisors.get(host)
-        if entry is None:
-            problem("%s: on %s, which kvm_perf_hypervisors did not inspect"
-                    % (", ".join(names), host), names)
-            continue
-        uri = entry["access"]["libvirt_uri"]
-        try:
-            lv = libvirt_client.Libvirt(uri, readonly=runtime is None)
-        except exceptions.KVMPerfError as e:
-            problem("%s: %s" % (host, e), names)
-            continue
-        try:
-            if runtime:
-                _pin(lv, items, runtime, problem)
-            for item in items:
-                try:
-                    domain = pinning.parse_domain(
-                        lv.domain_xml(item["domain"]))
-                except exceptions.KVMPerfError as e:
-                    domain = None
-                    problem("%s: %s" % (item["instance"], e),
-                            [item["instance"]])
-                item["parsed"] = domain
-                if domain is not None and "planned" in item:
-                    _check_runtime(item, domain, problem)
-                checks.append({"instance": item["instance"],
-                               "hypervisor": host, "domain": domain,
-                               "wants_pinning": wants})
-        finally:
-            lv.close()
-    if shared.get("verify_pinning", True):
-        for sentence, names in pinning.findings(
-                [c for c in checks if c["domain"] is not None]):
-            problem(sentence, names)
-    for item in placed:
-        domain = item.get("parsed")
-        report["instances"].append({
-            "instance": item["instance"], "hypervisor": item["hypervisor"],
-            "domain": item["domain"],
-            "vcpupin": ({str(k): pinning.format_cpuset(v)
-                         for k, v in domain["vcpupin"].items()}
-                        if domain else None),
-            "emulatorpin": (pinning.format_cpuset(domain["emulatorpin"])
-                            if domain and domain["emulatorpin"] else None),
-            "pinned": domain["pinned"] if domain else None,
-            "runtime_pinned": item.get("runtime_pinned")})
-    return report
+    try:
+        if runtime:
+            _pin(lv, items, runtime, problem)
+        for item in items:
+            try:
+                domain = pinning.parse_domain(lv.domain_xml(item["domain"]))
+            except exceptions.KVMPerfError as e:
+                domain = None
+                problem("%s: %s" % (item["instance"], e), [item["instance"]])
+            item["parsed"] = domain
+            if domain is not None and "planned" in item:
+                _check_runtime(item, domain, problem)
+            checks.append({"instance": item["instance"], "hypervisor": host,
+                           "domain": domain, "wants_pinning": wants})
+    finally:
+        lv.close()
+    return checks
+
+
+def _described(item):
+    """One instance as the report and the record show it."""
+    domain = item.get("parsed")
+    return {
+        "instance": item["instance"], "hypervisor": item["hypervisor"],
+        "domain": item["domain"],
+        "vcpupin": ({str(k): pinning.format_cpuset(v)
+                     for k, v in domain["vcpupin"].items()}
+                    if domain else None),
+        "emulatorpin": (pinning.format_cpuset(domain["emulatorpin"])
+                        if domain and domain["emulatorpin"] else None),
+        "pinned": domain["pinned"] if domain else None,
+        "runtime_pinned": item.get("runtime_pinned")}
 
 
 def _pin(lv, items, runtime, problem):
@@ -167,3 +192,63 @@ def _check_runtime(item, domain, problem):
                     pinning.format_cpuset(domain["emulatorpin"])
                     if domain["emulatorpin"] else "no <emulatorpin>"),
                 [name])
+
+
+class Pinning:
+    """A sweep's pinning: applied and read back after the boot and after
+    every reboot (each reboot makes a new libvirt domain), kept as
+    ``history`` for the sweep's JSON; an instance whose pinning asked for
+    is not in place is not measured."""
+
+    def __init__(self, scenario, flavor_specs, notes):
+        self.sc = scenario
+        self.flavor_specs = flavor_specs
+        self.notes = notes
+        self.report = None      # after the boot; None without the context
+        self.history = []       # the boot's report, then each reboot's
+
+    def _read(self, fleet):
+        # every booted server, the peer and idle ones too: the check sees
+        # every pinned CPU, so that no two instances share one
+        instances = [(i.name, i.server.id) for i in fleet.usable()]
+        with atomic.ActionTimer(self.sc, "kvm_perf.check_pinning"):
+            return after_boot(self.sc.context, instances,
+                              self.sc.admin_clients("nova"),
+                              self.flavor_specs)
+
+    def after_boot(self, fleet):
+        """Runtime pinning and the pinning check, when the
+        kvm_perf_hypervisors context (and an admin) is there."""
+        shared = self.sc.context.get(common.KEY, {})
+        if "hypervisors" not in shared or "admin" not in self.sc.context:
+            return
+        self.report = self._read(fleet)
+        self.history = [dict(self.report, after_reboot=0)]
+        self.notes.extend("pinning: %s" % p for p in self.report["problems"])
+        # pinning asked for and not in place: that instance is not measured
+        # (numbers of an unpinned VM are not the pinned ones) and the
+        # workload fails naming it
+        for instance in fleet.usable():
+            why = self.report["unmet"].get(instance.name)
+            if why:
+                instance.error = ("%s: pinning asked for but not in place: "
+                                  "%s" % (instance.name, why))
+
+    def after_reboot(self, fleet, targets, reboot):
+        """Read back (and apply again) after reboot number ``reboot``; a
+        rebooted instance whose pinning is gone is marked broken."""
+        if self.report is None:
+            return
+        report = self._read(fleet)
+        report["after_reboot"] = reboot
+        self.history.append(report)
+        for target in targets:
+            why = report["unmet"].get(target.name)
+            if why:
+                target.broken = ("pinning asked for but not in place after "
+                                 "reboot %d: %s" % (reboot, why))
+        pins = ["%s %s" % (r["instance"], ", ".join(
+            "%s→%s" % kv for kv in sorted((r["vcpupin"] or {}).items())))
+            for r in report["instances"]]
+        self.notes.append("pinning read back after reboot %d: %s" % (
+            reboot, "; ".join(pins) or "no instance"))

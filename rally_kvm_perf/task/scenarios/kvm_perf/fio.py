@@ -9,14 +9,15 @@ from rally_openstack.task import scenario
 
 from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import outputs
-from rally_kvm_perf.host import baseline
+from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.scenarios.kvm_perf import arguments
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@utils.sweep_validators
+@arguments.sweep_validators
 @validation.add("number", param_name="fio_size_mb", minval=1,
                 integer_only=True, nullable=True)
 @validation.add("number", param_name="fio_runtime", minval=1,
@@ -25,7 +26,7 @@ from rally_kvm_perf.task.scenarios.kvm_perf import utils
                 integer_only=True, nullable=True)
 @validation.add("number", param_name="fio_iodepth", minval=1, maxval=65536,
                 integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": utils.CLEANUP,
+@scenario.configure(context={"cleanup@openstack": arguments.CLEANUP,
                              "keypair@openstack": {},
                              "allow_ssh@openstack": None},
                     name="KVMPerf.fio", platform="openstack")
@@ -34,7 +35,7 @@ class Fio(utils.KVMPerfScenario):
 
     TOOLS = ("fio",)
 
-    @utils.sweep_doc(tools="fio", packages="fio")
+    @arguments.sweep_doc(tools="fio", packages="fio")
     def run(self, image, flavor=None,
             instances: int = 10,
             active_counts: t.Optional[t.List[int]] = None,
@@ -95,13 +96,13 @@ class Fio(utils.KVMPerfScenario):
         :param fio_extra_args: further global fio options, e.g.
             ["--numjobs=2"]; the host baseline must use the same
         """
-        self.fio_params = baseline.FioParams(
+        self.fio_params = params.FioParams(
             directory=fio_directory, jobs=fio.parse_jobs(fio_jobs),
             size_mb=fio_size_mb, runtime=fio_runtime,
             ramp_time=fio_ramp_time, iodepth=fio_iodepth,
             ioengine=fio_ioengine, extra_args=tuple(fio_extra_args or ()))
         self.fio_params.argv()  # a bad option fails before anything boots
-        self._sweep(**utils.sweep_args(locals()))
+        self._sweep(**arguments.sweep_args(locals()))
 
     def _benchmarks(self, flavor_ram_mb, peer_ip):
         # as root (sudo for other users): the same privileges as on the host
@@ -109,4 +110,4 @@ class Fio(utils.KVMPerfScenario):
                                  as_root=True)]
 
     def _baseline_params(self, flavor_ram_mb):
-        return baseline.Wanted(fio=self.fio_params)
+        return params.Wanted(fio=self.fio_params)

@@ -10,7 +10,7 @@ from rally.task import validation
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf.host import baseline
-from rally_kvm_perf.task import charts
+from rally_kvm_perf.task import baseline_charts
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
 
 CONF = opts.CONF
@@ -32,6 +32,8 @@ CONF = opts.CONF
 @scenario.configure(name="KVMPerf.host_baseline", platform="default")
 class HostBaseline(scenario.Scenario):
     """The physical host baseline (see run() for the description)."""
+
+    UNREPORTED_ARGS = ()   # task/reportable.py: every argument may be shown
 
     def run(self,
             host: t.Optional[str] = None,
@@ -120,7 +122,7 @@ class HostBaseline(scenario.Scenario):
         self._report(doc)
 
     def _report(self, doc):
-        for additive in charts.baseline_additive(doc):
+        for additive in baseline_charts.baseline_additive(doc):
             self.add_output(additive=additive)
-        for complete in charts.baseline_complete(doc):
+        for complete in baseline_charts.baseline_complete(doc):
             self.add_output(complete=complete)

@@ -9,23 +9,26 @@ from rally_openstack.task import scenario
 from rally_kvm_perf import exceptions
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.benchmarks import outputs
-from rally_kvm_perf.host import baseline
+from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import plan
 from rally_kvm_perf.task import validators  # noqa: F401 (registers them)
+from rally_kvm_perf.task.scenarios.kvm_perf import arguments
+from rally_kvm_perf.task.scenarios.kvm_perf import baselines
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 
 CONF = utils.CONF
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
-@utils.sweep_validators
+@arguments.sweep_validators
 @validation.add("enum", param_name="peer_placement",
-                values=list(utils.PEER_PLACEMENTS), missed=True)
+                values=list(plan.PEER_PLACEMENTS), missed=True)
 @validation.add("number", param_name="duration", minval=1, integer_only=True,
                 nullable=True)
 @validation.add("number", param_name="message_size", minval=1,
                 integer_only=True, nullable=True)
-@scenario.configure(context={"cleanup@openstack": utils.CLEANUP,
+@scenario.configure(context={"cleanup@openstack": arguments.CLEANUP,
                              "keypair@openstack": {},
                              "allow_ssh@openstack": None},
                     name="KVMPerf.netperf", platform="openstack")
@@ -34,7 +37,7 @@ class Netperf(utils.KVMPerfScenario):
 
     TOOLS = ("netperf", "netserver")
 
-    @utils.sweep_doc(tools="netperf (and netserver)", packages="netperf")
+    @arguments.sweep_doc(tools="netperf (and netserver)", packages="netperf")
     def run(self, image, flavor=None,
             netserver: str = "peer",
             tests: t.Optional[t.List[t.Literal["TCP_STREAM", "UDP_STREAM",
@@ -81,6 +84,7 @@ class Netperf(utils.KVMPerfScenario):
         repetition without losing the other instances' results; every
         server and floating IP is deleted at the end.
 
+        @SWEEP_PARAMS@
         :param netserver: netserver the instances measure against:
             "HOST[:PORT]" (the same target the host baseline used, so that
             the ratio is fair) or "peer" (default): one more instance is
@@ -92,7 +96,6 @@ class Netperf(utils.KVMPerfScenario):
         :param cpu: measure CPU utilisation on both sides (netperf -c -C),
             as the paper does; the host baseline must too
             (``rally-kvm-perf baseline --cpu``)
-        @SWEEP_PARAMS@
         :param peer_placement: where netserver "peer" boots: "any"
             (default: the scheduler's choice, recorded), "same_host" (in
             the measured instances' affinity group: the traffic never
@@ -119,16 +122,16 @@ class Netperf(utils.KVMPerfScenario):
             "cpu": bool(cpu)}
         if netserver != "peer":
             netperf.parse_netserver(netserver)  # fail before booting
-        self.peer_baseline = bool(peer_baseline)
         if peer_baseline:
             if netserver != "peer":
                 raise exceptions.InvalidArgument(
                     "peer_baseline measures the hosts against the peer "
                     "instance: it needs netserver \"peer\", not %r"
                     % netserver)
-            self._check_peer_baseline(host_baseline)
-        self._sweep(**utils.sweep_args(locals()), peer=netserver == "peer",
-                    peer_placement=peer_placement)
+            baselines.check_peer_baseline(self.context, host_baseline)
+        self._sweep(**arguments.sweep_args(locals()), peer=netserver == "peer",
+                    peer_placement=peer_placement,
+                    peer_baseline=bool(peer_baseline))
 
     def _benchmarks(self, flavor_ram_mb, peer_ip):
         o = self.netperf_options
@@ -148,7 +151,7 @@ class Netperf(utils.KVMPerfScenario):
         else:
             host, port = netperf.parse_netserver(o["netserver"],
                                                  CONF.kvm_perf.netperf_port)
-        return baseline.Wanted(netperf=baseline.NetperfParams(
+        return params.Wanted(netperf=params.NetperfParams(
             host=host, port=port, tests=tuple(o["tests"]),
             duration=o["duration"], message_size=o["message_size"],
             cpu=o["cpu"]))

@@ -1,0 +1,90 @@
+"""What each benchmark runs with: the parameters a sweep's instances and a
+host baseline share, so that a baseline taken with other ones is refused
+(host/baseline.differences).
+"""
+
+import dataclasses
+import typing
+
+from rally_kvm_perf import exceptions
+from rally_kvm_perf.benchmarks import fio
+from rally_kvm_perf.benchmarks import netperf
+
+
+@dataclasses.dataclass
+class BonnieParams:
+    directory: str
+    size_mb: int = None
+    ram_mb: int = None
+    files: str = None
+    fast: bool = False
+    force: bool = False
+    user: str = None
+    extra_args: tuple = ()
+
+
+@dataclasses.dataclass
+class NetperfParams:
+    host: str = None  # None: a private netserver on loopback (local only)
+    port: int = netperf.DEFAULT_PORT
+    tests: tuple = netperf.TESTS
+    duration: int = 60
+    message_size: int = None
+    confidence: tuple = None
+    cpu: bool = False
+    data_port: int = None
+
+
+@dataclasses.dataclass
+class FioParams:
+    directory: str
+    jobs: tuple = fio.DEFAULT_JOBS
+    size_mb: int = fio.DEFAULTS["size_mb"]
+    runtime: int = fio.DEFAULTS["runtime"]
+    ramp_time: int = fio.DEFAULTS["ramp_time"]
+    iodepth: int = fio.DEFAULTS["iodepth"]
+    ioengine: str = fio.DEFAULTS["ioengine"]
+    extra_args: tuple = ()
+
+    def argv(self):
+        return fio.build_command(
+            self.directory, jobs=self.jobs, size_mb=self.size_mb,
+            runtime=self.runtime, ramp_time=self.ramp_time,
+            iodepth=self.iodepth, ioengine=self.ioengine,
+            extra_args=self.extra_args)
+
+
+class Wanted(typing.NamedTuple):
+    """The benchmark parameters a sweep's instances run (None: that tool
+    is not run): what a host baseline must have measured alike."""
+    bonnie: BonnieParams = None
+    netperf: NetperfParams = None
+    fio: FioParams = None
+
+
+@dataclasses.dataclass
+class BaselineParams:
+    runs: int = 10
+    bonnie: BonnieParams = None
+    netperf: NetperfParams = None
+    fio: FioParams = None
+    drop_caches: bool = True
+    timeout: int = 4 * 3600
+
+    def validate(self):
+        if isinstance(self.runs, bool) or not isinstance(self.runs, int) \
+                or self.runs < 1:
+            raise exceptions.InvalidArgument(
+                "runs must be a whole number >= 1, got %r" % (self.runs,))
+        if self.bonnie is None and self.netperf is None and self.fio is None:
+            raise exceptions.InvalidArgument(
+                "nothing to measure: bonnie++, fio and netperf are all "
+                "disabled")
+        if self.fio is not None:
+            self.fio.argv()  # InvalidArgument naming what is wrong
+        if self.netperf is not None:
+            for test in self.netperf.tests:
+                if test not in netperf.TESTS:
+                    raise exceptions.InvalidArgument(
+                        "netperf test must be one of %s, got %r"
+                        % (", ".join(netperf.TESTS), test))
