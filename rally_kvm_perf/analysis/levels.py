@@ -16,6 +16,8 @@ Pure functions over plain data, so they are tested without a cloud:
     {hypervisor: {benchmark: {metric: [values]}}}
 """
 
+import math
+
 from rally_kvm_perf import metrics
 from rally_kvm_perf.analysis import stats
 
@@ -170,7 +172,7 @@ def level_cell(reps, baselines, bench, name, level=None):
         if higher and metric.unit != "%":
             _aggregate(cell, reps, host_data[hv], level)
     else:
-        result = _per_instance_ratio(reps, host_means, higher)
+        result = _per_instance_ratio(reps, host_data, higher)
     cell["ratio"] = _interval_note(result)
     return cell
 
@@ -199,18 +201,69 @@ def _why_no_ratio(samples, host_data):
     return None
 
 
-def _per_instance_ratio(reps, host_means, higher):
-    """Instances on several hosts: each instance against its own host,
-    then the repetition's mean, then the interval over the repetitions."""
-    per_rep = [stats.mean([_oriented(v, host_means[hv], higher)
-                           for _, v, hv in items])
-               for items in reps.values() if items]
-    summary = stats.summarize(per_rep)
-    return {"ratio": summary["mean"], "ci_low": summary["ci_low"],
-            "ci_high": summary["ci_high"], "confidence": 0.95,
-            "n_vm": summary["n"], "method": "per-instance",
-            "orientation": "vm/host" if higher else "host/vm",
-            "hosts": sorted(str(h) for h in host_means)}
+def _per_instance_ratio(reps, host_data, higher):
+    """Instances on several hosts: each instance's value over its own
+    host's mean, the repetition's mean of those, their mean over the
+    repetitions (VM/host); for a lower-is-better metric the ratio is its
+    inverse, as a single host's is mean(host) / mean(VM).
+
+    Its interval counts both sides' noise (first-order, the delta method):
+    the spread of the repetitions' values, and each host mean's own
+    uncertainty -- a host's share c_h of the VM/host mean moves by c_h
+    times the host mean's relative error -- with Welch-Satterthwaite
+    degrees of freedom over the parts. A host mean not significantly above
+    zero makes it unbounded, as Fieller's is; so does, for a lower-is-better
+    metric, a VM/host interval that reaches zero."""
+    host_means = {hv: stats.mean(values) for hv, values in host_data.items()}
+    per_rep, shares = [], {hv: 0.0 for hv in host_data}
+    for items in reps.values():
+        if not items:
+            continue
+        values = [(v / host_means[hv], hv) for _, v, hv in items]
+        per_rep.append(stats.mean([x for x, _ in values]))
+        for x, hv in values:
+            shares[hv] += x / len(values)
+    vm_host = stats.mean(per_rep) if per_rep else None
+    out = {"ratio": None, "ci_low": None, "ci_high": None,
+           "confidence": 0.95, "n_vm": len(per_rep),
+           "n_host": min(len(values) for values in host_data.values()),
+           "method": "per-instance",
+           "orientation": "vm/host" if higher else "host/vm",
+           "hosts": sorted(str(h) for h in host_data)}
+    if vm_host is None or (not higher and not vm_host):
+        return out
+    out["ratio"] = vm_host if higher else 1.0 / vm_host
+    interval = _delta_interval(per_rep, host_data, host_means, shares)
+    if interval is None:
+        return out
+    low, high = interval
+    if higher:
+        out["ci_low"], out["ci_high"] = max(low, 0.0), high
+    elif low > 0:
+        out["ci_low"], out["ci_high"] = 1.0 / high, 1.0 / low
+    return out
+
+
+def _delta_interval(per_rep, host_data, host_means, shares):
+    """The 95 % interval of the mean of ``per_rep`` (VM/host values, host
+    means as estimated) with the host means' uncertainty added; None where
+    it cannot be bounded."""
+    if len(per_rep) < 2 or min(len(v) for v in host_data.values()) < 2:
+        return None
+    center = stats.mean(per_rep)
+    parts = [(stats.stddev(per_rep) ** 2 / len(per_rep), len(per_rep) - 1)]
+    for hv, values in host_data.items():
+        n, mean, sd = len(values), host_means[hv], stats.stddev(values)
+        if mean <= stats.t_quantile(0.975, n - 1) * sd / math.sqrt(n):
+            return None    # the host's mean may be zero: unbounded
+        share = shares[hv] / len(per_rep)
+        parts.append(((share * sd / mean) ** 2 / n, n - 1))
+    variance = sum(v for v, _ in parts)
+    if variance == 0:
+        return center, center
+    df = variance ** 2 / sum(v * v / d for v, d in parts if v)
+    half = stats.t_quantile(0.975, df) * math.sqrt(variance)
+    return center - half, center + half
 
 
 def _interval_note(result):

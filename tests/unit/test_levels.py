@@ -160,6 +160,15 @@ def test_instances_on_two_hosts_are_each_divided_by_their_own_host():
     assert ratio["ratio"] == pytest.approx(sum(per_rep) / 3)
     low, high = sst.t.interval(0.95, 2, loc=sum(per_rep) / 3,
                                scale=sst.sem(per_rep))
+    # the host means are measured too: their noise enters the interval
+    # (test_calibration checks its coverage), with hosts that never vary
+    # only the repetitions' spread is left
+    assert ratio["ci_low"] < ratio["ratio"] < ratio["ci_high"]
+    assert ratio["ci_low"] != pytest.approx(low)
+    exact = {h: {"bonnie++": {"block_write_kBps": [v] * 3}}
+             for h, v in (("compute-1", 100.0), ("compute-2", 200.0))}
+    ratio = sweep.analyze(runs, exact)["benchmarks"]["bonnie++"]["metrics"][
+        "block_write_kBps"]["levels"][2]["ratio"]
     assert (ratio["ci_low"], ratio["ci_high"]) == (pytest.approx(low),
                                                    pytest.approx(high))
     assert ratio["hosts"] == ["compute-1", "compute-2"]

@@ -1,4 +1,6 @@
-"""Statistics checked against scipy and published tables (independent code)."""
+"""Statistics wired to scipy.stats as they should be: checked against its
+reference functions on the raw samples and against published tables; what
+the intervals promise is checked by simulation in test_calibration."""
 
 import math
 
@@ -15,20 +17,14 @@ T_TABLE_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262,
 
 @pytest.mark.parametrize("df, value", sorted(T_TABLE_975.items()))
 def test_t_quantile_matches_published_table(df, value):
-    assert stats.t_ppf(0.975, df) == pytest.approx(value, abs=5e-4)
+    assert stats.t_quantile(0.975, df) == pytest.approx(value, abs=5e-4)
 
 
-@pytest.mark.parametrize("df", [1, 2, 3, 4.5, 9, 17.3, 60, 1000])
-@pytest.mark.parametrize("p", [0.6, 0.9, 0.95, 0.975, 0.995, 0.9995, 0.01])
-def test_t_quantile_matches_scipy(df, p):
-    assert stats.t_ppf(p, df) == pytest.approx(sst.t.ppf(p, df), rel=1e-9)
-
-
-@pytest.mark.parametrize("df", [1, 2.5, 9, 100])
-@pytest.mark.parametrize("t", [-4.0, -1.0, 0.0, 0.3, 2.0, 8.0, 40.0])
-def test_t_survival_matches_scipy(df, t):
-    assert stats.t_sf(t, df) == pytest.approx(sst.t.sf(t, df), rel=1e-9,
-                                              abs=1e-300)
+def test_no_hand_written_special_functions_remain():
+    # scipy.stats computes the t distribution (issue 23: a library, not
+    # Numerical Recipes); these were the hand-written ones
+    for name in ("betainc", "_betacf", "t_sf", "t_ppf"):
+        assert not hasattr(stats, name)
 
 
 def test_summarize_matches_scipy():
