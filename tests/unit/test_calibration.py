@@ -266,3 +266,59 @@ def test_spread_ratio_interval_is_not_exact_when_the_hosts_are_noisy():
                               "block_write_kBps", 2)["ratio"]
     assert ratio["ratio"] == pytest.approx(0.8)
     assert ratio["ci_low"] < 0.5 and ratio["ci_high"] > 1.1, ratio
+
+
+def _ratio_gate_outcomes(true_ratio, n, cv, limit=0.6, draws=1000, seed=3):
+    """How often kvm_perf_ratio passes, shows the ratio below the limit,
+    or cannot tell, on simulated one-instance levels: n repetitions of the
+    instance and of the host, lognormal with this CV, the ratio and its
+    Fieller interval as the sweep computes them."""
+    from rally.task import sla
+
+    from rally_kvm_perf.analysis import levels
+    from rally_kvm_perf.task.sla import ratios  # noqa: F401 (registers)
+    rng = numpy.random.default_rng(seed + n + int(100 * cv))
+    vm = _lognormal(rng, 100.0 * true_ratio, cv, (draws, n))
+    host = _lognormal(rng, 100.0, cv, (draws, n))
+    out = {"passed": 0, "below": 0, "cannot tell": 0}
+    for d in range(draws):
+        reps = {r + 1: [("a", vm[d, r], "h")] for r in range(n)}
+        cell = levels.level_cell(
+            reps, {"h": {"bonnie++": {"block_write_kBps": list(host[d])}}},
+            "bonnie++", "block_write_kBps", 1)
+        ratio = cell["ratio"]
+        row = {"VM/host": ratio["ratio"], "Ratio 95% low": ratio["ci_low"],
+               "Ratio 95% high": ratio["ci_high"],
+               "Note": ratio.get("ci_note")}
+        gate = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": limit})
+        found = gate._judge("level 1", row, limit)
+        if not found:
+            out["passed"] += 1
+        elif "cannot tell" in found[0]:
+            out["cannot tell"] += 1
+        else:
+            out["below"] += 1
+    return {k: v / draws for k, v in out.items()}
+
+
+@pytest.mark.parametrize("n, cv", [(3, 0.1), (5, 0.3), (10, 0.1)])
+def test_ratio_gate_at_the_limit_passes_at_most_6_percent(n, cv):
+    """A true ratio of exactly the minimum: the data cannot show it at or
+    above, so the gate passes rarely (about 2.5 %: the interval's lower
+    end at or above the minimum), and shows it below as rarely."""
+    rates = _ratio_gate_outcomes(0.6, n, cv)
+    print("\nratio gate, true ratio = minimum, n %d, cv %g: %s"
+          % (n, cv, rates))
+    assert rates["passed"] <= 0.06, rates
+    assert rates["below"] <= 0.06, rates
+
+
+def test_ratio_gate_power_20_percent_above_the_minimum():
+    """A true ratio 20 % above the minimum: how often 5 repetitions show
+    it (printed: the power the docs state)."""
+    quiet = _ratio_gate_outcomes(0.72, 5, 0.05)
+    usual = _ratio_gate_outcomes(0.72, 5, 0.1)
+    print("\nratio gate 20 %% above the minimum, n 5: cv 5 %% %s; cv 10 %% "
+          "%s" % (quiet, usual))
+    assert quiet["passed"] >= 0.95, quiet
+    assert usual["passed"] >= 0.5, usual

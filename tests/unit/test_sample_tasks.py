@@ -182,8 +182,10 @@ def test_task_args_reach_the_workloads():
     assert "host_baseline" not in by_name["KVMPerf.bonnie"]
     slas = {name: w["sla"] for name, _, w in workloads(task)}
     # a gate a broken measurement fails (0.001 gated nothing)
+    # 2 repetitions: no interval, the estimate decides (said in the SLA)
     assert slas["KVMPerf.netperf"]["kvm_perf_ratio"] == {
-        "transactions_per_s": 0.01, "at_instances": 1}
+        "transactions_per_s": 0.01, "at_instances": 1,
+        "on_inconclusive": "estimate"}
     assert "kvm_perf_ratio" not in slas["KVMPerf.bonnie"]   # no baseline
     # runs one after another (overlap 0) fail it; a saturated CI does not
     assert slas["KVMPerf.bonnie"]["kvm_perf_overlap"]["min_overlap"] == 0.3
@@ -211,8 +213,9 @@ def test_smoke_on_the_local_cloud_measures_its_own_baseline():
     assert nbase["netperf"]["duration"] == netperf_args["duration"]
     assert bonnie_args["output_file"] == "/tmp/out/bonnie.json"
     assert "resume" not in bonnie_args
-    assert bonnie_wl["sla"]["kvm_perf_ratio"] == {"block_write_kBps": 0.01,
-                                                  "at_instances": 1}
+    assert bonnie_wl["sla"]["kvm_perf_ratio"] == {
+        "block_write_kBps": 0.01, "at_instances": 1,
+        "on_inconclusive": "estimate"}
 
 
 def test_smoke_resumes_its_output_files_when_asked():
@@ -337,13 +340,16 @@ def test_fio_sample_measures_its_baseline_with_the_same_parameters():
     assert host["ramp_time"] == 0            # an explicit 0 is kept
     assert ctx["kvm_perf_baseline"]["bonnie"] is None
     # the gate is on what runs: the first job's key metric
-    assert workload["sla"]["kvm_perf_ratio"] == {"seqwrite_bw_kBps": 0.01}
+    # 5 repetitions by default: the interval decides, "cannot tell" fails
+    assert workload["sla"]["kvm_perf_ratio"] == {"seqwrite_bw_kBps": 0.01,
+                                                 "on_inconclusive": "fail"}
     # a baseline file instead: no measuring context, the file is used
     task = render(path, host_baseline="/tmp/h.json")
     [(_n, args, workload)] = workloads(task)
     assert "kvm_perf_baseline" not in workload["contexts"]
     assert args["host_baseline"] == "/tmp/h.json"
-    assert workload["sla"]["kvm_perf_ratio"] == {"randread_iops": 0.01}
+    assert workload["sla"]["kvm_perf_ratio"] == {"randread_iops": 0.01,
+                                                 "on_inconclusive": "fail"}
 
 
 def test_netperf_tests_reach_the_instances_and_the_host_alike():
@@ -359,12 +365,14 @@ def test_netperf_tests_reach_the_instances_and_the_host_alike():
     # without TCP_RR the ratio gate is on what does run (a gate on TCP_RR's
     # transactions would fail every such task: "not measured")
     assert wl["sla"]["kvm_perf_ratio"] == {"throughput_mbps": 0.01,
-                                           "at_instances": 1}
+                                           "at_instances": 1,
+                                           "on_inconclusive": "estimate"}
     task = render(path, netperf_tests=["UDP_STREAM", "TCP_RR"],
                   measure_baseline=True, netserver="192.0.2.10:12865")
     [sla] = [w["sla"] for n, _a, w in workloads(task) if n == "KVMPerf.netperf"]
     assert sla["kvm_perf_ratio"] == {"transactions_per_s": 0.01,
-                                     "at_instances": 1}
+                                     "at_instances": 1,
+                                     "on_inconclusive": "estimate"}
     # unset: all three
     found = {name: args for name, args, _w in workloads(render(path))}
     assert found["KVMPerf.netperf"]["tests"] == ["TCP_STREAM", "UDP_STREAM",

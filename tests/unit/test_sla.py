@@ -38,12 +38,27 @@ def test_recorded_values_are_what_the_tests_below_assume():
 
 
 @pytest.mark.parametrize("config, passed, detail", [
-    ({"throughput_mbps": 0.7}, True, "2 value(s) checked"),
+    # both levels' intervals at or above the minimum: shown within it
+    ({"throughput_mbps": 0.4}, True, "2 value(s) checked"),
+    ({"throughput_mbps": 0.8, "at_instances": 1}, True, "checked"),
+    # level 2's interval, 0.4776 to 0.9506, straddles 0.8: cannot tell
     ({"throughput_mbps": 0.8}, False,
-     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): 0.7141 < 0.8"),
-    ({"throughput_mbps": 0.9, "at_instances": 1}, True, "checked"),
+     "netperf:TCP_STREAM throughput_mbps at 2 instance(s): cannot tell "
+     "whether the ratio 0.7141 is at least 0.8 (95% interval 0.4776 to "
+     "0.9506 reaches below 0.8); more repetitions would settle it"),
+    ({"throughput_mbps": 0.8, "on_inconclusive": "pass"}, True, "checked"),
+    ({"throughput_mbps": 0.8, "on_inconclusive": "estimate"}, False,
+     "at 2 instance(s): 0.7141 < 0.8 (the estimate alone; 95% interval"),
+    ({"throughput_mbps": 0.7, "on_inconclusive": "estimate"}, True,
+     "checked"),
+    # the whole interval below the minimum: shown beyond it
+    ({"throughput_mbps": 0.96, "at_instances": 2}, False,
+     "at 2 instance(s): 0.7141 (95% interval 0.4776 to 0.9506) < 0.96"),
     ({"transactions_per_s": 2.0, "at_instances": 2}, False,
      "netperf:TCP_RR transactions_per_s at 2 instance(s)"),
+    # no interval at all: cannot tell either
+    ({"latency_max_us": 0.4, "at_instances": 1}, False,
+     "cannot tell whether the ratio 0.8291 is at least 0.4 (no interval"),
     ({"block_write_kBps": 0.5}, False, "block_write_kBps: not measured"),
 ])
 def test_ratio(config, passed, detail):
@@ -206,7 +221,8 @@ def test_ratio_gate_reads_the_full_precision_record_not_the_display():
     criterion = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": 0.8})
     criterion.add_iteration(iteration)
     assert not criterion.success
-    assert "0.79996 < 0.8" in criterion.details()
+    assert "0.79996 (95% interval 0.79996 to 0.79996) < 0.8" in \
+        criterion.details(), criterion.details()
     # without the record (an older task) the rounded table is all there is
     legacy = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": 0.8})
     legacy.add_iteration({"error": [], "output": {"additive": [],
