@@ -71,15 +71,19 @@ def level_rows(result, bench, neutral=()):
     for name, m in data.get("metrics", {}).items():
         if name in neutral:
             continue
+        metric = metrics.METRICS.get(name)
+        no_ratio = (metric is not None and metric.better == metrics.NEUTRAL
+                    and "no ratio: %s" % metric.unit)
         for k, d in sorted(m["levels"].items()):
             ratio = d.get("ratio") or {}
             agg = d.get("aggregate_ratio") or {}
-            notes = [ratio.get("reason") or ratio.get("ci_note")
+            notes = [no_ratio or ratio.get("reason") or ratio.get("ci_note")
                      or d["vm"].get("ci_note"),
                      agg.get("reason") and "aggregate: " + agg["reason"]]
             rows.append(dict(zip(LEVEL_COLUMNS, [
                 name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
-                + _summary(d["vm"]) + _summary(ratio.get("host")) + [
+                + _summary(d["vm"])
+                + _summary(ratio.get("host") or d.get("host")) + [
                 ratio.get("ratio"), ratio.get("ci_low"), ratio.get("ci_high"),
                 d.get("instance_ratio_min"), d.get("instance_ratio_max"),
                 d.get("fairness"), (d.get("aggregate") or {}).get("mean"),

@@ -144,6 +144,7 @@ def level_cell(reps, baselines, bench, name, level=None):
                                                for items in reps.values()})
     if neutral:
         cell["ratio"] = None
+        cell["host"] = _neutral_host(baselines, samples, bench, name)
         return cell
     host_data = {hv: _host_values(baselines, hv, bench, name)
                  for hv in {hv for _, _, hv in samples}}
@@ -175,6 +176,18 @@ def level_cell(reps, baselines, bench, name, level=None):
         result = _per_instance_ratio(reps, host_data, higher)
     cell["ratio"] = _interval_note(result)
     return cell
+
+
+def _neutral_host(baselines, samples, bench, name):
+    """The host's summary of a metric that gets no ratio (netperf's share
+    of all CPUs): shown beside the instances' where one host has it."""
+    hosts = {hv for _, _, hv in samples}
+    if len(hosts) != 1:
+        return None
+    values = _host_values(baselines, hosts.pop(), bench, name)
+    if not values or None in values:
+        return None
+    return _summary(values)
 
 
 def _no_ratio(missing, reason):

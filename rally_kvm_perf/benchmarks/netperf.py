@@ -35,6 +35,8 @@ RR_SELECTORS = (
     "MIN_LATENCY", "MEAN_LATENCY", "P50_LATENCY", "P90_LATENCY",
     "P99_LATENCY", "MAX_LATENCY", "STDDEV_LATENCY", "TRANSACTION_RATE",
     "ELAPSED_TIME", "LOCAL_CPU_UTIL", "REMOTE_CPU_UTIL",
+    "LOCAL_CPU_COUNT", "REMOTE_CPU_COUNT", "LOCAL_SD", "REMOTE_SD",
+    "SD_UNITS",
     "CONFIDENCE_LEVEL", "CONFIDENCE_ITERATION", "THROUGHPUT_CONFID",
 )
 
@@ -60,6 +62,11 @@ _TITLE_SELECTORS = {
     "Elapsed Time (sec)": "ELAPSED_TIME",
     "Local CPU Util %": "LOCAL_CPU_UTIL",
     "Remote CPU Util %": "REMOTE_CPU_UTIL",
+    "Local CPU Count": "LOCAL_CPU_COUNT",
+    "Remote CPU Count": "REMOTE_CPU_COUNT",
+    "Local Service Demand": "LOCAL_SD",
+    "Remote Service Demand": "REMOTE_SD",
+    "Service Demand Units": "SD_UNITS",
     "Throughput": "THROUGHPUT",
     "Throughput Units": "THROUGHPUT_UNITS",
     "Local Send Throughput": "LOCAL_SEND_THROUGHPUT",
@@ -230,6 +237,7 @@ def _apply_omni(values, result, where):
             if key.endswith("_cpu_pct") and value < 0:
                 value = None
             result[key] = value
+    _omni_cpu(values, result, number)
     if "THROUGHPUT" in values and result["test"] not in ("TCP_RR", "UDP_RR"):
         _omni_throughput(values, result, number)
     if "THROUGHPUT_CONFID" in values:
@@ -245,6 +253,28 @@ def _apply_omni(values, result, where):
         raise exceptions.ParseError(
             "netperf %s holds none of the expected values (%s)"
             % (where, ", ".join(sorted(values))))
+
+
+def _omni_cpu(values, result, number):
+    """CPU counts (0 where netperf measured no CPU) and service demand, per
+    KB or per transaction as SD_UNITS says (-1: not measured)."""
+    for side in ("LOCAL", "REMOTE"):
+        key = "%s_CPU_COUNT" % side
+        if key in values:
+            result["%s_cpu_count" % side.lower()] = number(key) or None
+        key = "%s_SD" % side
+        if key not in values:
+            continue
+        units = values.get("SD_UNITS") or (
+            "usec/Tran" if result["test"] in ("TCP_RR", "UDP_RR")
+            else "usec/KB")
+        per = {"usec/KB": "kb", "usec/Tran": "tran"}.get(units)
+        if per is None:
+            raise exceptions.ParseError(
+                "netperf service demand in unknown units %r" % units)
+        value = number(key)
+        result["%s_sd_us_per_%s" % (side.lower(), per)] = (
+            value if value >= 0 else None)
 
 
 def _omni_throughput(values, result, number):

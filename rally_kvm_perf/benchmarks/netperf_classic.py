@@ -76,6 +76,7 @@ def parse(body, result, has_banner):
 
 
 def _cpu(value):
+    """A CPU figure; netperf prints -1 where it measured none."""
     return None if value < 0 else value
 
 
@@ -97,6 +98,9 @@ def _classic_tcp_stream(rows, result, units):
     result["send_throughput_mbps"] = result["throughput_mbps"]
     if len(n) >= 7:
         result["local_cpu_pct"], result["remote_cpu_pct"] = _cpu(n[5]), _cpu(n[6])
+    if len(n) >= 9:   # service demand, us of CPU per KB
+        result["local_sd_us_per_kb"] = _cpu(n[7])
+        result["remote_sd_us_per_kb"] = _cpu(n[8])
 
 
 def _classic_udp_stream(rows, result, units):
@@ -117,8 +121,12 @@ def _classic_udp_stream(rows, result, units):
     result["throughput_mbps"] = recv[3] * factor
     if len(send) >= 7:
         result["local_cpu_pct"] = _cpu(send[6])
+    if len(send) >= 8:
+        result["local_sd_us_per_kb"] = _cpu(send[7])
     if len(recv) >= 5:
         result["remote_cpu_pct"] = _cpu(recv[4])
+    if len(recv) >= 6:
+        result["remote_sd_us_per_kb"] = _cpu(recv[5])
 
 
 def _classic_rr(rows, result):
@@ -128,3 +136,6 @@ def _classic_rr(rows, result):
     result["transactions_per_s"] = n[5]
     if len(n) >= 8:
         result["local_cpu_pct"], result["remote_cpu_pct"] = _cpu(n[6]), _cpu(n[7])
+    if len(n) >= 10:  # service demand, us of CPU per transaction
+        result["local_sd_us_per_tran"] = _cpu(n[8])
+        result["remote_sd_us_per_tran"] = _cpu(n[9])

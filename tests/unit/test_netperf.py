@@ -36,6 +36,31 @@ def test_tcp_stream_with_cpu_columns():
     r = parse("tcp_stream-cpu.txt")
     assert r["throughput_mbps"] == 15088.11
     assert r["local_cpu_pct"] == 58.44 and r["remote_cpu_pct"] == 58.44
+    # the CPU a KB cost: what compares a 2-vCPU guest with a 64-CPU host
+    assert (r["local_sd_us_per_kb"], r["remote_sd_us_per_kb"]) == (
+        0.635, 0.635)
+
+
+def test_service_demand_is_per_unit_of_work_and_the_shares_get_no_ratio():
+    """netperf 2.7.0 on this machine, the sweep's own TCP_RR command with
+    -c -C: service demand per transaction, the CPU counts beside the
+    shares; classic tables give it per KB (streams) or per transaction."""
+    r = parse("tcp_rr-omni-k-cpu.txt")
+    assert (r["local_sd_us_per_tran"], r["remote_sd_us_per_tran"]) == (
+        38.325, 38.325)
+    assert (r["local_cpu_count"], r["remote_cpu_count"]) == (2, 2)
+    assert r["local_sd_us_per_kb"] is None
+    r = parse("tcp_rr-cpu.txt")
+    assert r["local_sd_us_per_tran"] == 28.853
+    r = parse("udp_stream-cpu.txt")
+    assert (r["local_sd_us_per_kb"], r["remote_sd_us_per_kb"]) == (1.49, 1.49)
+    # without -c/-C: no count (netperf's 0), no demand (its -1)
+    r = parse("tcp_rr-omni-k-nocpu.txt")
+    assert r["local_cpu_count"] is None and r["local_sd_us_per_tran"] is None
+    for name in ("local_cpu_pct", "remote_cpu_pct", "local_cpu_count"):
+        assert metrics.METRICS[name].better == metrics.NEUTRAL
+    for name in ("local_sd_us_per_kb", "remote_sd_us_per_tran"):
+        assert metrics.METRICS[name].better == metrics.LOWER
 
 
 @pytest.mark.parametrize("name, expected", [
