@@ -17,6 +17,7 @@ import json
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf import telemetry
+from rally_kvm_perf.analysis import density
 
 SCHEMA = "rally-kvm-perf/results/1"
 TITLE = "kvm-perf results record (JSON, full precision)"
@@ -226,22 +227,28 @@ def _samples(runs):
     return out
 
 
+def all_level_rows(result, benchmarks, neutral=()):
+    """level_rows of every benchmark, each row naming its benchmark."""
+    return [dict(row, Benchmark=bench) for bench in bench_order(benchmarks)
+            for row in level_rows(result, bench, neutral)]
+
+
 def build(result, benchmarks, neutral=(), notes=(), runs=(),
           parameters=None):
     """The record of one sweep (one Rally iteration); ``runs``: the sweep's
     runs, whose every measured value the record keeps as its samples;
     ``parameters``: what the runs depended on (image, flavor with its extra
     specs, levels, repetitions, placement, the benchmarks' parameters)."""
-    levels = []
-    for bench in bench_order(benchmarks):
-        for row in level_rows(result, bench, neutral):
-            levels.append(dict(row, Benchmark=bench))
+    levels = all_level_rows(result, benchmarks, neutral)
+    fits = fit_rows(result, benchmarks)
     table = telemetry_rows(runs, benchmarks)
     return {"schema": SCHEMA,
             "unit_of_replication": result.get("unit_of_replication"),
             "benchmarks": bench_order(benchmarks),
             "levels": levels,
-            "fits": fit_rows(result, benchmarks),
+            "fits": fits,
+            # instances per host at VM/host >= 0.8 (analysis/density.py)
+            "density": density.rows(levels, fits),
             "overlap": overlap_rows(result, benchmarks),
             "failures": list(result.get("failures") or []),
             "notes": list(notes),

@@ -4,6 +4,7 @@ before/after comparisons (pure functions)."""
 
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
+from rally_kvm_perf.analysis import density
 from rally_kvm_perf.analysis import stats
 
 SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio")
@@ -94,11 +95,14 @@ def _dataset(wl):
         return None
     ctx = wl.get("contexts") or {}
     rows, fits, hosts, pins, notes = [], [], [], [], []
-    contention, explain, errors = [], [], []
+    contention, explain, errors, dense = [], [], [], []
     for i, iteration in enumerate(data, 1):
-        rows += [dict(row, Iteration=i)
-                 for row in results.iteration_levels(iteration)]
+        levels = results.iteration_levels(iteration)
+        rows += [dict(row, Iteration=i) for row in levels]
         fits += results.iteration_fits(iteration)
+        # from the levels and fits (a record before the density has them)
+        dense += [dict(row, Iteration=i) for row in density.rows(
+            levels, results.iteration_fits(iteration))]
         hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
         pins += results.iteration_table(iteration, results.PINNING_TITLE)
         for chart in (iteration.get("output") or {}).get("complete", []):
@@ -118,6 +122,7 @@ def _dataset(wl):
             "optimised": _optimised(ctx), "rows": rows, "fits": fits,
             "hosts": hosts, "pinning": pins, "notes": notes,
             "errors": errors, "contention": contention, "explain": explain,
+            "density": dense,
             "pass_sla": wl.get("pass_sla"),
             "sla": wl.get("sla_results", {}).get("sla", [])}
 

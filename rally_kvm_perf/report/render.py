@@ -298,6 +298,24 @@ def _comparison(comp):
                   r["verdict"]] for r in comp["rows"]]}
 
 
+DENSITY_COLS = ("Workload", "Iteration", "Benchmark", "Metric",
+                "Threshold", "Instances per host", "95% low", "95% high",
+                "How")
+
+
+def _density_rows(sets):
+    """The density answer of every workload's headline metrics, the
+    number a capacity plan starts from."""
+    return [[ds["label"], row["Iteration"], row["Benchmark"], row["Metric"],
+             row["Threshold"],
+             "n/a" if row["Instances"] is None else "%d%s" % (
+                 row["Instances"], " (extrapolated)"
+                 if row["Extrapolated"] else ""),
+             "n/a" if row["95% low"] is None else row["95% low"],
+             "open" if row["95% high"] is None else row["95% high"],
+             row["How"]] for ds in sets for row in ds["density"]]
+
+
 def _dict_table(rows):
     """{cols, rows} of a list of dicts alike (their first one's keys), or
     None for none."""
@@ -339,6 +357,7 @@ def page(sets, comps, files):
         workload_cols=WORKLOAD_COLS, comparison_cols=COMPARISON_COLS,
         level_cols=LEVEL_COLS, fit_cols=FIT_COLS,
         workloads=[_workload_row(ds) for ds in sets],
+        density_cols=DENSITY_COLS, density=_density_rows(sets),
         figures=[(fid, figure(sets, bench, names, title,
                               paper_cpu=fid == "fig2")[0])
                  for fid, title, bench, names in FIGURES] if sets else [],
@@ -361,5 +380,8 @@ def build(tasks_results):
         "ratios.json": json.dumps({"datasets": [
             {k: ds[k] for k in ("label", "task", "scenario", "args", "left_out",
                                 "optimised", "pass_sla")} for ds in sets],
-            "ratios": recs, "comparisons": comps}, indent=1, sort_keys=True),
+            "ratios": recs, "comparisons": comps,
+            "density": [dict(row, dataset=ds["label"]) for ds in sets
+                        for row in ds["density"]]},
+            indent=1, sort_keys=True),
     }

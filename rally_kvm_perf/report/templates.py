@@ -15,6 +15,11 @@ PAGE = """\
 {%- else %}
 <h2>Workloads</h2>
 {{ table(workload_cols, workloads) }}
+{%- if density %}
+<h2>How many instances a host carries</h2>
+<p>Per headline metric, the most instances per host at which the VM/host ratio stays at or above the threshold: up to the first measured level below it. 95% low: every level up to it is shown at or above the threshold; 95% high: no level up to it is shown below (open: none is). Beyond the measured levels the fitted line is extrapolated, and says so.</p>
+{{ table(density_cols, density) }}
+{%- endif %}
 <h2>The paper's figures, redrawn</h2>
 {%- for fid, svg in figures %}
 <div class='figure' id='{{ fid }}'>{{ svg|safe }}</div>

@@ -7,6 +7,7 @@ chart_plugin, data, and optionally description, label, axis_label).
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf import telemetry
+from rally_kvm_perf.analysis import density
 
 
 def label(bench, name):
@@ -163,6 +164,7 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
                 "label": unit, "axis_label": AXIS})
         out.append(_level_table(bench, result))
     out.append(_fit_table(result, benchmarks))
+    out.append(_density_table(result, benchmarks))
     out.append(_overlap_table(result, benchmarks))
     out.append({"title": results.NOTES_TITLE,
                 "chart_plugin": "TextArea",
@@ -229,6 +231,35 @@ def _fit_table(result, benchmarks):
             "chart_plugin": "Table",
             "data": {"cols": list(results.FIT_COLUMNS),
                      "rows": _rounded(rows, results.FIT_COLUMNS)}}
+
+
+DENSITY_TITLE = ("Density: instances per host at VM/host >= %g"
+                 % density.DEFAULT_THRESHOLD)
+
+
+def _density_table(result, benchmarks):
+    rows = density.rows(
+        results.all_level_rows(result, benchmarks, NEUTRAL),
+        results.fit_rows(result, benchmarks))
+    cells = [[row["Benchmark"], row["Metric"], row["Threshold"],
+              "n/a" if row["Instances"] is None else row["Instances"],
+              "n/a" if row["95% low"] is None else row["95% low"],
+              "open" if row["95% high"] is None else row["95% high"],
+              "yes" if row["Extrapolated"] else "no",
+              ", ".join(str(k) for k in row["Levels measured"]),
+              row["How"]] for row in rows]
+    return {"title": DENSITY_TITLE,
+            "description": "The most instances a host carries while the "
+                           "headline metrics' VM/host ratio stays at or "
+                           "above the threshold: up to the first measured "
+                           "level below it. 95% low: every level up to it "
+                           "is shown at or above (its interval); 95% high: "
+                           "no level up to it is shown below ('open': none "
+                           "is, the answer may lie beyond the levels "
+                           "measured). Beyond the measured levels the "
+                           "fitted line is extrapolated, and says so.",
+            "chart_plugin": "Table",
+            "data": {"cols": list(density.COLUMNS), "rows": cells}}
 
 
 def _overlap_table(result, benchmarks):

@@ -233,3 +233,47 @@ def test_a_record_that_cannot_be_read_is_an_error_naming_its_workload():
                        match=r"task %s, workload KVMPerf.fio: its results "
                              r"record does not parse" % task[0]["uuid"]):
         render.build(task)
+
+
+def test_report_says_how_many_instances_a_host_carries():
+    """The density answer at the top of the page, in ratios.json and in
+    Rally's own report, from a real analysis of a 3-level sweep."""
+    import json
+
+    from rally_kvm_perf import results
+    from rally_kvm_perf.analysis import levels as analysis
+    from rally_kvm_perf.task import charts
+    values = {1: (95.0, 94.0, 96.0), 2: (85.0, 86.0, 84.0),
+              3: (70.0, 71.0, 69.0)}
+    runs = [{"benchmark": "bonnie++", "level": k, "repetition": r + 1,
+             "instances": [{"instance": "i%d" % j, "hypervisor": "h",
+                            "started_at": 0.0, "finished_at": 1.0,
+                            "error": None,
+                            "metrics": {"block_write_kBps": v[r]}}
+                           for j in range(k)]}
+            for k, v in values.items() for r in range(3)]
+    result = analysis.analyze(runs, {"h": {"bonnie++": {
+        "block_write_kBps": [100.0, 100.5, 99.5]}}})
+    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True, [])
+    [table] = [c for c in complete if c["title"] == charts.DENSITY_TITLE]
+    [row] = [r for r in table["data"]["rows"]
+             if r[1] == "block_write_kBps"]
+    # 0.85 at 2 (shown above 0.8), 0.70 at 3 (shown below)
+    assert row[3:6] == [2, 2, 2], row
+    record = results.build(result, ["bonnie++"])
+    complete.append(results.to_chart(record))
+    assert [r["Instances"] for r in record["density"]
+            if r["Metric"] == "block_write_kBps"] == [2]
+    task = {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
+        "name": "KVMPerf.bonnie", "pass_sla": True,
+        "sla_results": {"sla": []}, "args": {}, "contexts": {},
+        "data": [{"error": [], "output": {"complete": complete,
+                                          "additive": []}}]}]}]}
+    files = render.build([task])
+    html = files["index.html"]
+    # at the top: before the figures
+    assert 0 < html.index("How many instances a host carries") < \
+        html.index("figures, redrawn")
+    dense = json.loads(files["ratios.json"])["density"]
+    assert {(r["Metric"], r["Instances"]) for r in dense} >= {
+        ("block_write_kBps", 2)}
