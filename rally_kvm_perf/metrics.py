@@ -60,6 +60,24 @@ def _bonnie_metrics():
                      "%s, max latency" % title)
 
 
+def _netperf_cpu_metrics():
+    """netperf's -c/-C CPU use is a share of ALL the machine's CPUs: a
+    2-vCPU instance at 50 % and a 64-CPU host at 1.6 % did the same work.
+    The CPU a unit of work cost (service demand) is what gets a ratio; the
+    raw shares are kept, with the CPU counts, and get none."""
+    for stem, unit, better, what in (
+            ("cpu_pct", "% of all CPUs", NEUTRAL,
+             "CPU, %s side (share of all its CPUs)"),
+            ("cpu_count", "CPUs", NEUTRAL, "CPUs, %s side"),
+            ("sd_us_per_kb", "us/KB", LOWER,
+             "CPU per KB, %s side (service demand)"),
+            ("sd_us_per_tran", "us/transaction", LOWER,
+             "CPU per transaction, %s side (service demand)")):
+        for side in ("local", "remote"):
+            yield Metric("%s_%s" % (side, stem), "netperf", unit, better,
+                         what % side)
+
+
 NETPERF_METRICS = (
     Metric("throughput_mbps", "netperf", "10^6 bit/s", HIGHER,
            "Throughput (received)", True),
@@ -76,26 +94,7 @@ NETPERF_METRICS = (
     Metric("latency_max_us", "netperf", "us", LOWER, "Latency, maximum"),
     Metric("latency_stddev_us", "netperf", "us", LOWER,
            "Latency, standard deviation"),
-    # netperf's -c/-C CPU use is a share of ALL the machine's CPUs: a
-    # 2-vCPU instance at 50 % and a 64-CPU host at 1.6 % did the same work.
-    # The CPU a unit of work cost (service demand) is what gets a ratio;
-    # the raw shares are kept, with the CPU counts, and get none.
-    Metric("local_cpu_pct", "netperf", "% of all CPUs", NEUTRAL,
-           "CPU, local side (share of all its CPUs)"),
-    Metric("remote_cpu_pct", "netperf", "% of all CPUs", NEUTRAL,
-           "CPU, remote side (share of all its CPUs)"),
-    Metric("local_cpu_count", "netperf", "CPUs", NEUTRAL,
-           "CPUs, local side"),
-    Metric("remote_cpu_count", "netperf", "CPUs", NEUTRAL,
-           "CPUs, remote side"),
-    Metric("local_sd_us_per_kb", "netperf", "us/KB", LOWER,
-           "CPU per KB, local side (service demand)"),
-    Metric("remote_sd_us_per_kb", "netperf", "us/KB", LOWER,
-           "CPU per KB, remote side (service demand)"),
-    Metric("local_sd_us_per_tran", "netperf", "us/transaction", LOWER,
-           "CPU per transaction, local side (service demand)"),
-    Metric("remote_sd_us_per_tran", "netperf", "us/transaction", LOWER,
-           "CPU per transaction, remote side (service demand)"),
+    *_netperf_cpu_metrics(),
 )
 
 # fio's jobs: (job, title); 4 KiB random jobs are judged by IOPS, 1 MiB

@@ -234,7 +234,7 @@ def all_level_rows(result, benchmarks, neutral=()):
 
 
 def build(result, benchmarks, neutral=(), notes=(), runs=(),
-          parameters=None):
+          parameters=None, density_threshold=density.DEFAULT_THRESHOLD):
     """The record of one sweep (one Rally iteration); ``runs``: the sweep's
     runs, whose every measured value the record keeps as its samples;
     ``parameters``: what the runs depended on (image, flavor with its extra
@@ -247,8 +247,8 @@ def build(result, benchmarks, neutral=(), notes=(), runs=(),
             "benchmarks": bench_order(benchmarks),
             "levels": levels,
             "fits": fits,
-            # instances per host at VM/host >= 0.8 (analysis/density.py)
-            "density": density.rows(levels, fits),
+            # instances per host at VM/host >= the threshold
+            "density": density.rows(levels, fits, density_threshold),
             "overlap": overlap_rows(result, benchmarks),
             "failures": list(result.get("failures") or []),
             "notes": list(notes),

@@ -100,9 +100,12 @@ def _dataset(wl):
         levels = results.iteration_levels(iteration)
         rows += [dict(row, Iteration=i) for row in levels]
         fits += results.iteration_fits(iteration)
-        # from the levels and fits (a record before the density has them)
-        dense += [dict(row, Iteration=i) for row in density.rows(
-            levels, results.iteration_fits(iteration))]
+        record = results.from_iteration(iteration) or {}
+        # the record's, at the task's threshold; else from the levels and
+        # fits (a record from before the density has them)
+        dense += [dict(row, Iteration=i) for row in (
+            record.get("density") if "density" in record else density.rows(
+                levels, results.iteration_fits(iteration)))]
         hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
         pins += results.iteration_table(iteration, results.PINNING_TITLE)
         for chart in (iteration.get("output") or {}).get("complete", []):
@@ -110,7 +113,6 @@ def _dataset(wl):
                 notes += chart["data"]
             if chart.get("title") == results.EXPLAIN_TITLE:
                 explain += chart["data"]
-        record = results.from_iteration(iteration) or {}
         contention += [dict(r, Iteration=i)
                        for r in record.get("telemetry") or []]
         if iteration.get("error"):

@@ -85,6 +85,8 @@ class SweepArgs:
     min_repetitions: t.Optional[int] = None
     target_half_width: t.Optional[float] = None
     boot_from_volume: t.Optional[dict] = None
+    # the density answer's VM/host threshold (analysis/density.py)
+    density_threshold: float = 0.8
     # netperf only: netserver "peer" boots one more instance
     peer: bool = False
     peer_placement: str = "any"
@@ -164,6 +166,12 @@ def make_plan(args: SweepArgs) -> Plan:
     _check_placements(args)
     check_adaptive(args.repetitions, args.min_repetitions,
                           args.target_half_width)
+    threshold = args.density_threshold
+    if isinstance(threshold, bool) or not isinstance(
+            threshold, (int, float)) or not 0 < threshold < 100:
+        raise exceptions.InvalidArgument(
+            "density_threshold must be a VM/host ratio above 0 (e.g. 0.8), "
+            "got %r" % (threshold,))
     volume = boot_volume(args.boot_from_volume)
     if volume and set(args.boot_kwargs or {}) & {
             "block_device_mapping", "block_device_mapping_v2"}:

@@ -125,7 +125,8 @@ def _fit_text(data, group):
     return ("Fitted lines: " + "; ".join(parts) + ".") if parts else ""
 
 
-def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
+def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings,
+                   density_threshold=density.DEFAULT_THRESHOLD):
     """The complete (per-iteration) charts of one sweep.
 
     The same charts come in the same order for the same ``benchmarks``,
@@ -164,7 +165,7 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings):
                 "label": unit, "axis_label": AXIS})
         out.append(_level_table(bench, result))
     out.append(_fit_table(result, benchmarks))
-    out.append(_density_table(result, benchmarks))
+    out.append(_density_table(result, benchmarks, density_threshold))
     out.append(_overlap_table(result, benchmarks))
     out.append({"title": results.NOTES_TITLE,
                 "chart_plugin": "TextArea",
@@ -233,14 +234,13 @@ def _fit_table(result, benchmarks):
                      "rows": _rounded(rows, results.FIT_COLUMNS)}}
 
 
-DENSITY_TITLE = ("Density: instances per host at VM/host >= %g"
-                 % density.DEFAULT_THRESHOLD)
+DENSITY_TITLE = "Density: instances per host at a VM/host threshold"
 
 
-def _density_table(result, benchmarks):
+def _density_table(result, benchmarks, threshold):
     rows = density.rows(
         results.all_level_rows(result, benchmarks, NEUTRAL),
-        results.fit_rows(result, benchmarks))
+        results.fit_rows(result, benchmarks), threshold)
     cells = [[row["Benchmark"], row["Metric"], row["Threshold"],
               "n/a" if row["Instances"] is None else row["Instances"],
               "n/a" if row["95% low"] is None else row["95% low"],

@@ -38,6 +38,9 @@ def test_the_levels_default_to_one_up_to_the_instances():
     (dict(peer=True, peer_placement="elsewhere"), "peer_placement must be"),
     (dict(min_repetitions=2), "min_repetitions needs target_half_width"),
     (dict(target_half_width=1.5), "target_half_width is a fraction"),
+    (dict(density_threshold=0), r"density_threshold must be a VM/host "
+                                r"ratio above 0 \(e.g. 0.8\), got 0"),
+    (dict(density_threshold="80%"), "density_threshold must be"),
     (dict(boot_from_volume={"size": 0}), "whole number of GB >= 1"),
     (dict(boot_from_volume={"size": 5, "kind": "ssd"}),
      r"unknown key\(s\) kind"),

@@ -127,6 +127,15 @@ def test_fig2_plots_the_papers_vm_over_host_cpu():
     assert "VM CPU% / host CPU%" in render.FIGURES[0][1]
 
 
+def _bonnie_task(complete):
+    """A Rally task of one KVMPerf.bonnie iteration with these charts."""
+    return {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
+        "name": "KVMPerf.bonnie", "pass_sla": True,
+        "sla_results": {"sla": []}, "args": {}, "contexts": {},
+        "data": [{"error": [], "output": {"complete": complete,
+                                          "additive": []}}]}]}]}
+
+
 def test_ratios_csv_keeps_full_precision_from_the_record():
     from rally_kvm_perf import results
     from rally_kvm_perf.analysis import levels as analysis
@@ -141,12 +150,7 @@ def test_ratios_csv_keeps_full_precision_from_the_record():
         "block_write_kBps": [100000.0, 100010.0, 99990.0]}}})
     complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True, [])
     complete.append(results.to_chart(results.build(result, ["bonnie++"])))
-    task = {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
-        "name": "KVMPerf.bonnie", "pass_sla": True,
-        "sla_results": {"sla": []}, "args": {}, "contexts": {},
-        "data": [{"error": [], "output": {"complete": complete,
-                                          "additive": []}}]}]}]}
-    files = render.build([task])
+    files = render.build([_bonnie_task(complete)])
     import csv as csv_mod
     import io
     [rec] = [r for r in csv_mod.DictReader(io.StringIO(files["ratios.csv"]))
@@ -260,16 +264,15 @@ def test_report_says_how_many_instances_a_host_carries():
              if r[1] == "block_write_kBps"]
     # 0.85 at 2 (shown above 0.8), 0.70 at 3 (shown below)
     assert row[3:6] == [2, 2, 2], row
+    # the task's threshold reaches the record, and the report reads it
+    assert [r["Instances"] for r in results.build(
+        result, ["bonnie++"], density_threshold=0.9)["density"]
+        if r["Metric"] == "block_write_kBps"] == [1]
     record = results.build(result, ["bonnie++"])
     complete.append(results.to_chart(record))
     assert [r["Instances"] for r in record["density"]
             if r["Metric"] == "block_write_kBps"] == [2]
-    task = {"uuid": "t", "subtasks": [{"title": "s", "workloads": [{
-        "name": "KVMPerf.bonnie", "pass_sla": True,
-        "sla_results": {"sla": []}, "args": {}, "contexts": {},
-        "data": [{"error": [], "output": {"complete": complete,
-                                          "additive": []}}]}]}]}
-    files = render.build([task])
+    files = render.build([_bonnie_task(complete)])
     html = files["index.html"]
     # at the top: before the figures
     assert 0 < html.index("How many instances a host carries") < \

@@ -35,6 +35,8 @@ def sweep_validators(cls):
         ("number", dict(param_name="port", minval=1, maxval=65535,
                         integer_only=True, nullable=True)),
         ("number", dict(param_name="ssh_timeout", minval=1, nullable=True)),
+        ("number", dict(param_name="density_threshold", minval=0,
+                        nullable=True)),
         ("enum", dict(param_name="between_repetitions",
                       values=list(engine.BETWEEN), missed=True)),
         ("kvm_perf_active_counts", {}),
@@ -84,6 +86,10 @@ SWEEP_PARAMS_DOC = """\
             fraction of its mean (0.05: +-5%), over the repetition-level
             values; the notes say how many runs each level took and why it
             stopped. Default: every level runs ``repetitions``
+        :param density_threshold: the VM/host ratio the density answer
+            holds to (default 0.8): the most instances per host at which
+            each headline metric's ratio stays at or above it, with its
+            interval
         :param between_repetitions: before each run: "drop_caches" (default;
             sync and drop the page caches in the active instances),
             "reboot" (the paper's choice: reboot them and wait for SSH; not

@@ -43,6 +43,7 @@ class Fio(utils.KVMPerfScenario):
             between_repetitions: str = "drop_caches",
             min_repetitions: t.Optional[int] = None,
             target_half_width: t.Optional[float] = None,
+            density_threshold: float = 0.8,
             username: str = "debian",
             password: t.Optional[str] = None,
             port: int = 22,

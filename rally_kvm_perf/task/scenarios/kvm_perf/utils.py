@@ -259,7 +259,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
         warnings = list(it.notes) + (sw.warnings if sw else [])
         names = [b.name for b in benchmarks]
         record = results.build(result, names, charts.NEUTRAL, warnings,
-                               runs, it.parameters)
+                               runs, it.parameters,
+                               it.plan.args.density_threshold)
         self._report(it, result, runs, names, warnings, record)
         stopped = sw.stopped if sw else None
         self._save(it, runs, result, warnings, record,
@@ -306,7 +307,8 @@ class KVMPerfScenario(vm_utils.VMScenario):
     def _report(self, it, result, runs, benchmarks, warnings, record):
         for complete in charts.sweep_complete(
                 result, runs, it.targets, benchmarks,
-                bool(it.baselines.samples), warnings):
+                bool(it.baselines.samples), warnings,
+                it.plan.args.density_threshold):
             self.add_output(complete=complete)
         for complete in charts.contention_charts(record):
             self.add_output(complete=complete)
