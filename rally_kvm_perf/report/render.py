@@ -61,32 +61,37 @@ def _svg(fig):
     return text
 
 
-def _points(ds, bench, metric, field, invert=False):
-    """[(k, value, low, high)] per level; the interval only where one
-    iteration gave the level (several iterations: their mean, no bar).
-    ``invert``: plot 1/ratio (its interval inverted and swapped)."""
-    pts = {}
-    for row in ds["rows"]:
-        if (row["Benchmark"], row["Metric"]) == (bench, metric) \
-                and row[field] is not None:
-            low = high = None
-            if field == "VM/host":
-                low, high = row.get("Ratio 95% low"), row.get("Ratio 95% high")
-            if invert:
-                value = 1.0 / row[field] if row[field] else None
-                low, high = ((1.0 / high if high else None),
-                             (1.0 / low if low and low > 0 else None))
-            else:
-                value = row[field]
-            if value is not None:
-                pts.setdefault(row["Active"], []).append((value, low, high))
+def _points(rows, bench, metric, field, invert=False):
+    """[(k, value, low, high)] per level of one iteration's ``rows``, with
+    the ratio's 95% interval. ``invert``: plot 1/ratio (its interval
+    inverted and swapped)."""
     out = []
-    for k, items in sorted(pts.items()):
-        mean = sum(v for v, _, _ in items) / len(items)
-        low, high = (items[0][1], items[0][2]) if len(items) == 1 \
-            else (None, None)
-        out.append((k, mean, low, high))
-    return out
+    for row in rows:
+        if (row["Benchmark"], row["Metric"]) != (bench, metric) \
+                or row[field] is None:
+            continue
+        low = high = None
+        if field == "VM/host":
+            low, high = row.get("Ratio 95% low"), row.get("Ratio 95% high")
+        value = row[field]
+        if invert:
+            value = 1.0 / value if value else None
+            low, high = ((1.0 / high if high else None),
+                         (1.0 / low if low and low > 0 else None))
+        if value is not None:
+            out.append((row["Active"], value, low, high))
+    return sorted(out)
+
+
+def _iterations(ds):
+    """[(iteration label, its rows)]: with times > 1 each iteration is a
+    sweep of its own, drawn as its own series with its own bars."""
+    by = {}
+    for row in ds["rows"]:
+        by.setdefault(row.get("Iteration", 1), []).append(row)
+    if len(by) == 1:
+        return [("", rows) for rows in by.values()]
+    return [(", iteration %d" % i, rows) for i, rows in sorted(by.items())]
 
 
 def improvement_interval(row):
@@ -115,21 +120,24 @@ def _fit_label(ds, bench, metric):
 def figure(sets, bench, names, title, paper_cpu=False):
     """A ratio-vs-active-instances figure with each ratio's 95% interval;
     the VM mean when no ratios. ``paper_cpu``: VM CPU% / host CPU%."""
-    has_ratio = any(_points(ds, bench, n, "VM/host")
+    has_ratio = any(_points(ds["rows"], bench, n, "VM/host")
                     for ds in sets for n in names)
     field = "VM/host" if has_ratio else "VM mean"
     invert = paper_cpu and has_ratio
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     drawn = 0
-    for d_index, ds in enumerate(sets):
+    series = [(d_index, ds, it, rows) for d_index, ds in enumerate(sets)
+              for it, rows in _iterations(ds)]
+    for d_index, ds, it, rows in series:
         for name in names:
-            pts = _points(ds, bench, name, field, invert=invert)
+            pts = _points(rows, bench, name, field, invert=invert)
             if not pts:
                 continue
             drawn += 1
-            label = "%s [%s]%s" % (name, ds["label"].split(" (")[0],
-                                   _fit_label(ds, bench, name)
-                                   if has_ratio and not invert else "")
+            label = "%s [%s%s]%s" % (name, ds["label"].split(" (")[0], it,
+                                     _fit_label(ds, bench, name)
+                                     if has_ratio and not invert and not it
+                                     else "")
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             line, = ax.plot(xs, ys, STYLES[d_index % len(STYLES)],
                             marker="o", label=label)
@@ -173,7 +181,11 @@ def comparison_figure(comp):
     top = max(r["active_instances"] for r in rows)
     rows = [r for r in rows if r["active_instances"] == top]
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.5))
-    labels = ["%s %s" % (r["benchmark"], r["metric"]) for r in rows]
+    # with times > 1, one bar per iteration, each named
+    several = len({r.get("iteration", 1) for r in rows}) > 1
+    labels = ["%s %s%s" % (r["benchmark"], r["metric"],
+                           ", iteration %d" % r["iteration"]
+                           if several else "") for r in rows]
     values = [r["improvement"] * 100 for r in rows]
     intervals = [improvement_interval(r) for r in rows]
     errors = [[0 if low is None else (r["improvement"] - low) * 100

@@ -119,12 +119,47 @@ def test_fig2_plots_the_papers_vm_over_host_cpu():
     inverted and swapped."""
     r = dict(row("bonnie++", "block_write_cpu_pct", 2, 40.0, 2.0, 10, 0.5),
              **{"Ratio 95% low": 0.4, "Ratio 95% high": 0.625})
-    [(k, value, low, high)] = render._points(ds("x", [r]), "bonnie++",
+    [(k, value, low, high)] = render._points([r], "bonnie++",
                                              "block_write_cpu_pct",
                                              "VM/host", invert=True)
     assert (k, value) == (2, 2.0)
     assert (low, high) == (pytest.approx(1.6), pytest.approx(2.5))
     assert "VM CPU% / host CPU%" in render.FIGURES[0][1]
+
+
+def test_times_above_one_draw_each_iteration_with_its_own_bars():
+    """times > 1: each iteration is a sweep of its own. The figures drew
+    their mean with no error bars, and Fig. 7 stacked the iterations'
+    bars under one label; now each iteration is its own series with its
+    bars, and its own labelled bar in Fig. 7."""
+    import matplotlib.pyplot as plt
+
+    def two(label, ratios):
+        return dict(ds(label, [
+            dict(row("bonnie++", "block_write_kBps", k, 100.0 * r, 5.0, 5,
+                     r), Iteration=i,
+                 **{"Ratio 95% low": r - 0.05, "Ratio 95% high": r + 0.05})
+            for i, per in enumerate(ratios, 1)
+            for k, r in per]), fits=[])
+    sets = [two("w", [[(1, 0.9), (2, 0.8)], [(1, 0.7), (2, 0.6)]])]
+    drawn = []
+    real = plt.Axes.errorbar
+    plt.Axes.errorbar = lambda ax, *a, **kw: drawn.append(a[1]) or real(
+        ax, *a, **kw)
+    try:
+        svg, series = render.figure(sets, "bonnie++", ("block_write_kBps",),
+                                    "t")
+    finally:
+        plt.Axes.errorbar = real
+    assert series == 2 and "iteration 1" in svg and "iteration 2" in svg
+    # both iterations' bars, at their own values (not one mean, no bars)
+    assert sorted(v for ys in drawn for v in ys) == pytest.approx(
+        [0.6, 0.7, 0.8, 0.9])
+    rows = collect.compare(two("b", [[(2, 0.8)], [(2, 0.6)]]),
+                           two("a", [[(2, 0.85)], [(2, 0.5)]]))
+    fig7 = render.comparison_figure({"before": "b", "after": "a",
+                                     "rows": rows})
+    assert "iteration 1" in fig7 and "iteration 2" in fig7
 
 
 def _bonnie_task(complete):
