@@ -117,8 +117,11 @@ def contention(levels, telemetry_table, benchmarks):
     saturates (telemetry.saturation) and where each summary metric's ratio
     (the VM mean without a baseline) stops following one line
     (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
-    out = {"saturation": {}, "knees": [], "highest": {}}
+    out = {"saturation": {}, "knees": [], "highest": {}, "netserver": {}}
     for bench in bench_order(benchmarks):
+        if bench.startswith("netperf:"):
+            out["netserver"][bench] = netserver_saturation(
+                [r for r in levels if r["Benchmark"] == bench])
         per_level = {r["Active"]: r for r in telemetry_table
                      if r["Benchmark"] == bench}
         found = telemetry.saturation(per_level)
@@ -151,6 +154,29 @@ def contention(levels, telemetry_table, benchmarks):
                     bench, name, of, k["level"], k["p_value"],
                     k["slopes"][0], k["slopes"][1]])))
     return out
+
+
+# netperf's -C: the netserver machine's CPU busy (% of all its CPUs)
+NETSERVER_SATURATED_PCT = 90.0
+
+
+def netserver_saturation(rows):
+    """The first level whose netserver side (netperf's remote CPU, the
+    clients' mean) is at NETSERVER_SATURATED_PCT or more while the clients'
+    own CPU is not: there k clients share one netserver, and the ratio
+    measures its capacity as much as theirs. None where no level is, or
+    netperf measured no CPU."""
+    by = {}
+    for row in rows:
+        if row["Metric"] in ("local_cpu_pct", "remote_cpu_pct"):
+            by.setdefault(row["Active"], {})[row["Metric"]] = row["VM mean"]
+    for level, cpu in sorted(by.items()):
+        remote, local = cpu.get("remote_cpu_pct"), cpu.get("local_cpu_pct")
+        if remote is not None and remote >= NETSERVER_SATURATED_PCT and (
+                local is None or local < NETSERVER_SATURATED_PCT):
+            return {"active": level, "remote_cpu_pct": remote,
+                    "local_cpu_pct": local}
+    return None
 
 
 def fit_rows(result, benchmarks):

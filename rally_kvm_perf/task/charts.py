@@ -424,6 +424,15 @@ def contention_lines(record):
             "; ".join("%s %s at %d" % (telemetry.TITLES[k], _pct(v["mean"]),
                                        v["active"])
                       for k, v in sorted(highest.items())) or "none read"))
+    for bench, sat in sorted((found.get("netserver") or {}).items()):
+        if sat:
+            lines.append(
+                "%s: the netserver saturated before the clients: its CPU "
+                "%s busy (netperf's remote CPU) at %d instance(s) at once, "
+                "the clients' %s; from there the ratio measures the one "
+                "netserver the k clients share as much as the clients" % (
+                    bench, _pct(sat["remote_cpu_pct"]), sat["active"],
+                    _pct(sat["local_cpu_pct"])))
     for knee in found.get("knees") or []:
         lines.append(
             "%s %s: the %s follows one line, then another from %d "

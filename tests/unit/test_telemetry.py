@@ -183,3 +183,32 @@ def test_knee_where_one_line_stops_describing_the_curve():
     # too few levels to tell
     assert telemetry.knee((flat + falling)[:4]) is None
     assert telemetry.knee([(1, None), (2, 1.0)]) is None
+
+
+def test_a_netserver_saturated_before_its_clients_is_said():
+    """netserver "peer": k clients share one netserver. Where its CPU
+    (netperf's remote CPU) is saturated and the clients' is not, the
+    ratio measures the netserver: the contention lines say so."""
+    from rally_kvm_perf import results
+    from rally_kvm_perf.task import charts
+
+    def rows(remote, local):
+        return [{"Benchmark": "netperf:TCP_STREAM", "Metric": m,
+                 "Active": k, "VM mean": v, "VM/host": None}
+                for m, per in (("remote_cpu_pct", remote),
+                               ("local_cpu_pct", local))
+                for k, v in enumerate(per, 1)]
+    found = results.contention(rows([50.0, 96.0, 99.0], [40.0, 60.0, 70.0]),
+                               [], ["netperf:TCP_STREAM"])
+    assert found["netserver"]["netperf:TCP_STREAM"] == {
+        "active": 2, "remote_cpu_pct": 96.0, "local_cpu_pct": 60.0}
+    lines = charts.contention_lines({"contention": found, "telemetry": []})
+    assert any("the netserver saturated before the clients: its CPU 96% "
+               "busy (netperf's remote CPU) at 2 instance(s)" in line
+               for line in lines), lines
+    # both sides saturated, or no CPU measured: nothing to single out
+    both = results.contention(rows([95.0, 99.0], [95.0, 99.0]), [],
+                              ["netperf:TCP_STREAM"])
+    assert both["netserver"]["netperf:TCP_STREAM"] is None
+    none = results.contention([], [], ["netperf:TCP_RR", "bonnie++"])
+    assert none["netserver"] == {"netperf:TCP_RR": None}
