@@ -5,6 +5,7 @@ before/after comparisons (pure functions)."""
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import density
+from rally_kvm_perf.analysis import findings
 from rally_kvm_perf.analysis import stats
 
 SWEEPS = ("KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.fio")
@@ -95,7 +96,7 @@ def _dataset(wl):
         return None
     ctx = wl.get("contexts") or {}
     rows, fits, hosts, pins, notes = [], [], [], [], []
-    contention, explain, errors, dense = [], [], [], []
+    contention, explain, errors, dense, found = [], [], [], [], []
     for i, iteration in enumerate(data, 1):
         levels = results.iteration_levels(iteration)
         rows += [dict(row, Iteration=i) for row in levels]
@@ -106,6 +107,9 @@ def _dataset(wl):
         dense += [dict(row, Iteration=i) for row in (
             record.get("density") if "density" in record else density.rows(
                 levels, results.iteration_fits(iteration)))]
+        # the paper's findings 1-4 on this iteration's sweep
+        found += [dict(f, Iteration=i) for f in findings.from_record(
+            levels, results.iteration_fits(iteration))]
         hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
         pins += results.iteration_table(iteration, results.PINNING_TITLE)
         for chart in (iteration.get("output") or {}).get("complete", []):
@@ -124,7 +128,7 @@ def _dataset(wl):
             "optimised": _optimised(ctx), "rows": rows, "fits": fits,
             "hosts": hosts, "pinning": pins, "notes": notes,
             "errors": errors, "contention": contention, "explain": explain,
-            "density": dense,
+            "density": dense, "findings": found,
             "pass_sla": wl.get("pass_sla"),
             "sla": wl.get("sla_results", {}).get("sla", [])}
 
@@ -216,7 +220,12 @@ def comparisons(sets):
         by_scenario.setdefault(ds["scenario"], []).append(ds)
     for scenario, group in by_scenario.items():
         for after in group[1:]:
+            rows = compare(group[0], after)
+            # finding 5 per iteration (times > 1: each a sweep)
+            fives = [dict(findings.optimisation(
+                [r for r in rows if r["iteration"] == i]), Iteration=i)
+                for i in sorted({r["iteration"] for r in rows})]
             out.append({"scenario": scenario, "before": group[0]["label"],
-                        "after": after["label"],
-                        "rows": compare(group[0], after)})
+                        "after": after["label"], "rows": rows,
+                        "findings": fives})
     return out

@@ -315,6 +315,21 @@ DENSITY_COLS = ("Workload", "Iteration", "Benchmark", "Metric",
                 "How")
 
 
+FINDINGS_COLS = ("Where", "Iteration", "Finding", "The paper", "Verdict",
+                 "On these data", "What would settle it")
+
+
+def _findings_rows(sets, comps):
+    """The paper's five findings, judged: 1-4 per workload, 5 per
+    before/after comparison."""
+    where = [(ds["label"], f) for ds in sets for f in ds["findings"]]
+    where += [("%s -> %s" % (c["before"], c["after"]), f) for c in comps
+              for f in c.get("findings", [])]
+    return [[label, f["Iteration"], f["finding"], f["claim"], f["verdict"],
+             f["statistic"], f["settle"] or ""]
+            for label, f in sorted(where, key=lambda w: w[1]["finding"])]
+
+
 def _density_rows(sets):
     """The density answer of every workload's headline metrics, the
     number a capacity plan starts from."""
@@ -370,6 +385,7 @@ def page(sets, comps, files):
         level_cols=LEVEL_COLS, fit_cols=FIT_COLS,
         workloads=[_workload_row(ds) for ds in sets],
         density_cols=DENSITY_COLS, density=_density_rows(sets),
+        findings_cols=FINDINGS_COLS, findings=_findings_rows(sets, comps),
         figures=[(fid, figure(sets, bench, names, title,
                               paper_cpu=fid == "fig2")[0])
                  for fid, title, bench, names in FIGURES] if sets else [],
@@ -393,6 +409,8 @@ def build(tasks_results):
             {k: ds[k] for k in ("label", "task", "scenario", "args", "left_out",
                                 "optimised", "pass_sla")} for ds in sets],
             "ratios": recs, "comparisons": comps,
+            "findings": [dict(f, dataset=ds["label"]) for ds in sets
+                         for f in ds["findings"]],
             "density": [dict(row, dataset=ds["label"]) for ds in sets
                         for row in ds["density"]]},
             indent=1, sort_keys=True),

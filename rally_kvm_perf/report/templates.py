@@ -15,6 +15,11 @@ PAGE = """\
 {%- else %}
 <h2>Workloads</h2>
 {{ table(workload_cols, workloads) }}
+{%- if findings %}
+<h2>The paper's findings on this cloud</h2>
+<p>Each of Li, Cui and Li's conclusions judged on these data, with the burden of proof on them: "holds" where the 95% intervals show it, "does not hold" where they show the opposite, "cannot tell" otherwise (near parity: within 10 %; linear: no knee, at least 5 levels; unchanged: within ±5 %).</p>
+{{ table(findings_cols, findings) }}
+{%- endif %}
 {%- if density %}
 <h2>How many instances a host carries</h2>
 <p>Per headline metric, the most instances per host at which the VM/host ratio stays at or above the threshold: up to the first measured level below it. 95% low: every level up to it is shown at or above the threshold; 95% high: no level up to it is shown below (open: none is). Beyond the measured levels the fitted line is extrapolated, and says so.</p>

@@ -315,3 +315,13 @@ def test_report_says_how_many_instances_a_host_carries():
     dense = json.loads(files["ratios.json"])["density"]
     assert {(r["Metric"], r["Instances"]) for r in dense} >= {
         ("block_write_kBps", 2)}
+    # the paper's findings judged above it: the disk's with 3 levels
+    # cannot tell (linearity needs 5), and says what would settle it
+    assert html.index("findings on this cloud") < html.index(
+        "How many instances a host carries")
+    found = {f["finding"]: f for f in
+             json.loads(files["ratios.json"])["findings"]}
+    assert set(found) == {1, 2, 3, 4}
+    assert found[2]["verdict"] == "cannot tell"
+    assert "linearity needs 5 levels, 3 measured" in found[2]["statistic"]
+    assert found[3]["statistic"].endswith("no ratio")
