@@ -30,7 +30,7 @@ def test_the_plugins_are_all_found():
     assert {"KVMPerf.bonnie", "KVMPerf.netperf", "KVMPerf.host_baseline",
             "kvm_perf_flavor", "kvm_perf_hypervisors", "kvm_perf_baseline",
             "kvm_perf_ratio", "kvm_perf_scaling", "kvm_perf_overlap",
-            "kvm_perf_confidence", "kvm-perf"} <= names
+            "kvm_perf_paper", "kvm_perf_confidence", "kvm-perf"} <= names
 
 
 @pytest.mark.parametrize("cls", PLUGINS, ids=lambda p: p.get_name())

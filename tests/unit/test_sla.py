@@ -241,3 +241,50 @@ def test_ratio_gate_reads_the_full_precision_record_not_the_display():
         assert not gate.success
         assert "an iteration cannot be read: its results record " in \
             gate.details() and why in gate.details(), gate.details()
+
+
+def test_paper_findings_gate_holds_fails_and_cannot_tell():
+    from rally_kvm_perf import results
+    from tests.unit.test_findings import curve
+    from tests.unit.test_findings import noisy_line
+
+    def iteration(*curves):
+        levels = [r for lv, _ in curves for r in lv]
+        fits = [f for _, ft in curves for f in ft]
+        record = {"schema": results.SCHEMA, "benchmarks": [],
+                  "levels": levels, "fits": fits, "overlap": [],
+                  "failures": [], "notes": [], "telemetry": []}
+        return {"error": [], "output": {
+            "complete": [results.to_chart(record)], "additive": []}}
+
+    tcp = curve("netperf:TCP_STREAM", "throughput_mbps",
+                noisy_line(0.98, -0.05))
+    gate = sla.SLA.get("kvm_perf_paper")({"findings": [3]})
+    gate.add_iteration(iteration(tcp))
+    assert gate.success, gate.details()
+    # far from parity at 1 instance: does not hold, and says why
+    low = curve("netperf:TCP_STREAM", "throughput_mbps",
+                noisy_line(0.6, -0.05))
+    gate = sla.SLA.get("kvm_perf_paper")({"findings": [3]})
+    gate.add_iteration(iteration(low))
+    assert not gate.success
+    assert "finding 3, TCP_STREAM: near parity at 1 instance, then a " \
+        "linear fall (Fig. 4): does not hold (" in gate.details()
+    # two levels cannot tell: fails unless asked to pass
+    short = curve("netperf:TCP_STREAM", "throughput_mbps", [0.98, 0.9])
+    for mode, passed in (("fail", False), ("pass", True)):
+        gate = sla.SLA.get("kvm_perf_paper")({"findings": [3],
+                                              "on_inconclusive": mode})
+        gate.add_iteration(iteration(short))
+        assert gate.success is passed, gate.details()
+        if not passed:   # and says what would settle it
+            assert "cannot tell" in gate.details()
+            assert "at least 5 levels test the line" in gate.details()
+    # a finding the workload did not measure (no UDP) fails
+    gate = sla.SLA.get("kvm_perf_paper")({"findings": [3, 4]})
+    gate.add_iteration(iteration(tcp))
+    assert not gate.success and "finding 4" in gate.details()
+    import jsonschema
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"findings": [5]},
+                            sla.SLA.get("kvm_perf_paper").CONFIG_SCHEMA)
