@@ -99,17 +99,18 @@ def _dataset(wl):
     contention, explain, errors, dense, found = [], [], [], [], []
     for i, iteration in enumerate(data, 1):
         levels = results.iteration_levels(iteration)
+        its_fits = results.iteration_fits(iteration)
         rows += [dict(row, Iteration=i) for row in levels]
-        fits += results.iteration_fits(iteration)
+        fits += its_fits
         record = results.from_iteration(iteration) or {}
         # the record's, at the task's threshold; else from the levels and
         # fits (a record from before the density has them)
         dense += [dict(row, Iteration=i) for row in (
-            record.get("density") if "density" in record else density.rows(
-                levels, results.iteration_fits(iteration)))]
+            record.get("density") if "density" in record
+            else density.rows(levels, its_fits))]
         # the paper's findings 1-4 on this iteration's sweep
-        found += [dict(f, Iteration=i) for f in findings.from_record(
-            levels, results.iteration_fits(iteration))]
+        found += [dict(f, Iteration=i)
+                  for f in findings.from_record(levels, its_fits)]
         hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
         pins += results.iteration_table(iteration, results.PINNING_TITLE)
         for chart in (iteration.get("output") or {}).get("complete", []):

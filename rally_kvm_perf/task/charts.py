@@ -126,7 +126,7 @@ def _fit_text(data, group):
 
 
 def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings,
-                   density_threshold=density.DEFAULT_THRESHOLD):
+                   density_rows=None):
     """The complete (per-iteration) charts of one sweep.
 
     The same charts come in the same order for the same ``benchmarks``,
@@ -165,7 +165,11 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings,
                 "label": unit, "axis_label": AXIS})
         out.append(_level_table(bench, result))
     out.append(_fit_table(result, benchmarks))
-    out.append(_density_table(result, benchmarks, density_threshold))
+    if density_rows is None:    # the record's, where it was built
+        density_rows = density.rows(
+            results.all_level_rows(result, benchmarks, NEUTRAL),
+            results.fit_rows(result, benchmarks))
+    out.append(_density_table(density_rows))
     out.append(_overlap_table(result, benchmarks))
     out.append({"title": results.NOTES_TITLE,
                 "chart_plugin": "TextArea",
@@ -237,10 +241,7 @@ def _fit_table(result, benchmarks):
 DENSITY_TITLE = "Density: instances per host at a VM/host threshold"
 
 
-def _density_table(result, benchmarks, threshold):
-    rows = density.rows(
-        results.all_level_rows(result, benchmarks, NEUTRAL),
-        results.fit_rows(result, benchmarks), threshold)
+def _density_table(rows):
     cells = [[row["Benchmark"], row["Metric"], row["Threshold"],
               "n/a" if row["Instances"] is None else row["Instances"],
               "n/a" if row["95% low"] is None else row["95% low"],

@@ -307,8 +307,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
     def _report(self, it, result, runs, benchmarks, warnings, record):
         for complete in charts.sweep_complete(
                 result, runs, it.targets, benchmarks,
-                bool(it.baselines.samples), warnings,
-                it.plan.args.density_threshold):
+                bool(it.baselines.samples), warnings, record["density"]):
             self.add_output(complete=complete)
         for complete in charts.contention_charts(record):
             self.add_output(complete=complete)
