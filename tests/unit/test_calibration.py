@@ -326,3 +326,75 @@ def test_ratio_gate_power_20_percent_above_the_minimum():
           "%s" % (quiet, usual))
     assert quiet["passed"] >= 0.95, quiet
     assert usual["passed"] >= 0.5, usual
+
+
+def _fitted_curve(bench, ratios_by_rep):
+    """A sweep's level and fit rows from per-repetition ratios
+    [[r at level 1, 2, ...] per repetition]: each level's mean and Student
+    t interval over the repetitions, the line through the level means."""
+    from rally_kvm_perf.analysis import stats
+    reps = numpy.array(ratios_by_rep)
+    levels = []
+    for k in range(reps.shape[1]):
+        s = stats.summarize(list(reps[:, k]), keep_samples=False)
+        levels.append({"Benchmark": bench, "Metric": "throughput_mbps",
+                       "Active": k + 1, "VM/host": s["mean"],
+                       "Ratio 95% low": s["ci_low"],
+                       "Ratio 95% high": s["ci_high"]})
+    fit = stats.linear_fit([r["Active"] for r in levels],
+                           [r["VM/host"] for r in levels])
+    fits = [{"Benchmark": bench, "Metric": "throughput_mbps",
+             "Fitted": "ratio", "Slope": fit["slope"],
+             "Intercept": fit["intercept"],
+             "Slope std err": fit["slope_stderr"], "Levels": fit["n"],
+             "Slope 95% low": fit["slope_ci_low"],
+             "Slope 95% high": fit["slope_ci_high"]}]
+    return levels, fits
+
+
+def test_findings_say_holds_rarely_where_the_claim_is_false():
+    """At the margins: a true ratio at 1 instance of exactly 0.9 (near
+    parity's limit) and UDP falling exactly as steeply as TCP. "holds" is
+    said in at most 6 % of simulated sweeps (6 levels, 5 repetitions,
+    noise sd 0.02 on each repetition's ratio)."""
+    from rally_kvm_perf.analysis import findings
+    rng = numpy.random.default_rng(24)
+    draws, k = 600, numpy.arange(6)
+    parity = steeper = 0
+    for _ in range(draws):
+        line = 0.9 - 0.03 * k
+        tcp = _fitted_curve("netperf:TCP_STREAM",
+                            line + rng.normal(0, 0.02, (5, 6)))
+        udp = _fitted_curve("netperf:UDP_STREAM",
+                            line + rng.normal(0, 0.02, (5, 6)))
+        parity += findings.tcp(*tcp)["verdict"] == findings.HOLDS
+        both = (tcp[0] + udp[0], tcp[1] + udp[1])
+        steeper += "(steeper: holds)" in findings.udp(*both)["statistic"]
+    print("\nfindings at their margins: near parity said in %.1f %%, UDP "
+          "steeper in %.1f %%" % (100 * parity / draws,
+                                  100 * steeper / draws))
+    assert parity / draws <= 0.06 and steeper / draws <= 0.06
+
+
+def test_density_interval_holds_the_true_answer():
+    """A ratio falling 0.05 per instance from 1.0: at 0.8 the true answer
+    is 4 instances (1.0 - 0.05 x 4 = 0.80, at 5: 0.75). The density's
+    interval, read from the levels' own intervals, holds 4 in at least
+    93 % of simulated sweeps (8 levels, 5 repetitions, sd 0.03)."""
+    from rally_kvm_perf.analysis import density
+    rng = numpy.random.default_rng(8)
+    draws, k = 1000, numpy.arange(1, 9)
+    held = 0
+    for _ in range(draws):
+        # 0.801 at 4: the truth sits a hair above the threshold there
+        levels, fits = _fitted_curve(
+            "netperf:TCP_STREAM",
+            1.001 - 0.05 * k + rng.normal(0, 0.03, (5, 8)))
+        found = density.answer([(r["Active"], r["VM/host"],
+                                 r["Ratio 95% low"], r["Ratio 95% high"])
+                                for r in levels], 0.8)
+        high = 99 if found["high"] is None else found["high"]
+        held += found["low"] <= 4 <= high
+    print("\ndensity interval held the true 4 instances in %.1f %%"
+          % (100 * held / draws))
+    assert held / draws >= 0.93
