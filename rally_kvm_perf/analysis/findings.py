@@ -20,6 +20,7 @@ finding 5 reads a before/after comparison (report/collect.compare).
 import math
 
 from rally_kvm_perf import metrics
+from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import stats
 
 HOLDS, FAILS, UNSURE = "holds", "does not hold", "cannot tell"
@@ -87,7 +88,6 @@ def _fit(fits, bench, metric):
 def _curve(levels, fits, bench, metric):
     """Near parity at 1 instance, a fall, and linear: (verdict, the
     statistic's text) of one metric's ratio curve."""
-    from rally_kvm_perf import telemetry
     rows = _rows(levels, bench, metric)
     if not rows:
         return None, "%s %s: no ratio" % (bench, metric)
