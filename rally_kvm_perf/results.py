@@ -119,11 +119,11 @@ def contention(levels, telemetry_table, benchmarks):
     (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
     out = {"saturation": {}, "knees": [], "highest": {}, "netserver": {}}
     for bench in bench_order(benchmarks):
-        if bench.startswith("netperf:"):
-            out["netserver"][bench] = netserver_saturation(
-                [r for r in levels if r["Benchmark"] == bench])
         per_level = {r["Active"]: r for r in telemetry_table
                      if r["Benchmark"] == bench}
+        if bench.startswith("netperf:"):
+            out["netserver"][bench] = netserver_saturation(
+                [r for r in levels if r["Benchmark"] == bench], per_level)
         found = telemetry.saturation(per_level)
         if found:
             key, threshold, what, level = found
@@ -156,26 +156,42 @@ def contention(levels, telemetry_table, benchmarks):
     return out
 
 
-# netperf's -C: the netserver machine's CPU busy (% of all its CPUs)
+# the netserver's CPU busy (% of all its CPUs: netperf's -C, or the
+# netserver instance's own counters) at which it is saturated
 NETSERVER_SATURATED_PCT = 90.0
 
 
-def netserver_saturation(rows):
-    """The first level whose netserver side (netperf's remote CPU, the
-    clients' mean) is at NETSERVER_SATURATED_PCT or more while the clients'
-    own CPU is not: there k clients share one netserver, and the ratio
-    measures its capacity as much as theirs. None where no level is, or
-    netperf measured no CPU."""
+def netserver_saturation(rows, per_level=None):
+    """The first level whose netserver side is saturated while the
+    clients' is not: its CPU at NETSERVER_SATURATED_PCT or more by
+    netperf's remote CPU (the clients' mean) or by the netserver
+    instance's own counters (``per_level``: the telemetry rows by level),
+    the clients' own CPU (netperf's local CPU, else their counters) below
+    it. There the k clients share one netserver, and the ratio measures
+    its capacity as much as theirs. None where no level is, or no CPU was
+    measured on the netserver's side."""
     by = {}
     for row in rows:
         if row["Metric"] in ("local_cpu_pct", "remote_cpu_pct"):
             by.setdefault(row["Active"], {})[row["Metric"]] = row["VM mean"]
+    for level, tel in (per_level or {}).items():
+        for key in ("netserver_cpu_busy_pct", "guest_cpu_busy_pct"):
+            if tel.get(key) is not None:
+                by.setdefault(level, {})[key] = tel[key]
     for level, cpu in sorted(by.items()):
-        remote, local = cpu.get("remote_cpu_pct"), cpu.get("local_cpu_pct")
-        if remote is not None and remote >= NETSERVER_SATURATED_PCT and (
-                local is None or local < NETSERVER_SATURATED_PCT):
-            return {"active": level, "remote_cpu_pct": remote,
-                    "local_cpu_pct": local}
+        server = [v for v in (cpu.get("remote_cpu_pct"),
+                              cpu.get("netserver_cpu_busy_pct"))
+                  if v is not None]
+        client = next((v for v in (cpu.get("local_cpu_pct"),
+                                   cpu.get("guest_cpu_busy_pct"))
+                       if v is not None), None)
+        if server and max(server) >= NETSERVER_SATURATED_PCT and (
+                client is None or client < NETSERVER_SATURATED_PCT):
+            return {"active": level,
+                    "remote_cpu_pct": cpu.get("remote_cpu_pct"),
+                    "netserver_cpu_busy_pct": cpu.get(
+                        "netserver_cpu_busy_pct"),
+                    "local_cpu_pct": client}
     return None
 
 

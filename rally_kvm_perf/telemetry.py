@@ -46,7 +46,13 @@ HOST = (
     ("qemu_cpu_pct", "qemu CPU per instance (100 = one core)", "%"),
     ("vhost_cpu_pct", "vhost threads per instance", "%"),
 )
-FIELDS = GUEST + HOST
+# netperf's netserver instance(s) ("peer"/"peers"), read while their
+# clients run: whether the server, not the clients, set the pace
+NETSERVER = (
+    ("netserver_cpu_busy_pct", "netserver instance CPU busy", "%"),
+    ("netserver_steal_pct", "netserver instance CPU steal", "%"),
+)
+FIELDS = GUEST + HOST + NETSERVER
 TITLES = {key: title for key, title, _u in FIELDS}
 UNITS = {key: unit for key, _t, unit in FIELDS}
 # A resource is saturated at a level whose mean reaches this (the first one,
@@ -269,6 +275,13 @@ def level_means(runs, benchmark, level):
                           for v in (h.get(name) or {}).values()]
             else:
                 values = [h[key] for h in hosts if h.get(key) is not None]
+            if values:
+                per[key].append(stats.mean(values))
+        served = [u for u in (run.get("netserver_telemetry") or {}).values()
+                  if u and "error" not in u]
+        for key, source in (("netserver_cpu_busy_pct", "guest_cpu_busy_pct"),
+                            ("netserver_steal_pct", "guest_steal_pct")):
+            values = [u[source] for u in served if u.get(source) is not None]
             if values:
                 per[key].append(stats.mean(values))
     return {key: (stats.mean(v), len(v)) for key, v in per.items() if v}

@@ -21,8 +21,12 @@ class FakeServer:
         self.name = name
         self.image, self.flavor, self.kwargs = image, flavor, kwargs
         self.status = status
-        self.networks = {"private": ["127.0.0.1"]}
-        self.addresses = {"private": [{"addr": "127.0.0.1"}]}
+        # every server at 127.0.0.1, or each at its own loopback address
+        # (the test sshd listens on 127.0.0.1-8)
+        addr = ("127.0.0.%d" % (len(manager.created) + 1)
+                if manager.distinct_addresses else "127.0.0.1")
+        self.networks = {"private": [addr]}
+        self.addresses = {"private": [{"addr": addr}]}
         self.reboots = 0
         if kwargs.get("block_device_mapping_v2") and not manager.ignore_bdm:
             # booted from a new volume: nova lists it attached
@@ -69,6 +73,7 @@ class FakeServers:
         self.late_error_index = None
         # the microversion of the client that was asked for last
         self.api_version = None
+        self.distinct_addresses = False
 
     def get_console_output(self, server, length=None):
         lines = self.console.splitlines(True)

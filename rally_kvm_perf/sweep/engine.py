@@ -21,6 +21,7 @@ import re
 import shlex
 import threading
 import time
+import typing as t
 
 from oslo_log import log as logging
 
@@ -56,15 +57,64 @@ class Target:
 @dataclasses.dataclass
 class Benchmark:
     """What runs in every instance: ``name`` is "bonnie++" or
-    "netperf:TEST"; ``argv`` the command (the same in every instance);
-    ``as_root``: prefix ``sudo -n`` where the SSH user is not root."""
+    "netperf:TEST"; ``argv`` the command; ``as_root``: prefix ``sudo -n``
+    where the SSH user is not root. ``argv_by_target``: {instance name:
+    its own argv} where instances differ in the command (netperf with a
+    netserver per client); ``watched``: {instance name: the Target whose
+    kernel counters are read while it runs} (that netserver instance),
+    over ``seconds`` (the benchmark's fixed length)."""
     name: str
     argv: list
     as_root: bool = False
+    argv_by_target: t.Optional[t.Dict[str, list]] = None
+    watched: t.Optional[t.Dict[str, "Target"]] = None
+    seconds: t.Optional[float] = None
 
     def argv_for(self, target):
-        return as_root(target, self.argv) if self.as_root else list(
-            self.argv)
+        argv = (self.argv_by_target or {}).get(target.name, self.argv)
+        return as_root(target, argv) if self.as_root else list(argv)
+
+
+def _start_at(go, target):
+    """The planned start by ``target``'s clock, or None (at once)."""
+    return go + target.clock["offset_s"] if (
+        go is not None and target.clock) else None
+
+
+def _watched(bench, runnable):
+    """The netserver instances the ``runnable`` clients of ``bench``
+    measure against, each once, those still reachable."""
+    if not bench.watched or not bench.seconds:
+        return []
+    found = {}
+    for target in runnable:
+        peer = bench.watched.get(target.name)
+        if peer is not None and not peer.broken:
+            found.setdefault(peer.name, peer)
+    return list(found.values())
+
+
+def _watch(peer, seconds, start_at, out):
+    """The netserver instance's kernel counters over the clients' run:
+    the same timing wrapper as a benchmark, around a sleep of the run's
+    length, started at the same planned moment. Its CPU busy and steal
+    say whether the shared netserver, not the clients, set the pace.
+    Any failure costs these figures only, said in ``out``."""
+    try:
+        res = peer.runner.run(
+            timing.timed(["sleep", "%g" % seconds], start_at=start_at),
+            timeout=seconds + timing.MAX_WAIT_S + 120)
+    except Exception as e:
+        out[peer.name] = {"error": "%s: %s" % (peer.name, e)}
+        return
+    stderr, times = timing.split_times(res.stderr)
+    _rest, blocks = telemetry.split(stderr)
+    usage = None
+    if res.exit_code == 0 and len(blocks) == 2 and times:
+        usage = telemetry.guest_usage(blocks[0], blocks[1],
+                                      times.finished - times.started)
+    out[peer.name] = usage or {
+        "error": "%s: no counters (exit %s)" % (peer.name, res.exit_code)}
 
 
 def as_root(target, argv):
@@ -381,14 +431,23 @@ class Sweep:
         for target in runnable:
             results[target.name] = {"instance": target.name,
                                     "hypervisor": target.hypervisor}
-            start_at = (go + target.clock["offset_s"]
-                        if go is not None and target.clock else None)
+            if bench.argv_by_target:
+                results[target.name]["command"] = shlex.join(
+                    bench.argv_for(target))
             thread = threading.Thread(
                 target=self._run_one,
                 args=(target, bench, barrier, results[target.name], level, rep,
-                      start_at),
+                      _start_at(go, target)),
                 name="kvm-perf-%s" % target.name, daemon=True)
             threads.append(thread)
+        watched = _watched(bench, runnable)
+        if watched:
+            record["netserver_telemetry"] = {}
+            threads += [threading.Thread(
+                target=_watch, args=(peer, bench.seconds, _start_at(go, peer),
+                                     record["netserver_telemetry"]),
+                name="kvm-perf-watch-%s" % peer.name, daemon=True)
+                for peer in watched]
         with self.timer("%s.%d_instances" % (bench.name, level)):
             for thread in threads:
                 thread.start()

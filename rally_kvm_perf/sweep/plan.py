@@ -87,15 +87,17 @@ class SweepArgs:
     boot_from_volume: t.Optional[dict] = None
     # the density answer's VM/host threshold (analysis/density.py)
     density_threshold: float = 0.8
-    # netperf only: netserver "peer" boots one more instance
+    # netperf only: netserver "peer" boots one more instance, "peers" one
+    # per measured instance (each client its own netserver)
     peer: bool = False
+    peer_each: bool = False
     peer_placement: str = "any"
     peer_baseline: bool = False
 
 
 # the names run() passes on (the scenario-only ones are set by keyword)
 SWEEP_ARGS = tuple(f.name for f in dataclasses.fields(SweepArgs)
-                   if f.name not in ("peer", "peer_placement",
+                   if f.name not in ("peer", "peer_each", "peer_placement",
                                      "peer_baseline"))
 
 
@@ -109,9 +111,17 @@ class Plan:
     boot_volume: t.Optional[dict]
 
     @property
+    def peers(self) -> int:
+        """netperf's netserver instances: none, one shared, or one per
+        measured instance."""
+        if not self.args.peer:
+            return 0
+        return self.args.instances if self.args.peer_each else 1
+
+    @property
     def boots(self) -> int:
-        """Servers to boot: the measured instances, and netperf's peer."""
-        return self.args.instances + (1 if self.args.peer else 0)
+        """Servers to boot: the measured instances, and netperf's peers."""
+        return self.args.instances + self.peers
 
 
 def boot_volume(spec: t.Optional[dict]) -> t.Optional[dict]:
@@ -150,6 +160,9 @@ def _check_placements(args: SweepArgs) -> None:
         raise exceptions.InvalidArgument(
             "peer_placement must be one of %s, got %r"
             % (", ".join(PEER_PLACEMENTS), args.peer_placement))
+    if args.peer_each and not args.peer:
+        raise exceptions.InvalidArgument(
+            "one netserver per client needs netserver \"peers\"")
     if args.peer_placement != "any" and not args.peer:
         raise exceptions.InvalidArgument(
             "peer_placement %s places netserver \"peer\": there is no "
@@ -222,7 +235,8 @@ def check_runtime_pinning(runtime: t.Optional[dict], plan: Plan,
     args = plan.args
     together = args.instances if args.placement == "same_host" else 1
     if args.peer and args.peer_placement == "same_host":
-        together += 1   # the peer is pinned too, on the same host
+        # the peers are pinned too, on the same host
+        together += args.instances if args.peer_each else 1
     if together * vcpus > len(cpus):
         raise exceptions.InvalidArgument(
             "runtime pinning cannot be applied: placement %s puts %d "
@@ -268,6 +282,8 @@ def parameters(plan: Plan, scenario: str, flavor: FlavorShape,
         out["boot_from_volume"] = plan.boot_volume
     if args.peer:   # the peer's host decides netperf's path
         out["peer_placement"] = args.peer_placement
+    if args.peer_each:  # a netserver per client: another measurement
+        out["netserver"] = "peers"
     if args.target_half_width:
         out["adaptive"] = {"min_repetitions": args.min_repetitions,
                            "target_half_width": args.target_half_width}

@@ -427,13 +427,17 @@ def contention_lines(record):
                       for k, v in sorted(highest.items())) or "none read"))
     for bench, sat in sorted((found.get("netserver") or {}).items()):
         if sat:
+            seen = "; ".join(
+                "%s %s" % (_pct(sat.get(key)), what) for key, what in (
+                    ("remote_cpu_pct", "by netperf's remote CPU"),
+                    ("netserver_cpu_busy_pct", "by its own counters"))
+                if sat.get(key) is not None)
             lines.append(
                 "%s: the netserver saturated before the clients: its CPU "
-                "%s busy (netperf's remote CPU) at %d instance(s) at once, "
-                "the clients' %s; from there the ratio measures the one "
-                "netserver the k clients share as much as the clients" % (
-                    bench, _pct(sat["remote_cpu_pct"]), sat["active"],
-                    _pct(sat["local_cpu_pct"])))
+                "busy %s at %d instance(s) at once, the clients' %s; from "
+                "there the ratio measures the netserver as much as the "
+                "clients (netserver \"peers\" gives each client its own)"
+                % (bench, seen, sat["active"], _pct(sat["local_cpu_pct"])))
     for knee in found.get("knees") or []:
         lines.append(
             "%s %s: the %s follows one line, then another from %d "
@@ -464,8 +468,11 @@ def contention_charts(record):
                             "compute host (/proc/stat, /proc/diskstats, "
                             "the qemu process and vhost threads) just "
                             "before and just after each run: exact means "
-                            "over the run. Per repetition the mean over "
-                            "instances (guest) or domains and hosts (host), "
+                            "over the run; netperf's netserver instances "
+                            "(netserver peer or peers) over the same "
+                            "moments. Per repetition the mean over "
+                            "instances (guest, netserver) or domains and "
+                            "hosts (host), "
                             "then the mean of the repetitions. Columns: "
                             + "; ".join("%s = %s [%s]" % (k, t, u) for k, t, u
                                         in telemetry.FIELDS)

@@ -295,6 +295,13 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     # filesystem clean (no journal replayed, as after a power cut)
     [reboot] = doc["reboots"]
     assert list(reboot["shutdown"].values()) == ["orderly"], reboot
+    # the peer's own counters over every run: its CPU beside the clients'
+    for run in doc["runs"]:
+        [usage] = run["netserver_telemetry"].values()
+        assert 0 < usage["guest_cpu_busy_pct"] <= 100, run
+    rows = doc["record"]["telemetry"]
+    assert rows and all(r["netserver_cpu_busy_pct"] is not None
+                        for r in rows), rows
     # ratios against the peer baseline, in the record at full precision
     ratios = [r["VM/host"] for r in doc["record"]["levels"]
               if r["Benchmark"] == "netperf:TCP_RR"

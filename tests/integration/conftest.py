@@ -13,7 +13,8 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory):
-    """A private sshd on a free loopback port that lets root in with a
+    """A private sshd on a free port of 127.0.0.1-8 (loopback: a fake
+    server may have an address of its own) that lets root in with a
     fresh key: the remote (SSH) paths run for real, on this machine."""
     if os.geteuid() != 0 or not os.path.exists(SSHD):
         pytest.skip("needs root and openssh-server (tools/install.sh)")
@@ -37,11 +38,13 @@ def sshd(tmp_path_factory):
         "exec %s \"$@\"\n" % (shutil.which("fio") or "/usr/bin/fio"))
     os.chmod(d / "bin" / "fio", 0o755)
     (d / "sshd_config").write_text(
-        "Port %d\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
+        "Port %d\n%sHostKey %s\nPidFile %s\n"
         "AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         "UsePAM no\nStrictModes no\nSetEnv PATH=%s:%s\n"
-        % (port, d / "host_key", d / "sshd.pid", d / "authorized_keys",
+        % (port, "".join("ListenAddress 127.0.0.%d\n" % i
+                         for i in range(1, 9)),
+           d / "host_key", d / "sshd.pid", d / "authorized_keys",
            d / "bin", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
            "/sbin:/bin"))
     os.makedirs("/run/sshd", exist_ok=True)  # privilege separation dir

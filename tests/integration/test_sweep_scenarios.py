@@ -570,10 +570,10 @@ def _netperf_with_peer(sshd, nova, admin=True, **kwargs):
     port = netserver.free_port()
     CONF.set_override("netperf_port", port, group="kvm_perf")
     scen = make(netperf.Netperf, sshd, nova, admin=admin)
+    kwargs.setdefault("active_counts", [2])
     try:
         scen.run("image-1", "flavor-1", tests=["TCP_RR"], duration=1,
-                 instances=2, active_counts=[2], repetitions=1,
-                 **kwargs, **ssh(sshd))
+                 instances=2, repetitions=1, **kwargs, **ssh(sshd))
     finally:
         CONF.clear_override("netperf_port", group="kvm_perf")
         subprocess.run(["pkill", "-f", "netserver -p %d" % port])
@@ -590,6 +590,60 @@ def test_peer_on_the_same_host_joins_the_affinity_group(sshd):
     assert hints == [{"group": group.id}] * 3
     notes = "\n".join(outputs(scen)["Instances, failures and notes"]["data"])
     assert "runs on compute-1 (peer_placement same_host)" in notes, notes
+
+
+def test_netserver_peers_give_each_instance_its_own_netserver(sshd,
+                                                                tmp_path):
+    """netserver "peers": one netserver instance per measured instance
+    (here each at its own loopback address), each client's command
+    against its own; the netservers' counters are read while their
+    clients run and reach the contention table; every server deleted."""
+    nova = fakes.FakeNova()
+    nova.servers.distinct_addresses = True
+    out = tmp_path / "sweep.json"
+    scen = _netperf_with_peer(sshd, nova, netserver="peers",
+                              output_file=str(out))
+    assert len(nova.servers.created) == 4
+    assert sorted(nova.servers.deleted) == sorted(
+        s.id for s in nova.servers.created)
+    doc = json.load(open(out))
+    [run] = doc["runs"]
+    commands = {i["instance"]: i["command"] for i in run["instances"]}
+    measured, peers = nova.servers.created[:2], nova.servers.created[2:]
+    for client, peer in zip(measured, peers):
+        assert "-H %s" % peer.addresses["private"][0]["addr"] in \
+            commands[client.name], commands
+    assert all(i["error"] is None and i["metrics"]["transactions_per_s"] > 0
+               for i in run["instances"]), run["instances"]
+    served = run["netserver_telemetry"]
+    assert sorted(served) == sorted(p.name for p in peers)
+    for usage in served.values():
+        assert 0 <= usage["guest_cpu_busy_pct"] <= 100, usage
+    record = json.loads(outputs(scen)["kvm-perf results record (JSON, full "
+                                      "precision)"]["data"][0])
+    [row] = record["telemetry"]
+    assert 0 <= row["netserver_cpu_busy_pct"] <= 100, row
+    assert doc["parameters"]["netserver"] == "peers"
+
+
+def test_a_netserver_peer_that_fails_costs_only_its_client(sshd, tmp_path):
+    """netserver "peers": the second client's netserver instance never
+    becomes ACTIVE; the first client is measured and kept, the second is
+    reported as not measured, saying why, and the workload fails."""
+    nova = fakes.FakeNova()
+    nova.servers.distinct_addresses = True
+    nova.servers.error_index = 3            # the second peer
+    out = tmp_path / "sweep.json"
+    with pytest.raises(exceptions.SweepFailed) as e:
+        _netperf_with_peer(sshd, nova, netserver="peers",
+                           active_counts=[1], output_file=str(out))
+    measured, peers = nova.servers.created[:2], nova.servers.created[2:]
+    assert "its netserver peer %s cannot serve" % peers[1].name in str(
+        e.value)
+    [run] = json.load(open(out))["runs"]
+    [one] = run["instances"]
+    assert one["instance"] == measured[0].name and one["error"] is None
+    assert len(nova.servers.deleted) == 4
 
 
 def _different_host_filter(kwargs):

@@ -55,8 +55,18 @@ def test_what_cannot_be_is_refused_naming_the_argument(kw, match):
 
 def test_the_shared_arguments_are_the_dataclass_fields():
     names = {f.name for f in dataclasses.fields(plan.SweepArgs)}
-    assert set(plan.SWEEP_ARGS) == names - {"peer", "peer_placement",
+    assert set(plan.SWEEP_ARGS) == names - {"peer", "peer_each",
+                                            "peer_placement",
                                             "peer_baseline"}
+
+
+def test_netserver_peers_boot_one_netserver_per_measured_instance():
+    assert plan.make_plan(args(instances=3)).boots == 3
+    assert plan.make_plan(args(instances=3, peer=True)).boots == 4
+    both = plan.make_plan(args(instances=3, peer=True, peer_each=True))
+    assert (both.peers, both.boots) == (3, 6)
+    with pytest.raises(exceptions.InvalidArgument, match="needs netserver"):
+        plan.make_plan(args(instances=3, peer_each=True))
 
 
 @pytest.mark.parametrize("kw, hosts, match", [

@@ -160,6 +160,23 @@ def test_level_means_take_the_repetition_as_the_unit():
     assert "guest_iowait_pct" not in means    # never read: not a zero
 
 
+def test_netserver_means_come_from_its_own_counters_per_repetition():
+    """netserver "peers": the netserver instances read in a repetition
+    are averaged, then the repetitions; one whose counters failed counts
+    as unread, never as zero."""
+    runs = [dict(_run(2, 1, [{}]), netserver_telemetry={
+                 "p1": {"guest_cpu_busy_pct": 80.0, "guest_steal_pct": 4.0},
+                 "p2": {"guest_cpu_busy_pct": 60.0, "guest_steal_pct": 2.0}}),
+            dict(_run(2, 2, [{}]), netserver_telemetry={
+                 "p1": {"guest_cpu_busy_pct": 90.0, "guest_steal_pct": 9.0},
+                 "p2": {"error": "p2: no counters (exit 255)"}})]
+    means = telemetry.level_means(runs, "fio", 2)
+    assert means["netserver_cpu_busy_pct"] == (80.0, 2)
+    assert means["netserver_steal_pct"] == (6.0, 2)
+    assert "netserver_cpu_busy_pct" not in telemetry.level_means(
+        [_run(2, 1, [{}])], "fio", 2)
+
+
 def test_saturation_names_the_first_resource_at_the_lowest_level():
     per_level = {1: {"host_cpu_busy_pct": 50.0},
                  2: {"host_disk_util_pct": 95.0, "guest_steal_pct": 25.0,
@@ -201,10 +218,24 @@ def test_a_netserver_saturated_before_its_clients_is_said():
     found = results.contention(rows([50.0, 96.0, 99.0], [40.0, 60.0, 70.0]),
                                [], ["netperf:TCP_STREAM"])
     assert found["netserver"]["netperf:TCP_STREAM"] == {
-        "active": 2, "remote_cpu_pct": 96.0, "local_cpu_pct": 60.0}
+        "active": 2, "remote_cpu_pct": 96.0, "netserver_cpu_busy_pct": None,
+        "local_cpu_pct": 60.0}
     lines = charts.contention_lines({"contention": found, "telemetry": []})
-    assert any("the netserver saturated before the clients: its CPU 96% "
-               "busy (netperf's remote CPU) at 2 instance(s)" in line
+    assert any("the netserver saturated before the clients: its CPU busy "
+               "96% by netperf's remote CPU at 2 instance(s)" in line
+               for line in lines), lines
+    # without netperf's -C: the netserver instance's own counters say it
+    # (the telemetry rows), against the clients' own
+    tel = [{"Benchmark": "netperf:TCP_STREAM", "Active": k,
+            "netserver_cpu_busy_pct": ns, "guest_cpu_busy_pct": cl}
+           for k, ns, cl in ((1, 40.0, 30.0), (2, 70.0, 50.0),
+                             (3, 93.0, 55.0))]
+    own = results.contention([], tel, ["netperf:TCP_STREAM"])
+    assert own["netserver"]["netperf:TCP_STREAM"] == {
+        "active": 3, "remote_cpu_pct": None, "netserver_cpu_busy_pct": 93.0,
+        "local_cpu_pct": 55.0}
+    lines = charts.contention_lines({"contention": own, "telemetry": []})
+    assert any("its CPU busy 93% by its own counters at 3" in line
                for line in lines), lines
     # both sides saturated, or no CPU measured: nothing to single out
     both = results.contention(rows([95.0, 99.0], [95.0, 99.0]), [],

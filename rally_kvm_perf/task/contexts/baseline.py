@@ -139,7 +139,8 @@ class KVMPerfBaseline(context.OpenStackContext):
         conf = CONF.kvm_perf
         b = self.config.get("bonnie")
         n = self.config.get("netperf")
-        if n and str(n.get("netserver", "")).strip().lower() == "peer":
+        if n and str(n.get("netserver", "")).strip().lower() in (
+                "peer", "peers"):
             self._fail("netperf.netserver is 'peer': the host baseline runs "
                        "before any instance boots, so it cannot measure "
                        "against the peer instance; give the netserver as "

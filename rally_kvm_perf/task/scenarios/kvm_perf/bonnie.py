@@ -104,7 +104,7 @@ class Bonnie(utils.KVMPerfScenario):
             machine_ram_mb=flavor_ram_mb, files=o["files"], user=user,
             fast=o["fast"], force=o["force"], extra_args=o["extra_args"])
 
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
+    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         # as root (sudo for other users): the same privileges as on the
         # host, and bonnie++ then needs -u root
         return [engine.Benchmark(outputs.BONNIE,

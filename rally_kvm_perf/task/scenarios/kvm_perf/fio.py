@@ -105,7 +105,7 @@ class Fio(utils.KVMPerfScenario):
         self.fio_params.argv()  # a bad option fails before anything boots
         self._sweep(**arguments.sweep_args(locals()))
 
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
+    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         # as root (sudo for other users): the same privileges as on the host
         return [engine.Benchmark(outputs.FIO, self.fio_params.argv(),
                                  as_root=True)]

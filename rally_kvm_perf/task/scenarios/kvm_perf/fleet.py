@@ -145,16 +145,19 @@ class Fleet:
             progress.say("booting %d server(s): %s" % (now, ", ".join(
                 i.name for i in self.instances)))
             active = self._wait_active(self.instances, 0, count, t0)
-            for _ in range(now, count):
+            if now < count:
                 others = dict(kwargs, scheduler_hints=dict(
                     kwargs.get("scheduler_hints") or {},
                     different_host=[i.server.id for i in self.measured]))
-                peer = Instance(self._create(image, flavor, others),
-                                peer=True)
-                self.instances.append(peer)
-                progress.say("booting the netserver peer %s on another host "
-                          "than the measured instances" % peer.name)
-                active = self._wait_active([peer], active, count, t0)
+                late = []
+                for _ in range(now, count):
+                    late.append(Instance(self._create(image, flavor, others),
+                                         peer=True))
+                    self.instances.append(late[-1])
+                progress.say("booting the netserver peer(s) %s on another "
+                             "host than the measured instances" % ", ".join(
+                                 i.name for i in late))
+                active = self._wait_active(late, active, count, t0)
         for instance in self.usable():
             self._address(instance)
 
@@ -278,8 +281,8 @@ class Fleet:
         the other way round; nor may a VM-to-VM path across the host's
         bridge pass for one across the network."""
         self._check_measured_placement()
-        if self.peers:
-            self._check_peer_placement(self.peers[0])
+        for peer in self.peers:
+            self._check_peer_placement(peer)
 
     def _check_measured_placement(self) -> None:
         placement = self.plan.args.placement

@@ -302,14 +302,16 @@ class Guests:
     # -- netperf's peer --
 
     def start_peer_netserver(self, instance: fleet_mod.Instance) -> str:
-        """netserver in the peer instance; its "address:port"."""
+        """netserver in the peer instance, listening on the address its
+        clients use (its fixed IP); its "address:port"."""
         target = instance.target
         if target.broken:
             raise exceptions.SweepFailed(
                 "the netserver peer instance is not usable: %s"
                 % target.broken)
         port = CONF.kvm_perf.netperf_port
-        res = target.runner.run(["netserver", "-p", str(port)], timeout=60)
+        res = target.runner.run(["netserver", "-p", str(port),
+                                 "-L", instance.fixed_ip], timeout=60)
         if res.exit_code != 0:
             raise exceptions.CommandFailed(target.name, "netserver",
                                            res.exit_code, res.stderr,

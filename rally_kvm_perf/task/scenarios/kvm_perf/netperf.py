@@ -18,6 +18,8 @@ from rally_kvm_perf.task.scenarios.kvm_perf import baselines
 from rally_kvm_perf.task.scenarios.kvm_perf import utils
 
 CONF = utils.CONF
+# netserver in instances of the sweep: one shared, or one per client
+PEER_KINDS = ("peer", "peers")
 
 
 @types.convert(image={"type": "glance_image"}, flavor={"type": "nova_flavor"})
@@ -88,8 +90,13 @@ class Netperf(utils.KVMPerfScenario):
         @SWEEP_PARAMS@
         :param netserver: netserver the instances measure against:
             "HOST[:PORT]" (the same target the host baseline used, so that
-            the ratio is fair) or "peer" (default): one more instance is
-            booted and runs netserver, reached on its fixed IP
+            the ratio is fair); "peer" (default): one more instance is
+            booted and runs netserver, reached on its fixed IP, and the k
+            active instances share it (the paper's design: at level k the
+            ratio also measures that netserver's capacity, whose own CPU
+            and steal are read during every run); or "peers": one
+            netserver instance per measured instance, each client its own
+            (the clients' side alone; twice the servers)
         :param tests: any of TCP_STREAM, UDP_STREAM, TCP_RR (default the
             first two, as in the paper)
         :param duration: seconds per test (the paper: 60-120)
@@ -97,7 +104,8 @@ class Netperf(utils.KVMPerfScenario):
         :param cpu: measure CPU utilisation on both sides (netperf -c -C),
             as the paper does; the host baseline must too
             (``rally-kvm-perf baseline --cpu``)
-        :param peer_placement: where netserver "peer" boots: "any"
+        :param peer_placement: where netserver "peer" (or each of
+            "peers") boots: "any"
             (default: the scheduler's choice, recorded), "same_host" (in
             the measured instances' affinity group: the traffic never
             leaves the host's bridge; needs placement same_host) or
@@ -107,7 +115,8 @@ class Netperf(utils.KVMPerfScenario):
             netserver; needs DifferentHostFilter in nova's scheduler and
             an admin to check it). A peer not where asked fails the
             workload before anything is measured
-        :param peer_baseline: with netserver "peer": after the peer boots,
+        :param peer_baseline: with netserver "peer" (or "peers": against
+            the first of them): after the peer boots,
             measure each compute host holding a measured instance against
             that same peer netserver (same tests, duration and CPU flags,
             ``repetitions`` runs), in this run, before the sweep: the
@@ -121,33 +130,54 @@ class Netperf(utils.KVMPerfScenario):
                                                     "UDP_STREAM"])],
             "duration": duration, "message_size": message_size,
             "cpu": bool(cpu)}
-        if netserver != "peer":
+        if netserver not in PEER_KINDS:
             netperf.parse_netserver(netserver)  # fail before booting
         if peer_baseline:
-            if netserver != "peer":
+            if netserver not in PEER_KINDS:
                 raise exceptions.InvalidArgument(
                     "peer_baseline measures the hosts against the peer "
-                    "instance: it needs netserver \"peer\", not %r"
-                    % netserver)
+                    "instance: it needs netserver \"peer\" or \"peers\", "
+                    "not %r" % netserver)
             baselines.check_peer_baseline(self.context, host_baseline)
-        self._sweep(**arguments.sweep_args(locals()), peer=netserver == "peer",
+        self._sweep(**arguments.sweep_args(locals()),
+                    peer=netserver in PEER_KINDS,
+                    peer_each=netserver == "peers",
                     peer_placement=peer_placement,
                     peer_baseline=bool(peer_baseline))
 
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
+    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
+        """The tests, each against the given netserver or, with peer(s),
+        each instance against its peer's ({instance: "address:port"});
+        the peers' counters are read while their clients run."""
         o = self.netperf_options
-        host, port = netperf.parse_netserver(
-            peer_ip or o["netserver"], CONF.kvm_perf.netperf_port)
-        return [engine.Benchmark(
-            outputs.netperf_name(test), netperf.build_command(
+
+        def argv(test, target):
+            host, port = netperf.parse_netserver(
+                target, CONF.kvm_perf.netperf_port)
+            return netperf.build_command(
                 test, host, port=port, duration=o["duration"],
                 message_size=(o["message_size"] if test != "TCP_RR"
-                              else None), cpu=o["cpu"]))
-            for test in o["tests"]]
+                              else None), cpu=o["cpu"])
+        out = []
+        for test in o["tests"]:
+            if not peers:
+                out.append(engine.Benchmark(outputs.netperf_name(test),
+                                            argv(test, o["netserver"])))
+                continue
+            each = {name: argv(test, address)
+                    for name, address in peers.items()}
+            shared = len(set(peers.values())) == 1
+            out.append(engine.Benchmark(
+                outputs.netperf_name(test), next(iter(each.values())),
+                argv_by_target=None if shared else each,
+                watched=watched or None, seconds=o["duration"]))
+        return out
 
     def _baseline_params(self, flavor_ram_mb):
         o = self.netperf_options
-        if o["netserver"] == "peer":
+        if o["netserver"] in PEER_KINDS:
+            # one peer or one per client: a host baseline against an
+            # instance of the same flavor either way
             host, port = "peer", CONF.kvm_perf.netperf_port
         else:
             host, port = netperf.parse_netserver(o["netserver"],

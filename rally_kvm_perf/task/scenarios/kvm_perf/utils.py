@@ -70,6 +70,10 @@ class _Iteration:
     pinning: domains.Pinning
     guests: guests_mod.Guests
     targets: t.List[engine.Target] = dataclasses.field(default_factory=list)
+    # {measured instance: the netserver instance it measures against},
+    # whose counters are read around its runs
+    watched: t.Dict[str, engine.Target] = dataclasses.field(
+        default_factory=dict)
     adaptive: dict = dataclasses.field(default_factory=dict)
 
 
@@ -84,7 +88,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     TOOLS = ()
 
-    def _benchmarks(self, flavor_ram_mb, peer_ip):
+    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         raise NotImplementedError()
 
     def _baseline_params(self, flavor_ram_mb):
@@ -189,29 +193,59 @@ class KVMPerfScenario(vm_utils.VMScenario):
         notes += it.fleet.placement_notes(it.baselines.samples)
         it.guests.connect(args.username, args.password, args.port,
                           args.install_command, args.image)
-        peer_ip = None
-        if args.peer:
-            peer_ip = it.guests.start_peer_netserver(it.fleet.peers[0])
-        # what is measured, reported and saved: the peer is none of it
+        # what is measured, reported and saved: the peers are none of it
         it.targets = [i.target for i in it.fleet.measured]
+        peer_ips = self._start_peers(it) if args.peer else {}
+        peer_ip = next(iter(peer_ips.values()), None)
         healthy = [tg for tg in it.targets if not tg.broken]
         if args.peer_baseline:
             it.baselines = base_mod.measure_peer(
                 self, peer_ip, healthy, args.repetitions,
                 self._baseline_params(it.flavor_ram).netperf)
             notes += it.baselines.notes
+            if args.peer_each:
+                notes.append(
+                    "netserver peers: each instance measures against its "
+                    "own netserver instance; the hosts were measured "
+                    "against one of them (%s), of the same flavor, image "
+                    "and placement" % peer_ip)
         levels_run = [k for k in it.plan.levels if k <= len(healthy)]
         if len(levels_run) < len(it.plan.levels):
             notes.append(
                 "only %d of %d instances answered: levels %s were not run"
                 % (len(healthy), args.instances,
                    [k for k in it.plan.levels if k > len(healthy)]))
-        benchmarks = self._benchmarks(it.flavor_ram, peer_ip)
-        runs, sw = self._run_levels(it, healthy, benchmarks, levels_run,
-                                    peer_ip)
+        benchmarks = self._benchmarks(it.flavor_ram, peer_ips, it.watched)
+        runs, sw = self._run_levels(it, healthy, benchmarks, levels_run)
         self._finish(it, runs, sw, benchmarks, healthy, levels_run)
 
-    def _run_levels(self, it, healthy, benchmarks, levels_run, peer_ip):
+    def _start_peers(self, it) -> t.Dict[str, str]:
+        """netserver in netperf's peer instance(s): {measured instance's
+        name: "address:port" of the netserver it measures against}. One
+        shared peer that cannot serve fails the workload; with one peer
+        per instance ("peers"), only that peer's client is lost."""
+        measured, peers = it.fleet.measured, it.fleet.peers
+        if not it.plan.args.peer_each:
+            address = it.guests.start_peer_netserver(peers[0])
+            it.watched = {i.name: peers[0].target for i in measured}
+            return {i.name: address for i in measured}
+        out = {}
+        for client, peer in zip(measured, peers):
+            try:
+                out[client.name] = it.guests.start_peer_netserver(peer)
+            except exceptions.KVMPerfError as e:
+                if not client.target.broken:
+                    client.target.broken = (
+                        "its netserver peer %s cannot serve: %s"
+                        % (peer.name, e))
+                continue
+            it.watched[client.name] = peer.target
+        if not out:
+            raise SweepFailed("no netserver peer could serve: %s" % "; ".join(
+                str(c.target.broken) for c in measured))
+        return out
+
+    def _run_levels(self, it, healthy, benchmarks, levels_run):
         """The engine over the levels that can run: (runs, the engine's
         Sweep or None)."""
         if not levels_run:
