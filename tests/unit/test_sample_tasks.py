@@ -381,3 +381,56 @@ def test_netperf_tests_reach_the_instances_and_the_host_alike():
     task = render(path, netperf_tests=["TCP_MAERTS_X"])
     name, args, w = [x for x in workloads(task) if x[0] == "KVMPerf.netperf"][0]
     assert check_workload(name, args, w["contexts"]) != []
+
+
+def test_compare_task_on_the_local_cloud_runtime_pinning_and_paper_gate():
+    """The scaled-down before/after of the functional case: "after" with
+    runtime pinning on an unpinned flavor, the hosts' baselines measured
+    in both halves, and each sweep gated on the paper's findings that its
+    benchmark can show (bonnie++ 1 and 2, netperf 3 and 4)."""
+    task = render(os.path.join(ROOT, "samples", "tasks",
+                               "kvm-perf-compare.yaml"),
+                  instances=2, repetitions=3, netserver="10.99.1.2:12865",
+                  measure_baseline=True, local_host=True, ept="warn",
+                  runtime_pinning="0-1", tenant_network=False,
+                  paper_findings=[1, 3, 4], paper_on_inconclusive="pass")
+    found = list(workloads(task))
+    assert [n for n, _a, _w in found] == ["KVMPerf.bonnie",
+                                          "KVMPerf.netperf"] * 2
+    for i, (name, args, w) in enumerate(found):
+        ctx = w["contexts"]
+        assert "network" not in ctx
+        assert ctx["kvm_perf_flavor"]["pinning"] is False
+        hyper = ctx["kvm_perf_hypervisors"]
+        assert hyper["local"] is True and hyper["ept"] == "warn"
+        assert ("runtime_pinning" in hyper) == (i >= 2)
+        assert ctx["kvm_perf_baseline"]["repetitions"] == 3
+        assert w["sla"]["kvm_perf_paper"] == {
+            "findings": [1] if name == "KVMPerf.bonnie" else [3, 4],
+            "on_inconclusive": "pass"}
+        assert check_workload(name, args, ctx) == []
+    # without paper_findings: no paper gate
+    plain = render(os.path.join(ROOT, "samples", "tasks",
+                                "kvm-perf-compare.yaml"))
+    assert all("kvm_perf_paper" not in w["sla"]
+               for _n, _a, w in workloads(plain))
+
+
+def test_paper_samples_gate_on_the_findings_their_benchmark_shows():
+    for sample in ("kvm-perf-paper-baseline.yaml",
+                   "kvm-perf-paper-optimized.yaml"):
+        task = render(os.path.join(ROOT, "samples", "tasks", sample),
+                      paper_findings=[2, 4], local_host=True)
+        slas = {n: w["sla"] for n, _a, w in workloads(task)}
+        assert slas["KVMPerf.bonnie"]["kvm_perf_paper"] == {
+            "findings": [2], "on_inconclusive": "fail"}, sample
+        assert slas["KVMPerf.netperf"]["kvm_perf_paper"] == {
+            "findings": [4], "on_inconclusive": "fail"}, sample
+        plain = render(os.path.join(ROOT, "samples", "tasks", sample))
+        assert all("kvm_perf_paper" not in w["sla"]
+                   for _n, _a, w in workloads(plain)), sample
+    opt = render(os.path.join(ROOT, "samples", "tasks",
+                              "kvm-perf-paper-optimized.yaml"),
+                 local_host=True)
+    assert all(w["contexts"]["kvm_perf_hypervisors"]["local"] is True
+               for _n, _a, w in workloads(opt))
