@@ -4,7 +4,9 @@ Ratios, SLAs and before/after verdicts all read the direction from here, so a
 metric is declared once.
 """
 
+from collections.abc import Iterable
 import dataclasses
+import typing as t
 
 HIGHER = "higher"
 LOWER = "lower"
@@ -27,7 +29,7 @@ class Metric:
     key: bool = False
 
     @property
-    def summary(self):
+    def summary(self) -> bool:
         return self.paper or self.key
 
 
@@ -129,7 +131,7 @@ FIO_METRICS = tuple(_fio_metrics())
 METRICS = {m.name: m for m in BONNIE_METRICS + NETPERF_METRICS + FIO_METRICS}
 
 
-def get(name):
+def get(name: str) -> Metric:
     """Return the Metric called ``name``; KeyError names unknown metrics."""
     try:
         return METRICS[name]
@@ -138,7 +140,7 @@ def get(name):
                        % (name, ", ".join(sorted(METRICS)))) from None
 
 
-def ordered(names):
+def ordered(names: Iterable[str]) -> list[str]:
     """Sort metric names: the paper's metrics first, then declaration order."""
     order = {name: i for i, name in enumerate(METRICS)}
     return sorted(names, key=lambda n: (not METRICS[n].paper if n in METRICS
@@ -151,7 +153,7 @@ HEADLINE = ("block_write_kBps", "throughput_mbps", "transactions_per_s",
             "seqread_bw_kBps", "seqwrite_bw_kBps")
 
 
-def headline(values):
+def headline(values: dict[str, t.Any]) -> tuple[str, t.Any] | None:
     """(name, value) of the first headline metric in ``values`` that was
     measured, or None."""
     for key in HEADLINE:

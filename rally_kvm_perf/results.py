@@ -11,6 +11,9 @@ Rows are plain dicts whose keys are the column names below, the same names
 the charts show; None where a value does not exist.
 """
 
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
 import contextlib
 import json
 
@@ -53,7 +56,7 @@ BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
                "netperf:TCP_RR", "fio")
 
 
-def bench_order(names):
+def bench_order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
                                         if b in BENCH_ORDER else 99, b))
 
@@ -64,7 +67,8 @@ def _summary(summary):
             summary.get("ci_low"), summary.get("ci_high")]
 
 
-def level_rows(result, bench, neutral=()):
+def level_rows(result: dict, bench: str,
+               neutral: Iterable[str] = ()) -> list[dict]:
     """One row per metric and level of ``bench`` (metrics in ``neutral``,
     which describe a run rather than its performance, left out)."""
     rows = []
@@ -93,7 +97,8 @@ def level_rows(result, bench, neutral=()):
     return rows
 
 
-def telemetry_rows(runs, benchmarks):
+def telemetry_rows(runs: Sequence[dict],
+                   benchmarks: Iterable[str]) -> list[dict]:
     """Per benchmark and level, the mean of each contention figure over
     the repetitions (telemetry.level_means); "Repetitions": how many had
     any. Empty where nothing was counted (a sweep before telemetry)."""
@@ -112,12 +117,14 @@ def telemetry_rows(runs, benchmarks):
     return rows
 
 
-def contention(levels, telemetry_table, benchmarks):
+def contention(levels: list[dict], telemetry_table: list[dict],
+               benchmarks: Iterable[str]) -> dict:
     """What explains the curve, per benchmark: the first resource that
     saturates (telemetry.saturation) and where each summary metric's ratio
     (the VM mean without a baseline) stops following one line
     (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
-    out = {"saturation": {}, "knees": [], "highest": {}, "netserver": {}}
+    out: dict = {"saturation": {}, "knees": [], "highest": {},
+                 "netserver": {}}
     for bench in bench_order(benchmarks):
         per_level = {r["Active"]: r for r in telemetry_table
                      if r["Benchmark"] == bench}
@@ -161,7 +168,8 @@ def contention(levels, telemetry_table, benchmarks):
 NETSERVER_SATURATED_PCT = 90.0
 
 
-def netserver_saturation(rows, per_level=None):
+def netserver_saturation(rows: list[dict],
+                         per_level: dict | None = None) -> dict | None:
     """The first level whose netserver side is saturated while the
     clients' is not: its CPU at NETSERVER_SATURATED_PCT or more by
     netperf's remote CPU (the clients' mean) or by the netserver
@@ -170,7 +178,7 @@ def netserver_saturation(rows, per_level=None):
     it. There the k clients share one netserver, and the ratio measures
     its capacity as much as theirs. None where no level is, or no CPU was
     measured on the netserver's side."""
-    by = {}
+    by: dict = {}
     for row in rows:
         if row["Metric"] in ("local_cpu_pct", "remote_cpu_pct"):
             by.setdefault(row["Active"], {})[row["Metric"]] = row["VM mean"]
@@ -195,7 +203,7 @@ def netserver_saturation(rows, per_level=None):
     return None
 
 
-def fit_rows(result, benchmarks):
+def fit_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
     rows = []
     for bench in bench_order(benchmarks):
         data = result["benchmarks"].get(bench, {})
@@ -210,7 +218,7 @@ def fit_rows(result, benchmarks):
     return rows
 
 
-def overlap_rows(result, benchmarks):
+def overlap_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
     rows = []
     for bench in bench_order(benchmarks):
         for k, o in sorted(result["overlap"].get(bench, {}).items()):
@@ -232,7 +240,7 @@ SAMPLE_FIELDS = ("benchmark", "active", "repetition", "instance",
                  "hypervisor", "metric", "value", "started_at", "error")
 
 
-def samples(runs):
+def samples(runs: Iterable[dict]) -> dict:
     """Every value the instances measured: {"fields": SAMPLE_FIELDS,
     "rows": [one row per instance, run and metric]} (rows, not dicts: a
     paper-scale sweep has tens of thousands); a run that failed in an
@@ -242,7 +250,7 @@ def samples(runs):
             "rows": [[s[f] for f in SAMPLE_FIELDS] for s in _samples(runs)]}
 
 
-def sample_dicts(record):
+def sample_dicts(record: dict) -> list[dict]:
     """The record's samples as dicts ([] for a record without them)."""
     found = record.get("samples") or {}
     fields = found.get("fields") or []
@@ -269,14 +277,17 @@ def _samples(runs):
     return out
 
 
-def all_level_rows(result, benchmarks, neutral=()):
+def all_level_rows(result: dict, benchmarks: Iterable[str],
+                   neutral: Iterable[str] = ()) -> list[dict]:
     """level_rows of every benchmark, each row naming its benchmark."""
     return [dict(row, Benchmark=bench) for bench in bench_order(benchmarks)
             for row in level_rows(result, bench, neutral)]
 
 
-def build(result, benchmarks, neutral=(), notes=(), runs=(),
-          parameters=None, density_threshold=density.DEFAULT_THRESHOLD):
+def build(result: dict, benchmarks: Iterable[str],
+          neutral: Iterable[str] = (), notes: Iterable[str] = (),
+          runs: Sequence[dict] = (), parameters: dict | None = None,
+          density_threshold: float = density.DEFAULT_THRESHOLD) -> dict:
     """The record of one sweep (one Rally iteration); ``runs``: the sweep's
     runs, whose every measured value the record keeps as its samples;
     ``parameters``: what the runs depended on (image, flavor with its extra
@@ -300,7 +311,7 @@ def build(result, benchmarks, neutral=(), notes=(), runs=(),
             "samples": samples(runs)}
 
 
-def to_chart(record):
+def to_chart(record: dict) -> dict:
     return {"title": TITLE,
             "description": "Every number of this sweep at full precision, "
                            "for the SLAs, the kvm-perf exporter and other "
@@ -316,7 +327,7 @@ class RecordError(exceptions.ParseError):
     on 4-digit values passes 0.79996 against 0.8."""
 
 
-def from_iteration(iteration):
+def from_iteration(iteration: dict) -> dict | None:
     """The record in a Rally iteration's output, or None where there is
     none (a task run by an older rally-kvm-perf, or not a sweep);
     RecordError where there is one that cannot be read."""
@@ -339,7 +350,7 @@ def from_iteration(iteration):
 
 
 @contextlib.contextmanager
-def reading(task, workload):
+def reading(task: dict, workload: dict) -> Iterator[None]:
     """A RecordError inside names the task and the workload it is of."""
     try:
         yield
@@ -363,7 +374,7 @@ def _complete(iteration):
     return (iteration.get("output") or {}).get("complete") or []
 
 
-def iteration_levels(iteration):
+def iteration_levels(iteration: dict) -> list[dict]:
     """Every benchmark's per-level rows, with "Benchmark": from the record
     (full precision), or, for iterations recorded before the record
     existed, from the display tables (rounded, "n/a" read as None)."""
@@ -382,7 +393,7 @@ def iteration_levels(iteration):
     return rows
 
 
-def iteration_table(iteration, title):
+def iteration_table(iteration: dict, title: str) -> list[dict]:
     """The rows of one display table (facts, pinning) by its title."""
     for chart in _complete(iteration):
         if chart.get("title") == title and chart.get("chart_plugin") == "Table":
@@ -390,14 +401,14 @@ def iteration_table(iteration, title):
     return []
 
 
-def iteration_fits(iteration):
+def iteration_fits(iteration: dict) -> list[dict]:
     record = from_iteration(iteration)
     if record is not None:
         return [dict(row) for row in record["fits"]]
     return iteration_table(iteration, FIT_TITLE)
 
 
-def iteration_overlap(iteration):
+def iteration_overlap(iteration: dict) -> list[dict]:
     record = from_iteration(iteration)
     if record is not None:
         return [dict(row) for row in record["overlap"]]

@@ -16,6 +16,7 @@ it does (``saturation``); ``knee`` finds where a fitted straight line stops
 describing a ratio curve.
 """
 
+from collections.abc import Iterable
 import functools
 import math
 import re
@@ -70,14 +71,14 @@ _IGNORED_DISK = re.compile(r"^(loop|ram|sr|fd|zram|nbd|dm-|md)\d")
 _PROC_STAT = re.compile(r"^\d+ \(.*\) ")
 
 
-def snapshot_script(files=GUEST_FILES):
+def snapshot_script(files: Iterable[str] = GUEST_FILES) -> str:
     """Shell words that print the counters between BEGIN and END markers
     (one ``cat``: the files are read within a millisecond)."""
     return "echo %s; cat %s 2>/dev/null; echo %s" % (
         BEGIN, " ".join(files), END)
 
 
-def host_argv(domains):
+def host_argv(domains: Iterable[str]) -> list[str]:
     """argv printing the compute host's counters and, per libvirt domain,
     its qemu process and vhost threads (``/proc/PID/stat``)."""
     script = (
@@ -92,9 +93,11 @@ def host_argv(domains):
     return ["sh", "-c", script, "sh"] + [str(d) for d in domains]
 
 
-def split(text):
+def split(text: str | None) -> tuple[str, list[str]]:
     """(text without telemetry blocks, [block, ...])."""
-    kept, blocks, block = [], [], None
+    kept: list[str] = []
+    blocks: list[str] = []
+    block: list[str] | None = None
     for line in (text or "").splitlines(True):
         stripped = line.strip()
         if stripped == BEGIN:
@@ -110,13 +113,13 @@ def split(text):
     return "".join(kept), blocks
 
 
-def parse(text):
+def parse(text: str | None) -> dict:
     """Counters of one snapshot: {"cpu": [...], "cores": {name: [...]},
     "disks": {dev: (ios, io_ticks_ms, weighted_ms)}, "nics": {iface:
     (packets, drops)}, "qemu": {domain: ticks}, "vhost": {domain: ticks},
     "clk_tck": int or None}."""
-    snap = {"cpu": None, "cores": {}, "disks": {}, "nics": {}, "qemu": {},
-            "vhost": {}, "clk_tck": None}
+    snap: dict = {"cpu": None, "cores": {}, "disks": {}, "nics": {},
+                  "qemu": {}, "vhost": {}, "clk_tck": None}
     for line in (text or "").splitlines():
         parts = line.split()
         if not parts:
@@ -179,9 +182,9 @@ def _cpu_pcts(before, after):
 def _whole_disks(disks):
     names = [d for d in disks if not _IGNORED_DISK.match(d)]
 
-    def partition(name):
+    def partition(name: str) -> bool:
         m = re.match(r"^(.*\d)p\d+$", name) or re.match(r"^(\D+)\d+$", name)
-        return bool(m) and m.group(1) in disks
+        return m is not None and m.group(1) in disks
     return [d for d in names if not partition(d)]
 
 
@@ -199,7 +202,8 @@ def _busiest_disk(before, after):
     return best
 
 
-def guest_usage(before_text, after_text, seconds):
+def guest_usage(before_text: str, after_text: str,
+                seconds: float | None) -> dict | None:
     """A run's means in one instance from its two snapshots, or None."""
     before, after = parse(before_text), parse(after_text)
     cpu = _cpu_pcts(before["cpu"], after["cpu"])
@@ -227,7 +231,8 @@ def guest_usage(before_text, after_text, seconds):
     return out
 
 
-def host_usage(before_text, after_text, seconds):
+def host_usage(before_text: str, after_text: str | None,
+               seconds: float | None) -> dict | None:
     """A run's means on one compute host, or None: CPU (all cores, the
     busiest core), iowait, its busiest disk, and per domain its qemu
     process's and vhost threads' CPU (100 = one core)."""
@@ -254,11 +259,12 @@ def host_usage(before_text, after_text, seconds):
     return out
 
 
-def level_means(runs, benchmark, level):
+def level_means(runs: Iterable[dict], benchmark: str,
+                level: int) -> dict[str, tuple[float, int]]:
     """{field: (mean over repetitions, n)} at one level: in each repetition
     the mean over its instances (guest) or the domains and hosts (host),
     then the mean of the repetitions -- the repetition is the unit."""
-    per = {key: [] for key, _t, _u in FIELDS}
+    per: dict[str, list[float]] = {key: [] for key, _t, _u in FIELDS}
     for run in runs:
         if (run.get("benchmark"), run.get("level")) != (benchmark, level):
             continue
@@ -287,7 +293,8 @@ def level_means(runs, benchmark, level):
     return {key: (stats.mean(v), len(v)) for key, v in per.items() if v}
 
 
-def saturation(per_level):
+def saturation(
+        per_level: dict[int, dict]) -> tuple[str, float, str, int] | None:
     """The first resource to saturate: (field, threshold, what, level) at
     the lowest level where a mean reaches its threshold (ties: SATURATION's
     order), or None. ``per_level``: {level: {field: mean or None}}."""
@@ -307,7 +314,8 @@ KNEE_SIMULATIONS = 9999
 KNEE_SEED = 2016
 
 
-def knee(points, alpha=0.05):
+def knee(points: list[tuple[float, float | None]],
+         alpha: float = 0.05) -> dict | None:
     """Where a straight line stops describing ``points`` [(k, value)]:
     the best split into two fitted lines (each of at least two levels)
     against one line, kept when the two lines explain significantly more
@@ -348,7 +356,7 @@ def _split_sse(ys, xs):
     of one line (B) and of two lines at every split (splits x B)."""
     residual_one, splits = _knee_projections(xs)
 
-    def sse(m):
+    def sse(m: int) -> float:
         return numpy.einsum("bi,ij,bj->b", ys, m, ys)
     return sse(residual_one), numpy.array([sse(m) for _, m in splits])
 
@@ -369,7 +377,7 @@ def _knee_projections(xs):
     x = numpy.array(xs)
     one = numpy.ones(n)
 
-    def residual(design):
+    def residual(design: numpy.ndarray) -> numpy.ndarray:
         return numpy.eye(n) - design @ numpy.linalg.pinv(design)
 
     splits = []

@@ -24,7 +24,7 @@ case "${1:-main}" in
 test)
     # Everything that can overlap does, on this 2-core machine:
     #   cloud.sh up (apt, services, guest image: mostly waiting)
-    #   beside the checks: pep8 (ruff), unit + integration tests (real bonnie++,
+    #   beside the checks: pep8 (ruff), mypy, unit + integration tests (real bonnie++,
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
     #   once the cloud is up, still beside the checks: the functional cases
     #     that must run alone (pytest -m alone);
@@ -57,9 +57,10 @@ test)
     # on real netperf/bonnie++ runs, sshd and Rally more than they compute
     # (on an idle machine: 350 s with two workers, 53 % of both cores busy)
     ( "$py3/ruff" check rally_kvm_perf tests tools \
+          && "$py3/mypy" \
           && "$py3/pytest" -q -n 2 --durations=15 tests/unit tests/integration \
           && "$py3/sphinx-build" -q -W -b html doc/source doc/build/html
-      echo "pep8, py3, docs: exit $? after $(( $(date +%s) - t0 )) s" ) \
+      echo "pep8, mypy, py3, docs: exit $? after $(( $(date +%s) - t0 )) s" ) \
         > "$logs/checks.log" 2>&1 &
     checks_pid=$!
     if ! wait $up_pid; then
@@ -108,13 +109,13 @@ test)
     bash tools/aio/cloud.sh node2 down > /dev/null || rc=1
     wait $checks_pid || true
     echo "=== checks"; cat "$logs/checks.log"
-    grep -q "^pep8, py3, docs: exit 0 " "$logs/checks.log" || rc=1
+    grep -q "^pep8, mypy, py3, docs: exit 0 " "$logs/checks.log" || rc=1
     KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 2 --dist loadgroup
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
     echo "=== timeline (seconds since the start; checks and cloud up first)"
     grep -h '^aio: up in' "$up_log" || true
-    grep -h '^pep8, py3, docs:' "$logs/checks.log" || true
+    grep -h '^pep8, mypy, py3, docs:' "$logs/checks.log" || true
     sort -n "$logs/timeline" 2>/dev/null || true
     echo "functional: $(( $(date +%s) - t1 )) s; .ci/run total: $(( $(date +%s) - t0 )) s"
     # last, where a log cut to its head and tail still shows it: what

@@ -23,7 +23,8 @@ COLUMNS = ("Benchmark", "Metric", "Threshold", "Instances", "95% low",
            "95% high", "Extrapolated", "Levels measured", "How")
 
 
-def answer(points, threshold=DEFAULT_THRESHOLD, fit=None):
+def answer(points: list[tuple], threshold: float = DEFAULT_THRESHOLD,
+           fit: dict | None = None) -> dict:
     """The density at ``threshold`` from ``points``: [(k, ratio, ci_low,
     ci_high)] of one metric (ratio None where there is none; interval ends
     None where not estimable) and ``fit`` ({"slope", "intercept"} of ratio
@@ -34,8 +35,8 @@ def answer(points, threshold=DEFAULT_THRESHOLD, fit=None):
         low/high None where no interval bounds it.
     """
     points = sorted(p for p in points if p[1] is not None)
-    out = {"instances": None, "low": None, "high": None,
-           "extrapolated": False, "how": None}
+    out: dict = {"instances": None, "low": None, "high": None,
+                 "extrapolated": False, "how": None}
     if not points:
         out["how"] = "no ratio at any level"
         return out
@@ -100,13 +101,14 @@ def _first(points, threshold):
     return next(p[0] for p in points if p[1] < threshold)
 
 
-def rows(levels, fits, threshold=DEFAULT_THRESHOLD):
+def rows(levels: list[dict], fits: list[dict],
+         threshold: float = DEFAULT_THRESHOLD) -> list[dict]:
     """The density answer of every headline metric (the paper's and each
     benchmark's key metrics, those with a ratio) from a results record's
     level and fit rows."""
     fit_of = {(f["Benchmark"], f["Metric"]): f for f in fits
               if f.get("Fitted") == "ratio"}
-    points = {}
+    points: dict = {}
     for row in levels:
         metric = metrics.METRICS.get(row["Metric"])
         if metric is None or not metric.summary \

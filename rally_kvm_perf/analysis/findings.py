@@ -17,6 +17,7 @@ Findings 1-4 read one sweep's results record (level and fit rows);
 finding 5 reads a before/after comparison (report/collect.compare).
 """
 
+from collections.abc import Iterable
 import math
 
 from rally_kvm_perf import metrics
@@ -45,7 +46,7 @@ CLAIMS = {
 }
 
 
-def combine(verdicts):
+def combine(verdicts: Iterable[str | None]) -> str:
     """One verdict of several parts: does not hold if any part does not,
     holds if all do, else cannot tell (None parts are left out)."""
     verdicts = [v for v in verdicts if v is not None]
@@ -56,7 +57,7 @@ def combine(verdicts):
     return HOLDS if all(v == HOLDS for v in verdicts) else UNSURE
 
 
-def at_least(low, high, limit):
+def at_least(low: float | None, high: float | None, limit: float) -> str:
     """An interval against "at least ``limit``"."""
     if low is None or high is None:
         return UNSURE
@@ -133,7 +134,7 @@ def _verdict(number, verdict, statistics):
             "statistic": "; ".join(statistics), "settle": _settle(verdict)}
 
 
-def cpu(levels):
+def cpu(levels: list[dict]) -> dict:
     """Finding 1: every level's oriented CPU ratio (host/VM) at or above
     1 / (1 + 10 %), for the paper's bonnie++ CPU columns."""
     parts, texts = [], []
@@ -153,7 +154,7 @@ def cpu(levels):
     return _verdict(1, combine(parts), texts)
 
 
-def disk(levels, fits):
+def disk(levels: list[dict], fits: list[dict]) -> dict:
     """Finding 2: the paper's bonnie++ throughputs."""
     found = [_curve(levels, fits, "bonnie++", name)
              for name in metrics.PAPER_IO]
@@ -163,14 +164,14 @@ def disk(levels, fits):
     return _verdict(2, combine(v for v, _ in found), [t for _, t in found])
 
 
-def tcp(levels, fits):
+def tcp(levels: list[dict], fits: list[dict]) -> dict:
     """Finding 3: TCP_STREAM's throughput."""
     verdict, text = _curve(levels, fits, "netperf:TCP_STREAM",
                            "throughput_mbps")
     return _verdict(3, verdict or UNSURE, [text])
 
 
-def udp(levels, fits):
+def udp(levels: list[dict], fits: list[dict]) -> dict:
     """Finding 4: UDP_STREAM's throughput, and its slope below
     TCP_STREAM's (the difference's interval: Welch-Satterthwaite over the
     two fits' standard errors)."""
@@ -200,7 +201,8 @@ def udp(levels, fits):
                     [text, "%s (steeper: %s)" % (diff, steeper)])
 
 
-def in_range(low, high, lo, hi):
+def in_range(low: float | None, high: float | None, lo: float,
+             hi: float) -> str:
     """A change's interval against the paper's range of gains: holds where
     a gain is shown (the interval above 0) and the range is within reach
     of the interval; does not hold where the interval misses the range."""
@@ -211,7 +213,8 @@ def in_range(low, high, lo, hi):
     return HOLDS if low > 0 else UNSURE
 
 
-def unchanged(low, high, margin=UNCHANGED_MARGIN):
+def unchanged(low: float | None, high: float | None,
+              margin: float = UNCHANGED_MARGIN) -> str:
     """Equivalence within +-margin (two one-sided tests at 2.5 % each: the
     95 % interval inside the margin); does not hold where the interval
     lies wholly outside it."""
@@ -222,7 +225,7 @@ def unchanged(low, high, margin=UNCHANGED_MARGIN):
     return FAILS if high < -margin or low > margin else UNSURE
 
 
-def optimisation(rows):
+def optimisation(rows: list[dict]) -> dict:
     """Finding 5 from one before/after comparison's rows (collect.compare),
     at the largest level both measured."""
     if not rows:
@@ -261,7 +264,7 @@ def _improvement(row):
     return low, high
 
 
-def from_record(levels, fits):
+def from_record(levels: list[dict], fits: list[dict]) -> list[dict]:
     """Findings 1-4 of one sweep's level and fit rows."""
     return [cpu(levels), disk(levels, fits), tcp(levels, fits),
             udp(levels, fits)]

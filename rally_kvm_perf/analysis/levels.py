@@ -30,7 +30,7 @@ POSITIVE = (0.0, None)
 FRACTION = (0.0, 1.0)
 
 
-def overlap(intervals):
+def overlap(intervals: list[tuple[float, float]]) -> dict:
     """How well concurrent runs overlapped.
 
     :param intervals: [(started_at, finished_at), ...] of the k runs of one
@@ -52,9 +52,9 @@ def overlap(intervals):
             "overlap_fraction": (together / span) if span > 0 else 1.0}
 
 
-def baseline_samples(doc):
+def baseline_samples(doc: dict) -> dict[str, dict[str, list]]:
     """{benchmark: {metric: [values]}} from a host baseline document."""
-    out = {}
+    out: dict = {}
     for bench, data in (doc.get("benchmarks") or {}).items():
         per_metric = out.setdefault(bench, {})
         for sample in data.get("samples", []):
@@ -80,13 +80,13 @@ def _host_values(baselines, hypervisor, bench, name):
     return (_host_for(baselines, hypervisor) or {}).get(bench, {}).get(name)
 
 
-def jain(values):
+def jain(values: list[float | None]) -> float | None:
     """Jain's fairness index of per-instance performance: 1.0 when every
     instance got the same, 1/n when one got everything."""
-    values = [v for v in values if v is not None]
-    if not values or not any(values):
+    found = [v for v in values if v is not None]
+    if not found or not any(found):
         return None
-    return sum(values) ** 2 / (len(values) * sum(v * v for v in values))
+    return sum(found) ** 2 / (len(found) * sum(v * v for v in found))
 
 
 def _not_estimable(summary):
@@ -106,7 +106,8 @@ def _summary(values, bounds=POSITIVE):
                                           bounds=bounds))
 
 
-def level_cell(reps, baselines, bench, name, level=None):
+def level_cell(reps: dict[int, list[tuple]], baselines: dict | None,
+               bench: str, name: str, level: int | None = None) -> dict:
     """Everything one metric says at one level (``level``: its number of
     active instances, k).
 
@@ -128,7 +129,7 @@ def level_cell(reps, baselines, bench, name, level=None):
     higher = metric is None or metric.better == metrics.HIGHER
     samples = [(i, v, hv) for items in reps.values() for i, v, hv in items]
     unmeasured = sum(1 for _, v, _ in samples if v is None)
-    cell = {"unmeasurable": unmeasured, "samples": len(samples)}
+    cell: dict = {"unmeasurable": unmeasured, "samples": len(samples)}
     if unmeasured:
         cell["vm"] = stats.summarize([], keep_samples=False)
         cell["vm"]["missing"] = unmeasured
@@ -148,7 +149,7 @@ def level_cell(reps, baselines, bench, name, level=None):
         return cell
     host_data = {hv: _host_values(baselines, hv, bench, name)
                  for hv in {hv for _, _, hv in samples}}
-    per_instance = {}
+    per_instance: dict = {}
     for i, v, hv in samples:
         per_instance.setdefault(i, []).append((v, hv))
     inst_means = {i: stats.mean([v for v, _ in vals])
@@ -170,7 +171,7 @@ def level_cell(reps, baselines, bench, name, level=None):
                              higher_is_better=higher)
         result.update({"method": "fieller", "hosts": [hv], "host":
                        _summary(host_data[hv])})
-        if higher and metric.unit != "%":
+        if higher and metric is not None and metric.unit != "%":
             _aggregate(cell, reps, host_data[hv], level)
     else:
         result = _per_instance_ratio(reps, host_data, higher)
@@ -315,7 +316,7 @@ def _aggregate(cell, reps, host_samples, level=None):
     cell["aggregate_ratio"] = agg
 
 
-def analyze(runs, baselines=None):
+def analyze(runs: list[dict], baselines: dict | None = None) -> dict:
     """Per benchmark and metric: the level's statistics (see level_cell:
     the repetition is the unit) and the linear fit of ratio against the
     number of active instances.
@@ -329,8 +330,8 @@ def analyze(runs, baselines=None):
         "error"}]}
     """
     baselines = baselines or {}
-    grouped = {}   # bench -> level -> metric -> rep -> [(inst, value, hv)]
-    overlaps = {}  # bench -> level -> [overlap dicts]
+    grouped: dict = {}   # bench -> level -> metric -> rep -> [(inst, value, hv)]
+    overlaps: dict = {}  # bench -> level -> [overlap dicts]
     failures = []
     for run in runs:
         bench, level, rep = run["benchmark"], run["level"], run["repetition"]
@@ -361,11 +362,11 @@ def analyze(runs, baselines=None):
             guest = None
         overlaps.setdefault(bench, {}).setdefault(level, []).append(
             (client, guest))
-    result = {"benchmarks": {}, "overlap": {}, "failures": failures,
+    result: dict = {"benchmarks": {}, "overlap": {}, "failures": failures,
               "unit_of_replication": "repetition"}
     for bench, levels in grouped.items():
         names = metrics.ordered({n for per in levels.values() for n in per})
-        bench_out = {"levels": sorted(levels), "metrics": {}}
+        bench_out: dict = {"levels": sorted(levels), "metrics": {}}
         for name in names:
             per = {level: level_cell(levels[level].get(name, {}), baselines,
                                      bench, name, level)

@@ -12,8 +12,14 @@ and Rally imports every plugin module at each start of its CLI.
 
 import functools
 import math
+import typing as t
 
 from rally_kvm_perf import exceptions
+
+# (mean, sample standard deviation, n) of one side of a comparison
+MeanSdN = t.Tuple[t.Optional[float], float, int]
+# where a quantity can be: (low, high), None for no bound
+Bounds = t.Tuple[t.Optional[float], t.Optional[float]]
 
 
 @functools.lru_cache(maxsize=None)
@@ -22,7 +28,7 @@ def _sst():
     return sst
 
 
-def t_quantile(p, df):
+def t_quantile(p: float, df: float) -> float:
     """The t with P(T <= t) = p, Student's t with ``df`` (real) degrees of
     freedom."""
     return float(_sst().t.ppf(p, df))
@@ -43,11 +49,11 @@ def _clean(samples, what="samples"):
     return values
 
 
-def mean(values):
+def mean(values: t.Sequence[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def stddev(values):
+def stddev(values: t.Sequence[float]) -> float:
     """Sample standard deviation (n - 1); 0 for a single value."""
     if len(values) < 2:
         return 0.0
@@ -55,7 +61,9 @@ def stddev(values):
     return math.sqrt(math.fsum((v - m) ** 2 for v in values) / (len(values) - 1))
 
 
-def summarize(samples, confidence=0.95, keep_samples=True, bounds=None):
+def summarize(samples: t.Sequence[t.Optional[float]],
+              confidence: float = 0.95, keep_samples: bool = True,
+              bounds: t.Optional[Bounds] = None) -> dict:
     """Summary of one metric's samples across repetitions.
 
     ``None`` samples (not measured / too fast) are left out and counted in
@@ -73,7 +81,7 @@ def summarize(samples, confidence=0.95, keep_samples=True, bounds=None):
     """
     samples = list(samples)
     values = _clean(samples)
-    result = {"n": len(values), "missing": len(samples) - len(values),
+    result: dict = {"n": len(values), "missing": len(samples) - len(values),
               "confidence": confidence,
               "mean": None, "stddev": None, "ci_low": None, "ci_high": None,
               "ci_half_width": None, "cv": None, "min": None, "max": None}
@@ -101,7 +109,9 @@ def summarize(samples, confidence=0.95, keep_samples=True, bounds=None):
 
 # -- VM/host ratio -----------------------------------------------------------
 
-def ratio(vm_samples, host_samples, higher_is_better=True, confidence=0.95):
+def ratio(vm_samples: t.Iterable[t.Optional[float]],
+          host_samples: t.Iterable[t.Optional[float]],
+          higher_is_better: bool = True, confidence: float = 0.95) -> dict:
     """VM/host ratio of means with a Fieller confidence interval.
 
     Orientation: 1.0 means parity and < 1.0 means the VM does worse, for
@@ -129,13 +139,14 @@ def ratio(vm_samples, host_samples, higher_is_better=True, confidence=0.95):
     return result
 
 
-def ratio_from_summaries(num, den, confidence=0.95):
+def ratio_from_summaries(num: MeanSdN, den: MeanSdN,
+                         confidence: float = 0.95) -> dict:
     """Ratio of two independent means with Fieller's interval, from
     (mean, sample stddev, n) of each side. Returns ratio, ci_low, ci_high
     (None where undefined: n < 2, or an unbounded interval)."""
     (m_num, s_num, n_num), (m_den, s_den, n_den) = num, den
-    out = {"ratio": None, "ci_low": None, "ci_high": None}
-    if not n_num or not n_den or not m_den:
+    out: dict = {"ratio": None, "ci_low": None, "ci_high": None}
+    if not n_num or not n_den or not m_den or m_num is None:
         return out
     r = m_num / m_den
     out["ratio"] = r
@@ -171,7 +182,8 @@ def _welch_df(var1, n1, var2, n2):
 
 # -- scaling fit -------------------------------------------------------------
 
-def linear_fit(xs, ys):
+def linear_fit(xs: t.Sequence[float],
+               ys: t.Sequence[t.Optional[float]]) -> t.Optional[dict]:
     """Least-squares line y = slope * x + intercept.
 
     Used for ratio vs number of concurrently active instances (the paper
@@ -203,7 +215,9 @@ def linear_fit(xs, ys):
 
 # -- before / after ------------------------------------------------------------
 
-def welch(before, after, higher_is_better=True):
+def welch(before: t.Iterable[t.Optional[float]],
+          after: t.Iterable[t.Optional[float]],
+          higher_is_better: bool = True) -> dict:
     """Welch's two-sample t-test, before vs after (e.g. unpinned vs pinned).
 
     Returns t, df, p_value (two-sided), relative_change
@@ -212,7 +226,7 @@ def welch(before, after, higher_is_better=True):
     when either side has fewer than two samples or both have no variance.
     """
     a, b = _clean(before, "before samples"), _clean(after, "after samples")
-    result = {"n_before": len(a), "n_after": len(b), "t": None, "df": None,
+    result: dict = {"n_before": len(a), "n_after": len(b), "t": None, "df": None,
               "p_value": None, "relative_change": None, "improvement": None,
               "mean_before": mean(a) if a else None,
               "mean_after": mean(b) if b else None}
@@ -227,11 +241,11 @@ def welch(before, after, higher_is_better=True):
     return result
 
 
-def welch_from_summaries(before, after):
+def welch_from_summaries(before: MeanSdN, after: MeanSdN) -> dict:
     """Welch's t-test from (mean, sample stddev, n) of each side: t, df and
     the two-sided p_value (None with n < 2 or no variance at all)."""
     (ma, sa, na), (mb, sb, nb) = before, after
-    out = {"t": None, "df": None, "p_value": None}
+    out: dict = {"t": None, "df": None, "p_value": None}
     if na < 2 or nb < 2:
         return out
     va, vb = sa ** 2 / na, sb ** 2 / nb

@@ -17,6 +17,7 @@ the value is ``None`` (never 0) and the metric is listed in ``too_fast``.
 An empty field means the test was not run (e.g. per-char tests in fast mode).
 """
 
+from collections.abc import Sequence
 import math
 import re
 
@@ -57,7 +58,7 @@ _VERSION_RE = re.compile(r"^1\.9\d+[a-z]?$|^2\.\d+[a-z]?$")
 _MIN_CSV_COMMAS = 20
 
 
-def metric_names(fmt=FORMAT_198):
+def metric_names(fmt: str = FORMAT_198) -> list[str]:
     """The metric keys a parsed line of format ``fmt`` has."""
     names = []
     for _field, stem in _ALL_OPERATIONS:
@@ -68,7 +69,7 @@ def metric_names(fmt=FORMAT_198):
     return names
 
 
-def parse(text):
+def parse(text: str) -> list[dict]:
     """Parse bonnie++ CSV output into one dict per result line.
 
     :param text: bonnie++ stdout (with ``-q`` only the CSV; without it the
@@ -213,10 +214,15 @@ def _error(lineno, line, reason):
         % (lineno, reason, exceptions.excerpt(line)))
 
 
-def build_command(directory, size_mb=None, ram_mb=None, machine_ram_mb=None,
-                  files=None, user=None, machine_name=None, quiet=True,
-                  fast=False, force=False, chunk_size=None, extra_args=(),
-                  binary=BINARY):
+def build_command(directory: str, size_mb: int | None = None,
+                  ram_mb: int | None = None,
+                  machine_ram_mb: int | None = None,
+                  files: str | int | None = None, user: str | None = None,
+                  machine_name: str | None = None, quiet: bool = True,
+                  fast: bool = False, force: bool = False,
+                  chunk_size: int | None = None,
+                  extra_args: Sequence[str] = (),
+                  binary: str = BINARY) -> list[str]:
     """Build a bonnie++ argv list.
 
     :param directory: directory to test in (``-d``); must be absolute
@@ -300,7 +306,7 @@ def _chunk(chunk_size):
     return ":%d" % chunk_size
 
 
-def check_direct_io(fast, extra_args):
+def check_direct_io(fast: bool, extra_args: Sequence[str] | None) -> None:
     """Refuse -D (O_DIRECT) without fast mode: bonnie++ writes its
     per-character test a byte at a time, which O_DIRECT refuses, so every
     run would end at once with "Can't write() - disk full?" (2.00a, seen

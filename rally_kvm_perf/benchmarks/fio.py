@@ -15,10 +15,12 @@ percentiles (50, 99, 99.9) and fio's CPU use. A job that failed or did no
 I/O is an error, never a zero.
 """
 
+from collections.abc import Sequence
 import json
 import math
 import os
 import re
+import typing as t
 
 from rally_kvm_perf import exceptions
 
@@ -37,21 +39,21 @@ PERCENTILES = (("50.000000", "p50"), ("99.000000", "p99"),
                ("99.900000", "p99_9"))
 PERCENTILE_LIST = "50:99:99.9"
 FILENAME = "kvm-perf-fio.dat"
-DEFAULTS = {"size_mb": 1024, "runtime": 30, "ramp_time": 5, "iodepth": 16,
-            "ioengine": "libaio"}
+DEFAULTS: dict[str, t.Any] = {"size_mb": 1024, "runtime": 30, "ramp_time": 5,
+                              "iodepth": 16, "ioengine": "libaio"}
 
 _WORD_RE = re.compile(r"^[A-Za-z0-9_]+$")
 _VERSION_RE = re.compile(r"fio-(\d+\.\d+\S*)")
 
 
-def metric_names(job):
+def metric_names(job: str) -> list[str]:
     """The metric keys one job yields."""
     return ["%s_%s" % (job, m) for m in
             ("iops", "bw_kBps", "lat_mean_us")
             + tuple("lat_%s_us" % p for _k, p in PERCENTILES) + ("cpu_pct",)]
 
 
-def parse_jobs(jobs):
+def parse_jobs(jobs: Sequence[str] | None) -> tuple[str, ...]:
     """A validated tuple of job names; ``None``: every standard job."""
     if jobs is None:
         return DEFAULT_JOBS
@@ -71,10 +73,14 @@ def parse_jobs(jobs):
     return tuple(jobs)
 
 
-def build_command(directory, jobs=None, size_mb=DEFAULTS["size_mb"],
-                  runtime=DEFAULTS["runtime"], ramp_time=DEFAULTS["ramp_time"],
-                  iodepth=DEFAULTS["iodepth"], ioengine=DEFAULTS["ioengine"],
-                  extra_args=(), binary=BINARY):
+def build_command(directory: str, jobs: Sequence[str] | None = None,
+                  size_mb: int = DEFAULTS["size_mb"],
+                  runtime: int = DEFAULTS["runtime"],
+                  ramp_time: int = DEFAULTS["ramp_time"],
+                  iodepth: int = DEFAULTS["iodepth"],
+                  ioengine: str = DEFAULTS["ioengine"],
+                  extra_args: Sequence[str] = (),
+                  binary: str = BINARY) -> list[str]:
     """Build a fio argv list: the jobs one after the other on one file.
 
     :param directory: directory of the test file; must be absolute
@@ -161,7 +167,7 @@ def _job_failed(name, code):
         if isinstance(code, int) and code > 0 else "")
 
 
-def failure(text):
+def failure(text: str) -> str | None:
     """What a fio that exited non-zero said of it, or None: its first
     failed job ("fio job randread failed with error 2 (No such file or
     directory)"), where the output's last line alone is JSON's "}"."""
@@ -175,7 +181,7 @@ def failure(text):
     return None
 
 
-def parse(text):
+def parse(text: str) -> dict:
     """Parse fio's JSON output.
 
     :returns: {"version": "3.33" or None, "jobs": {name: {metric: value}}}

@@ -17,6 +17,7 @@ Throughput is normalised to 10^6 bit/s whatever ``-f`` unit was printed
 CPU utilisation netperf did not measure (-1) is ``None``.
 """
 
+from collections.abc import Sequence
 import math
 import re
 
@@ -95,7 +96,7 @@ _ERROR_MARKERS = ("establish_control", "establish control",
                   "Connection refused", "netperf: send_", "netperf: receive_")
 
 
-def parse(text, test=None):
+def parse(text: str, test: str | None = None) -> dict:
     """Parse one netperf run's output.
 
     :param text: netperf stdout (stderr may be appended)
@@ -116,7 +117,7 @@ def parse(text, test=None):
         if any(marker in line for marker in _ERROR_MARKERS):
             raise exceptions.ParseError(
                 "netperf failed, not a result: %r" % line.strip())
-    result = {key: None for key in METRIC_KEYS}
+    result: dict = {key: None for key in METRIC_KEYS}
     result.update({"test": None, "units": None, "warnings": [],
                    "confidence": {"requested": None, "achieved": None,
                                   "intervals_pct": {}}})
@@ -220,7 +221,7 @@ def _parse_omni_csv(body, result):
 
 
 def _apply_omni(values, result, where):
-    def number(key):
+    def number(key: str) -> float | None:
         raw = values[key]
         try:
             value = float(raw)
@@ -313,10 +314,16 @@ def _check_omni_confidence(result):
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:%\[\]-]+$")
 
 
-def build_command(test, host, port=None, duration=None, message_size=None,
-                  request_size=None, response_size=None, confidence=None,
-                  iterations=None, cpu=False, data_port=None, extra_args=(),
-                  binary=BINARY):
+def build_command(test: str, host: str, port: int | None = None,
+                  duration: int | None = None,
+                  message_size: int | None = None,
+                  request_size: int | None = None,
+                  response_size: int | None = None,
+                  confidence: Sequence[int] | None = None,
+                  iterations: Sequence[int] | None = None, cpu: bool = False,
+                  data_port: int | None = None,
+                  extra_args: Sequence[str] = (),
+                  binary: str = BINARY) -> list[str]:
     """Build a netperf argv list.
 
     :param test: TCP_STREAM, UDP_STREAM or TCP_RR
@@ -428,7 +435,8 @@ def _fmt(number):
     return ("%g" % number)
 
 
-def parse_netserver(target, default_port=DEFAULT_PORT):
+def parse_netserver(target: str,
+                    default_port: int = DEFAULT_PORT) -> tuple[str, int]:
     """'HOST[:PORT]' or '[v6]:PORT' -> (host, port)."""
     target = str(target).strip()
     if target.startswith("["):
@@ -444,8 +452,8 @@ def parse_netserver(target, default_port=DEFAULT_PORT):
     if port in (None, ""):
         return host, default_port
     try:
-        port = int(port)
+        number = int(port)
     except ValueError:
         raise exceptions.InvalidArgument(
             "netserver port must be a number, got %r" % target) from None
-    return host, _int("netserver port", port, 1, 65535)
+    return host, _int("netserver port", number, 1, 65535)

@@ -12,7 +12,7 @@ from rally_kvm_perf import exceptions
 _UNIT_RE = re.compile(r"^(?:10\^(\d+))?bits/s(?:ec)?$|^([KMG]?)Bytes/s(?:ec)?$")
 
 
-def throughput_factor(units):
+def throughput_factor(units: str) -> float:
     """Factor turning a throughput in ``units`` into 10^6 bit/s."""
     match = _UNIT_RE.match(units.strip())
     if not match:
@@ -45,7 +45,7 @@ def _header_units(body):
     return None
 
 
-def parse(body, result, has_banner):
+def parse(body: list[str], result: dict, has_banner: bool) -> None:
     """The result lines ``body`` of a classic table into ``result`` (whose
     "test" is known): the numbers' positions are the test's."""
     test = result["test"]

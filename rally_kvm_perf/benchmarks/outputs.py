@@ -13,11 +13,12 @@ DISK = (BONNIE, FIO)
 NETPERF_PREFIX = "netperf:"
 
 
-def netperf_name(test):
+def netperf_name(test: str) -> str:
     return NETPERF_PREFIX + test
 
 
-def parse_metrics(name, text):
+def parse_metrics(name: str,
+                  text: str) -> tuple[dict[str, float | None], list[str]]:
     """Parse the output of benchmark ``name``.
 
     :param name: ``"bonnie++"``, ``"fio"`` or ``"netperf:TEST"``
@@ -47,7 +48,7 @@ def parse_metrics(name, text):
     raise ValueError("unknown benchmark %r" % name)
 
 
-def failure(name, text):
+def failure(name: str, text: str) -> str | None:
     """What benchmark ``name`` said in its own output of why it failed,
     where its last line does not say it (fio's JSON), or None."""
     return fio.failure(text) if name == FIO else None

@@ -14,25 +14,25 @@ from rally_kvm_perf.benchmarks import netperf
 @dataclasses.dataclass
 class BonnieParams:
     directory: str
-    size_mb: int = None
-    ram_mb: int = None
-    files: str = None
+    size_mb: int | None = None
+    ram_mb: int | None = None
+    files: str | None = None
     fast: bool = False
     force: bool = False
-    user: str = None
+    user: str | None = None
     extra_args: tuple = ()
 
 
 @dataclasses.dataclass
 class NetperfParams:
-    host: str = None  # None: a private netserver on loopback (local only)
+    host: str | None = None  # None: a private netserver on loopback (local only)
     port: int = netperf.DEFAULT_PORT
     tests: tuple = netperf.TESTS
     duration: int = 60
-    message_size: int = None
-    confidence: tuple = None
+    message_size: int | None = None
+    confidence: tuple | None = None
     cpu: bool = False
-    data_port: int = None
+    data_port: int | None = None
 
 
 @dataclasses.dataclass
@@ -46,7 +46,7 @@ class FioParams:
     ioengine: str = fio.DEFAULTS["ioengine"]
     extra_args: tuple = ()
 
-    def argv(self):
+    def argv(self) -> list[str]:
         return fio.build_command(
             self.directory, jobs=self.jobs, size_mb=self.size_mb,
             runtime=self.runtime, ramp_time=self.ramp_time,
@@ -57,21 +57,21 @@ class FioParams:
 class Wanted(typing.NamedTuple):
     """The benchmark parameters a sweep's instances run (None: that tool
     is not run): what a host baseline must have measured alike."""
-    bonnie: BonnieParams = None
-    netperf: NetperfParams = None
-    fio: FioParams = None
+    bonnie: BonnieParams | None = None
+    netperf: NetperfParams | None = None
+    fio: FioParams | None = None
 
 
 @dataclasses.dataclass
 class BaselineParams:
     runs: int = 10
-    bonnie: BonnieParams = None
-    netperf: NetperfParams = None
-    fio: FioParams = None
+    bonnie: BonnieParams | None = None
+    netperf: NetperfParams | None = None
+    fio: FioParams | None = None
     drop_caches: bool = True
     timeout: int = 4 * 3600
 
-    def validate(self):
+    def validate(self) -> None:
         if isinstance(self.runs, bool) or not isinstance(self.runs, int) \
                 or self.runs < 1:
             raise exceptions.InvalidArgument(

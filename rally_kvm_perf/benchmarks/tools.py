@@ -8,6 +8,7 @@ given (local, SSH, an instance).
 """
 
 import re
+import typing as t
 
 from rally_kvm_perf.benchmarks import bonnie
 from rally_kvm_perf.benchmarks import fio
@@ -29,18 +30,18 @@ PACKAGES = {bonnie.BINARY: "bonnie++", netperf.BINARY: "netperf",
             fio.BINARY: "fio"}
 
 
-def installed_argv(tool):
+def installed_argv(tool: str) -> list[str]:
     """argv that exits 0 when ``tool`` is on the (sbin-extended) PATH."""
     return ["env", SBIN_PATH, "sh", "-c", 'command -v "$0"', tool]
 
 
-def parse_version(tool, text):
+def parse_version(tool: str, text: str) -> str | None:
     """The version ``tool``'s probe printed, or None (not installed)."""
     match = re.search(_PROBES[tool][1], text)
     return match.group(1) if match else None
 
 
-def versions(runner):
+def versions(runner: t.Any) -> dict[str, str | None]:
     """{tool: version or None} of every benchmark tool on ``runner``."""
     found = {}
     for tool, (argv, _pattern) in _PROBES.items():

@@ -35,7 +35,7 @@ _CAUSES = (
 )
 
 
-def tail(text, lines=TAIL_LINES):
+def tail(text: str | None, lines: int = TAIL_LINES) -> list[str]:
     """The last non-empty lines of a console log, control codes removed."""
     clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]", "",
                    text or "")
@@ -43,9 +43,9 @@ def tail(text, lines=TAIL_LINES):
     return kept[-lines:]
 
 
-def diagnose(text, ssh_error=None):
+def diagnose(text: str | None, ssh_error: str | None = None) -> str:
     """One sentence on why the guest did not answer SSH."""
-    if not tail(text):
+    if text is None or not tail(text):
         return ("no console output: the guest did not boot (nothing reached "
                 "its serial console: check the image's boot loader)")
     for pattern, verdict in _CAUSES:
@@ -60,7 +60,8 @@ def diagnose(text, ssh_error=None):
             "(still booting: a longer ssh_timeout may help)")
 
 
-def evidence(text, ssh_error=None, lines=TAIL_LINES):
+def evidence(text: str | None, ssh_error: str | None = None,
+             lines: int = TAIL_LINES) -> str:
     """The diagnosis with the console's last lines, for an error message."""
     last = tail(text, lines)
     out = diagnose(text, ssh_error)

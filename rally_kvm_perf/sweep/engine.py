@@ -44,14 +44,14 @@ BETWEEN = ("none", "drop_caches", "reboot")
 class Target:
     """One instance: a name for the report, its hypervisor, a runner."""
     name: str
-    runner: object
-    hypervisor: str = None
+    runner: t.Any              # host_runner.Runner (SSH, local)
+    hypervisor: str | None = None
     use_sudo: bool = False  # for root-only commands (dropping caches)
-    broken: str = None      # why it is no longer tried
+    broken: str | None = None      # why it is no longer tried
     # the guest clock against ours: {"offset_s", "uncertainty_s"} or None
-    clock: dict = None
+    clock: dict | None = None
     # how its boot ended: {"status", "exit_code", "waited_s"} or None
-    boot: dict = None
+    boot: dict | None = None
 
 
 @dataclasses.dataclass
@@ -64,13 +64,13 @@ class Benchmark:
     kernel counters are read while it runs} (that netserver instance),
     over ``seconds`` (the benchmark's fixed length)."""
     name: str
-    argv: list
+    argv: list[str]
     as_root: bool = False
     argv_by_target: t.Optional[t.Dict[str, list]] = None
     watched: t.Optional[t.Dict[str, "Target"]] = None
     seconds: t.Optional[float] = None
 
-    def argv_for(self, target):
+    def argv_for(self, target: Target) -> list[str]:
         argv = (self.argv_by_target or {}).get(target.name, self.argv)
         return as_root(target, argv) if self.as_root else list(argv)
 
@@ -117,7 +117,7 @@ def _watch(peer, seconds, start_at, out):
         "error": "%s: no counters (exit %s)" % (peer.name, res.exit_code)}
 
 
-def as_root(target, argv):
+def as_root(target: Target, argv: t.Sequence[str]) -> list[str]:
     """``argv`` for a root-only command in ``target``: through ``sudo -n``
     where the SSH user is not root."""
     return (["sudo", "-n"] if target.use_sudo else []) + list(argv)
@@ -164,11 +164,19 @@ class Sweep:
         runs ``repetitions``. Why each level stopped is in ``adaptive``.
     """
 
-    def __init__(self, targets, benchmarks, levels, repetitions=10,
-                 between="drop_caches", reboot=None, command_timeout=3600,
-                 barrier_timeout=60, progress=None, timer=None, on_run=None,
-                 should_stop=None, done=(), min_repetitions=None,
-                 target_half_width=None, host_probe=None):
+    def __init__(self, targets: t.Sequence[Target],
+                 benchmarks: t.Sequence[Benchmark], levels: t.Sequence[int],
+                 repetitions: int = 10, between: str = "drop_caches",
+                 reboot: t.Callable[[list[Target]], object] | None = None,
+                 command_timeout: float = 3600, barrier_timeout: float = 60,
+                 progress: t.Callable[[str], None] | None = None,
+                 timer: t.Callable[[str], t.ContextManager] | None = None,
+                 on_run: t.Callable[[list[dict]], None] | None = None,
+                 should_stop: t.Callable[[], str | None] | None = None,
+                 done: t.Iterable[dict] = (),
+                 min_repetitions: int | None = None,
+                 target_half_width: float | None = None,
+                 host_probe: t.Any = None) -> None:
         if between not in BETWEEN:
             raise exceptions.InvalidArgument(
                 "between_repetitions must be one of %s, got %r"
@@ -185,7 +193,8 @@ class Sweep:
         self.min_repetitions = (min(repetitions, min_repetitions or
                                     plan.DEFAULT_MIN_REPETITIONS)
                                 if target_half_width else repetitions)
-        self.adaptive = {}   # level: {"repetitions", "why", "widths"}
+        # level: {"repetitions", "why", "widths"}
+        self.adaptive: dict[int, dict] = {}
         self.targets = list(targets)
         self.benchmarks = list(benchmarks)
         self.levels = list(levels)
@@ -203,9 +212,9 @@ class Sweep:
                       for r in self.runs}
         self.on_run = on_run or (lambda runs: None)
         self.should_stop = should_stop or (lambda: None)
-        self.stopped = None
-        self.warnings = []
-        self.events = []     # reboots and cache drops that failed
+        self.stopped: str | None = None
+        self.warnings: list[str] = []
+        self.events: list[dict] = []  # reboots and cache drops that failed
         self.host_probe = host_probe
         # the last level's lateness and command reach: the next lead
         self.late_start = self.command_reach = 0.0
@@ -227,7 +236,7 @@ class Sweep:
                             target.name, e)
         parallel(targets, one)
 
-    def run(self):
+    def run(self) -> list[dict]:
         self._clocks(self.targets[:max(self.levels)])
         to_run = [(level, rep, bench.name) for level in self.levels
                   for rep in range(1, self.repetitions + 1)
@@ -273,13 +282,13 @@ class Sweep:
                                 widths, self.target_half_width))}
         return self.runs
 
-    def widths(self, level):
+    def widths(self, level: int) -> dict[str, tuple]:
         """{benchmark: (headline metric, relative 95% half-width or None,
         n)} at ``level``, over the repetition-level values (each the mean
         of the level's instances in that repetition)."""
         out = {}
         for bench in self.benchmarks:
-            per_rep = {}
+            per_rep: dict[int, list] = {}
             for run in self.runs:
                 if (run["level"], run["benchmark"]) != (level, bench.name):
                     continue
@@ -538,11 +547,12 @@ class Sweep:
             out["warnings"] = warnings
 
 
-def parallel(targets, func):
+def parallel(targets: t.Iterable[Target],
+             func: t.Callable[[Target], object]) -> None:
     """func(target) in one thread per live target, all at once; an
     exception marks that target broken with its message (the others go
     on)."""
-    def call(target):
+    def call(target: Target) -> None:
         try:
             func(target)
         except exceptions.KVMPerfError as e:

@@ -28,7 +28,8 @@ VOLUME_KEYS = ("size", "type")
 DEFAULT_MIN_REPETITIONS = 3
 
 
-def check_adaptive(repetitions, min_repetitions, target_half_width):
+def check_adaptive(repetitions: int, min_repetitions: int | None,
+                   target_half_width: float | None) -> None:
     """Adaptive repetitions' arguments, refused when they mean nothing."""
     if target_half_width is None:
         if min_repetitions is not None:
@@ -48,7 +49,7 @@ def check_adaptive(repetitions, min_repetitions, target_half_width):
             % (repetitions, min_repetitions))
 
 
-def valid_levels(levels, available):
+def valid_levels(levels: t.Any, available: int) -> bool:
     """Are ``levels`` a non-empty list of whole numbers from 1 to
     ``available``? (The validator, the scenario and the engine ask.)"""
     return isinstance(levels, list) and bool(levels) and not [

@@ -2,10 +2,13 @@
 the time left, the intervals adaptive repetitions wait on, and the one
 message that names every failed run."""
 
+from collections.abc import Callable
+from collections.abc import Iterable
+
 from rally_kvm_perf import metrics
 
 
-def summary(record):
+def summary(record: dict) -> str:
     """One line on a finished run: its headline metric in each instance
     and what failed."""
     values, failed = [], 0
@@ -29,7 +32,7 @@ def summary(record):
     return ": ".join(parts[:2]) + "".join("; " + p for p in parts[2:])
 
 
-def widths_text(widths, target):
+def widths_text(widths: dict, target: float) -> str:
     parts = []
     for bench, (name, half, n) in sorted(widths.items()):
         if name is None:
@@ -52,18 +55,21 @@ class Estimate:
     (netperf): a rough figure, labelled as an estimate.
     """
 
-    def __init__(self, plan, fixed_time=lambda bench: bench.startswith(
-            "netperf")):
+    def __init__(self, plan: Iterable[tuple[int, int, str]],
+                 fixed_time: Callable[[str], bool] = lambda bench:
+                 bench.startswith("netperf")) -> None:
         self.fixed_time = fixed_time
-        self.left = list(plan)   # (level, repetition, benchmark) to run
-        self.seconds = {}        # (benchmark, level) -> [durations]
-        self.between = []        # durations of reboots / cache drops
+        # (level, repetition, benchmark) to run
+        self.left: list[tuple[int, int, str]] = list(plan)
+        # (benchmark, level) -> [durations]
+        self.seconds: dict[tuple[str, int], list[float]] = {}
+        self.between: list[float] = []  # durations of reboots / drops
 
-    def between_done(self, level, rep, seconds):
+    def between_done(self, level: int, rep: int, seconds: float) -> None:
         if seconds > 0.5 or self.between:
             self.between.append(seconds)
 
-    def done(self, level, rep, bench, seconds):
+    def done(self, level: int, rep: int, bench: str, seconds: float) -> str:
         self.seconds.setdefault((bench, level), []).append(seconds)
         self.left.remove((level, rep, bench))
         return self.text()
@@ -80,14 +86,14 @@ class Estimate:
         every = [x for v in self.seconds.values() for x in v]
         return sum(every) / len(every) if every else 0.0
 
-    def remaining(self):
+    def remaining(self) -> float:
         runs = sum(self._guess(b, lv) for lv, _, b in self.left)
         steps = len({(lv, rep) for lv, rep, _ in self.left})
         between = (sum(self.between) / len(self.between)
                    if self.between else 0.0)
         return runs + steps * between
 
-    def text(self):
+    def text(self) -> str:
         if not self.left:
             return "sweep complete"
         secs = self.remaining()
@@ -95,7 +101,7 @@ class Estimate:
             len(self.left), duration(secs))
 
 
-def duration(seconds):
+def duration(seconds: float) -> str:
     minutes = int(round(seconds / 60.0))
     if minutes < 1:
         return "%d s" % round(seconds)
@@ -104,7 +110,7 @@ def duration(seconds):
     return "%d h %02d min" % divmod(minutes, 60)
 
 
-def failure_message(runs, limit=5):
+def failure_message(runs: Iterable[dict], limit: int = 5) -> str | None:
     """One message naming the instance, level, repetition and cause of
     every failed run (the first ``limit``), or None."""
     failures = [(run, inst) for run in runs for inst in run["instances"]

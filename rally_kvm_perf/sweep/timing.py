@@ -8,14 +8,17 @@ disk and NIC figures, with nothing running beside the benchmark. The
 guest's clock is set against ours from SSH round trips.
 """
 
+from collections.abc import Iterable
+from collections.abc import Sequence
 import time
+import typing as t
 from typing import NamedTuple
 from typing import Optional
 
 from rally_kvm_perf import telemetry
 
 
-def now():
+def now() -> float:
     """Our clock (seconds since the epoch): what the guests' are set
     against."""
     return time.time()
@@ -50,7 +53,7 @@ class Times(NamedTuple):
     arrived: Optional[float] = None  # the command reached the guest
 
 
-def timed(argv, start_at=None):
+def timed(argv: Sequence[str], start_at: float | None = None) -> list[str]:
     """argv run under the in-guest timing wrapper (no shell injection: the
     benchmark's words stay positional parameters); ``start_at``: the
     moment, by the guest's clock, to start it at (None: at once)."""
@@ -66,7 +69,8 @@ MIN_LEAD_S = 1.0
 MAX_LEAD_S = 10.0
 
 
-def start_lead(clocks, late=0.0, reach=0.0):
+def start_lead(clocks: Sequence[dict], late: float = 0.0,
+               reach: float = 0.0) -> float:
     """Seconds from now to a level's planned start: time enough for the
     SSH commands to reach every guest -- four half round trips of the
     slowest guest; twice the longest time a command of the last level
@@ -79,7 +83,8 @@ def start_lead(clocks, late=0.0, reach=0.0):
                MAX_LEAD_S)
 
 
-def start_moment(clocks, late, reach=0.0):
+def start_moment(clocks: Sequence[dict | None], late: float,
+                 reach: float = 0.0) -> float | None:
     """When (our clock) the k runs of a level are to start, each by its
     guest's clock (``clocks``: each target's, None where unknown); None
     for one instance, or where no guest clock is known (they start as
@@ -90,14 +95,14 @@ def start_moment(clocks, late, reach=0.0):
     return now() + start_lead(known, late, reach)
 
 
-def lateness(instances, go):
+def lateness(instances: Iterable[dict], go: float) -> float:
     """How long after its planned moment the latest run began (0: none
     late), for the next level's lead."""
     return max([i["guest_started_at"] - go for i in instances
                 if i.get("guest_started_at") is not None] + [0.0])
 
 
-def reach(instances):
+def reach(instances: Iterable[dict]) -> float:
     """The longest time a command of this level took to reach its guest
     (sent: ``started_at``; arrived: ``guest_arrived_at``, our clock), 0
     where none is known."""
@@ -106,7 +111,7 @@ def reach(instances):
                 and i.get("started_at") is not None] + [0.0])
 
 
-def on_our_clock(times, clock):
+def on_our_clock(times: Times | None, clock: dict | None) -> dict:
     """The run's guest moments on our clock, for its record ({} without
     both): guest_started_at, guest_finished_at, guest_arrived_at (where
     the guest said) and clock_uncertainty_s."""
@@ -120,7 +125,7 @@ def on_our_clock(times, clock):
     return out
 
 
-def split_times(stderr):
+def split_times(stderr: str | None) -> tuple[str, Times | None]:
     """(stderr without the timing line, Times in guest time or None)."""
     kept, times = [], None
     for line in (stderr or "").splitlines(True):
@@ -135,7 +140,7 @@ def split_times(stderr):
     return "".join(kept), times
 
 
-def estimate_clock(runner, samples=5):
+def estimate_clock(runner: t.Any, samples: int = 5) -> dict | None:
     """The guest clock's offset to ours from SSH round trips: the sample
     with the shortest round trip, offset = guest - midpoint, uncertainty =
     half that round trip (the guest read its clock somewhere inside it)."""

@@ -63,10 +63,11 @@ SWEEP_RECORDS_DOC = """\
         active instance (CPU steal, iowait, CPU busy, disk utilisation and
         queue, NIC packets and drops) and, with the kvm_perf_hypervisors
         context, on each compute host (its CPU use and disk, and every
-        measured instance's qemu process and vhost threads); per level
-        beside the ratios, with the first resource to saturate and any
-        knee in a ratio curve ("why the ratio falls"). Nothing runs beside
-        the benchmark while it runs.
+        measured instance's qemu process and vhost threads), and for
+        netperf in the netserver instance(s) over the same moments (their
+        CPU busy and steal); per level beside the ratios, with the first
+        resource to saturate and any knee in a ratio curve ("why the ratio
+        falls"). Nothing runs beside the benchmark while it runs.
 
 """
 SWEEP_PARAMS_DOC = """\

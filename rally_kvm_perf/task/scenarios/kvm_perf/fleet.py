@@ -86,7 +86,7 @@ class Fleet:
         self.plan = plan
         self.notes = notes
         self.instances: t.List[Instance] = []
-        self.server_group = None
+        self.server_group: t.Any = None
         self.hypervisor_errors: t.Dict[str, str] = {}
 
     @property
@@ -290,7 +290,8 @@ class Fleet:
         # nova could not place it: the placement asked for is impossible
         # here (any other boot failure is that instance's own: the others
         # are measured, as always)
-        failed = [i.error for i in measured if unplaceable(i.error)]
+        failed = [i.error for i in measured
+                  if i.error is not None and unplaceable(i.error)]
         if placement != "any" and failed:
             raise exceptions.SweepFailed(
                 "placement %s: %s; %s" % (
@@ -354,7 +355,8 @@ class Fleet:
             raise exceptions.SweepFailed(
                 "peer_placement %s not honoured: the netserver peer %s is "
                 "on %s, the measured instances on %s%s" % (
-                    wanted, peer.name, host, ", ".join(sorted(measured)),
+                    wanted, peer.name, host,
+                    ", ".join(sorted(str(h) for h in measured)),
                     " (nova ignores the different_host hint unless "
                     "DifferentHostFilter is in [filter_scheduler] "
                     "enabled_filters)" if wanted == "other_host" else ""))

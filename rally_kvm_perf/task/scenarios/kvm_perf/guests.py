@@ -93,6 +93,8 @@ class Guests:
         """A target per instance of the fleet, in its order; the broken
         ones carry why."""
         pkey = self.sc.context["user"]["keypair"]["private"]
+        targets: t.List[engine.Target] = []
+        by_target = {}
         for instance in self.fleet.instances:
             target = engine.Target(instance.name, None,
                                    hypervisor=instance.hypervisor)
@@ -104,8 +106,8 @@ class Guests:
                     password=password, connect_timeout=self.timeout,
                     name=instance.name)
             instance.target = target
-        targets = [i.target for i in self.fleet.instances]
-        by_target = {id(i.target): i for i in self.fleet.instances}
+            targets.append(target)
+            by_target[id(target)] = instance
         live = [tg for tg in targets if not tg.broken]
         progress.say("waiting for SSH on %d instance(s), up to %s s each"
                      % (len(live), self.timeout))
@@ -305,6 +307,7 @@ class Guests:
         """netserver in the peer instance, listening on the address its
         clients use (its fixed IP); its "address:port"."""
         target = instance.target
+        assert target is not None, "connect() gives every instance one"
         if target.broken:
             raise exceptions.SweepFailed(
                 "the netserver peer instance is not usable: %s"

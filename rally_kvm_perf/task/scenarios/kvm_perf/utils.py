@@ -86,7 +86,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
     # admin_pass), which may carry one
     UNREPORTED_ARGS = ("password", "install_command", "boot_kwargs")
 
-    TOOLS = ()
+    TOOLS: t.Tuple[str, ...] = ()
 
     def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         raise NotImplementedError()
