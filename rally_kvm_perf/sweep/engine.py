@@ -128,19 +128,45 @@ def as_root(target: Target, argv: t.Sequence[str]) -> list[str]:
 STOP_GRACE_S = 15
 
 
-class Sweep:
-    """Runs benchmarks in 1..N instances at once; see the module docstring.
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """What a sweep runs, when, and for how long.
 
-    :param targets: instances, in the order levels use them
-    :param benchmarks: run one after the other in each repetition
     :param levels: numbers of concurrently active instances, e.g. [1, 2, 3]
     :param repetitions: runs per level
     :param between: "none", "drop_caches" (before every run) or "reboot"
-        (before every run but the first; needs ``reboot``)
-    :param reboot: callable(targets) that reboots those instances and
-        returns when they answer SSH again
+        (before every run but the first; needs Hooks.reboot)
     :param command_timeout: seconds one benchmark command may run
     :param barrier_timeout: seconds the k threads wait for each other
+    :param done: run records of an earlier, interrupted sweep with the
+        same parameters: those without a failed instance are kept and not
+        run again (a repetition is independent of the others: that is
+        what makes it the unit of replication)
+    :param target_half_width: adaptive repetitions: a level stops
+        repeating once, after ``min_repetitions``, every benchmark's
+        headline metric has a 95% interval (over the repetition-level
+        values) no wider than this fraction of its mean on either side;
+        ``repetitions`` is then the most a level runs. None: every level
+        runs ``repetitions``. Why each level stopped is in Sweep.adaptive.
+    """
+
+    levels: t.Sequence[int]
+    repetitions: int = 10
+    between: str = "drop_caches"
+    command_timeout: float = 3600
+    barrier_timeout: float = 60
+    done: t.Sequence[dict] = ()
+    min_repetitions: int | None = None
+    target_half_width: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+    """How a sweep acts on and reports to the world around it (all
+    optional).
+
+    :param reboot: callable(targets) that reboots those instances and
+        returns when they answer SSH again
     :param progress: callable(str) for progress lines
     :param timer: callable(name) -> context manager (Rally atomic actions)
     :param on_run: callable(runs so far) after every run: where a long
@@ -148,40 +174,42 @@ class Sweep:
     :param should_stop: callable() -> reason or None, asked before every
         run (``rally task abort``); a reason ends the sweep there, with
         ``stopped`` set to it and every finished run kept
-    :param done: run records of an earlier, interrupted sweep with the
-        same parameters: those without a failed instance are kept and not
-        run again (a repetition is independent of the others: that is
-        what makes it the unit of replication)
     :param host_probe: object whose ``snapshot(targets)`` returns
         {compute host: counters text} of the hosts holding ``targets``
         (telemetry.host_argv), read just before and after every run: the
         hosts' side of the contention figures. None: guests only
-    :param target_half_width: adaptive repetitions: a level stops
-        repeating once, after ``min_repetitions``, every benchmark's
-        headline metric has a 95% interval (over the repetition-level
-        values) no wider than this fraction of its mean on either side;
-        ``repetitions`` is then the most a level runs. None: every level
-        runs ``repetitions``. Why each level stopped is in ``adaptive``.
+    """
+
+    reboot: t.Callable[[list[Target]], object] | None = None
+    progress: t.Callable[[str], None] | None = None
+    timer: t.Callable[[str], t.ContextManager] | None = None
+    on_run: t.Callable[[list[dict]], None] | None = None
+    should_stop: t.Callable[[], str | None] | None = None
+    host_probe: t.Any = None
+
+
+class Sweep:
+    """Runs benchmarks in 1..N instances at once; see the module docstring.
+
+    :param targets: instances, in the order levels use them
+    :param benchmarks: run one after the other in each repetition
+    :param schedule: the levels, repetitions and limits (Schedule)
+    :param hooks: reboots, progress, timers and the rest (Hooks)
     """
 
     def __init__(self, targets: t.Sequence[Target],
-                 benchmarks: t.Sequence[Benchmark], levels: t.Sequence[int],
-                 repetitions: int = 10, between: str = "drop_caches",
-                 reboot: t.Callable[[list[Target]], object] | None = None,
-                 command_timeout: float = 3600, barrier_timeout: float = 60,
-                 progress: t.Callable[[str], None] | None = None,
-                 timer: t.Callable[[str], t.ContextManager] | None = None,
-                 on_run: t.Callable[[list[dict]], None] | None = None,
-                 should_stop: t.Callable[[], str | None] | None = None,
-                 done: t.Iterable[dict] = (),
-                 min_repetitions: int | None = None,
-                 target_half_width: float | None = None,
-                 host_probe: t.Any = None) -> None:
+                 benchmarks: t.Sequence[Benchmark], schedule: Schedule,
+                 hooks: Hooks | None = None) -> None:
+        hooks = hooks or Hooks()
+        levels, repetitions = schedule.levels, schedule.repetitions
+        between, target_half_width = (schedule.between,
+                                      schedule.target_half_width)
+        min_repetitions = schedule.min_repetitions
         if between not in BETWEEN:
             raise exceptions.InvalidArgument(
                 "between_repetitions must be one of %s, got %r"
                 % (", ".join(BETWEEN), between))
-        if between == "reboot" and reboot is None:
+        if between == "reboot" and hooks.reboot is None:
             raise exceptions.InvalidArgument(
                 "between_repetitions=reboot needs a way to reboot instances")
         if not plan.valid_levels(levels, len(targets)):
@@ -200,22 +228,22 @@ class Sweep:
         self.levels = list(levels)
         self.repetitions = repetitions
         self.between = between
-        self.reboot = reboot
-        self.command_timeout = command_timeout
-        self.barrier_timeout = barrier_timeout
-        self.progress = progress or LOG.info
-        self.timer = timer or (lambda name: contextlib.nullcontext())
+        self.reboot = hooks.reboot
+        self.command_timeout = schedule.command_timeout
+        self.barrier_timeout = schedule.barrier_timeout
+        self.progress = hooks.progress or LOG.info
+        self.timer = hooks.timer or (lambda name: contextlib.nullcontext())
         # grows as runs finish: nothing is lost on error
-        self.runs = [r for r in done
+        self.runs = [r for r in schedule.done
                      if not any(i.get("error") for i in r["instances"])]
         self._done = {(r["level"], r["repetition"], r["benchmark"])
                       for r in self.runs}
-        self.on_run = on_run or (lambda runs: None)
-        self.should_stop = should_stop or (lambda: None)
+        self.on_run = hooks.on_run or (lambda runs: None)
+        self.should_stop = hooks.should_stop or (lambda: None)
         self.stopped: str | None = None
         self.warnings: list[str] = []
         self.events: list[dict] = []  # reboots and cache drops that failed
-        self.host_probe = host_probe
+        self.host_probe = hooks.host_probe
         # the last level's lateness and command reach: the next lead
         self.late_start = self.command_reach = 0.0
 

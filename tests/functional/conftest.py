@@ -37,8 +37,9 @@ def pytest_configure(config):
         "sets, a second compute node): CI runs these before the others, "
         "never beside one")
     config.addinivalue_line(
-        "markers", "long: boots and measures for minutes: handed to a worker "
-        "before the short cases, so that the two workers end together")
+        "markers", "long(minutes=N): boots and measures for minutes: handed "
+        "to a worker before the short cases, the longest first, so that the "
+        "two workers end together")
 
 
 @pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
@@ -55,9 +56,13 @@ def pytest_collection_modifyitems(config, items):
                       ".", "/") + ".py"]
         if shared:
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    # long cases first (a stable sort: otherwise in collection order); xdist
-    # then hands out the groups first (most tests first), then these
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    # long cases first, the longest first (``long(minutes=N)``; a stable
+    # sort: otherwise in collection order); xdist then hands out the
+    # groups first (most tests first), then these
+    def order(item):
+        long = item.get_closest_marker("long")
+        return (long is None, -(long.kwargs.get("minutes", 0) if long else 0))
+    items.sort(key=order)
 
 
 @pytest.hookimpl(hookwrapper=True)

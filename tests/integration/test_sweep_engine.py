@@ -2,6 +2,7 @@
 this machine) run real netperf/bonnie++ at once against a private netserver
 on loopback."""
 
+import dataclasses
 import os
 import subprocess
 import time
@@ -43,6 +44,17 @@ def server():
         yield host, port
 
 
+SCHEDULE = {f.name for f in dataclasses.fields(engine.Schedule)}
+
+
+def sweep(targets, benchmarks, **kwargs):
+    """engine.Sweep with its Schedule and Hooks from keywords (each
+    keyword goes where its name is a field)."""
+    return engine.Sweep(targets, benchmarks, engine.Schedule(
+        **{k: v for k, v in kwargs.items() if k in SCHEDULE}), engine.Hooks(
+        **{k: v for k, v in kwargs.items() if k not in SCHEDULE}))
+
+
 def targets(n, cls=Named):
     return [engine.Target("vm-%d" % i, cls("vm-%d" % i), hypervisor="host-a")
             for i in range(1, n + 1)]
@@ -58,7 +70,7 @@ def test_k_runs_start_together_and_overlap(server):
     # 3 s, not 2: with CI's cloud, guests and a second node starting beside
     # it, one of three 2-s runs began about 0.85 s late (client overlap
     # 0.57); the barrier's own skew is checked below, under 0.5 s
-    sw = engine.Sweep(targets(3), [tcp(server, 3)], levels=[1, 3],
+    sw = sweep(targets(3), [tcp(server, 3)], levels=[1, 3],
                       repetitions=2, between="none")
     runs = sw.run()
     assert [(r["level"], r["repetition"]) for r in runs] == [
@@ -112,7 +124,7 @@ def test_the_k_runs_start_at_one_moment_however_late_their_commands(server):
     # well under 0.5 s on a loaded machine
     both = targets(1) + [engine.Target("vm-slow", Slow("vm-slow"),
                                        hypervisor="host-a")]
-    sw = engine.Sweep(both, [tcp(server, 1)], levels=[2], repetitions=2,
+    sw = sweep(both, [tcp(server, 1)], levels=[2], repetitions=2,
                       between="none")
     for run in sw.run():
         go = run["planned_start_at"]
@@ -122,7 +134,7 @@ def test_the_k_runs_start_at_one_moment_however_late_their_commands(server):
         # each at the planned moment (the wrapper's own snapshot after it)
         assert all(go - 1.1 <= t < go + 1.1 for t in starts), (go, starts)
     # one instance: nothing to wait for
-    [run] = engine.Sweep(targets(1), [tcp(server, 1)], levels=[1],
+    [run] = sweep(targets(1), [tcp(server, 1)], levels=[1],
                          repetitions=1, between="none").run()
     assert run["planned_start_at"] is None
 
@@ -143,7 +155,7 @@ def test_a_failing_instance_keeps_the_others(server, tmp_path):
                                timeout=timeout, stdin=stdin)
 
     ts[1].runner = PerTarget("vm-2")
-    sw = engine.Sweep(ts, [engine.Benchmark("bonnie++", argv)], levels=[2],
+    sw = sweep(ts, [engine.Benchmark("bonnie++", argv)], levels=[2],
                       repetitions=1, between="none")
     [run] = sw.run()
     ok, failed = run["instances"]
@@ -156,7 +168,7 @@ def test_a_failing_instance_keeps_the_others(server, tmp_path):
 
 def test_malformed_output_is_an_error_of_that_instance(server):
     ts = targets(1)
-    sw = engine.Sweep(ts, [engine.Benchmark("bonnie++", ["echo", "a,b,c"])],
+    sw = sweep(ts, [engine.Benchmark("bonnie++", ["echo", "a,b,c"])],
                       levels=[1], repetitions=1, between="none")
     [run] = sw.run()
     assert "vm-1: no bonnie++ CSV result line" in run["instances"][0]["error"]
@@ -165,7 +177,7 @@ def test_malformed_output_is_an_error_of_that_instance(server):
 def test_an_unreachable_instance_is_skipped_afterwards(server):
     ts = targets(2)
     ts[1] = engine.Target("vm-2", Unreachable("vm-2"), hypervisor="host-a")
-    sw = engine.Sweep(ts, [tcp(server)], levels=[2, 2], repetitions=2,
+    sw = sweep(ts, [tcp(server)], levels=[2, 2], repetitions=2,
                       between="drop_caches")
     runs = sw.run()
     assert [i["error"] is None for r in runs for i in r["instances"]
@@ -183,7 +195,7 @@ def test_an_unreachable_instance_is_skipped_afterwards(server):
 def test_between_repetitions(server):
     ts = targets(2)
     rebooted = []
-    sw = engine.Sweep(ts, [tcp(server)], levels=[1, 2], repetitions=2,
+    sw = sweep(ts, [tcp(server)], levels=[1, 2], repetitions=2,
                       between="reboot",
                       reboot=lambda active: rebooted.append(
                           [t.name for t in active]))
@@ -191,7 +203,7 @@ def test_between_repetitions(server):
     # before every repetition but the first of each level
     assert rebooted == [["vm-1"], ["vm-1", "vm-2"]]
     ts = targets(1)
-    engine.Sweep(ts, [tcp(server)], levels=[1], repetitions=2,
+    sweep(ts, [tcp(server)], levels=[1], repetitions=2,
                  between="drop_caches").run()
     drops = [c for c in ts[0].runner.calls if c == engine.host_runner.DROP_CACHES]
     assert len(drops) == 2
@@ -200,7 +212,7 @@ def test_between_repetitions(server):
 def test_a_failed_reboot_is_recorded_and_the_sweep_goes_on(server):
     def reboot(active):
         raise RuntimeError("nova says no")
-    sw = engine.Sweep(targets(1), [tcp(server)], levels=[1], repetitions=2,
+    sw = sweep(targets(1), [tcp(server)], levels=[1], repetitions=2,
                       between="reboot", reboot=reboot)
     runs = sw.run()
     assert len(runs) == 2 and runs[1]["instances"][0]["error"] is None
@@ -212,7 +224,7 @@ def test_every_run_is_handed_on_and_an_abort_stops_between_runs(server):
     down as it goes); should_stop ends the sweep before the next run, and
     what ran is kept."""
     seen = []
-    sw = engine.Sweep(targets(2), [tcp(server)], levels=[1, 2],
+    sw = sweep(targets(2), [tcp(server)], levels=[1, 2],
                       repetitions=2, on_run=lambda runs: seen.append(
                           len(runs)),
                       should_stop=lambda: ("rally task abort"
@@ -233,7 +245,7 @@ def test_every_run_is_handed_on_and_an_abort_stops_between_runs(server):
 ])
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
-        engine.Sweep(targets(2), [], **kwargs)
+        sweep(targets(2), [], **kwargs)
     assert message in str(e.value)
 
 
@@ -250,7 +262,7 @@ def test_timer_wraps_each_concurrent_run(server):
         def __exit__(self, *a):
             return False
 
-    engine.Sweep(targets(2), [tcp(server)], levels=[1, 2], repetitions=1,
+    sweep(targets(2), [tcp(server)], levels=[1, 2], repetitions=1,
                  between="none", timer=Timer).run()
     assert names == ["netperf:TCP_STREAM.1_instances",
                      "netperf:TCP_STREAM.2_instances"]
@@ -276,7 +288,7 @@ def test_a_timed_out_benchmark_is_checked_gone_from_the_instance(sshd,
     tool.chmod(0o755)
     try:
         ts = _ssh_targets(sshd, 1)
-        sw = engine.Sweep(ts, [engine.Benchmark("stub", [str(tool), "stay"])],
+        sw = sweep(ts, [engine.Benchmark("stub", [str(tool), "stay"])],
                           levels=[1], repetitions=2, between="none",
                           command_timeout=2)
         runs = sw.run()
@@ -285,7 +297,7 @@ def test_a_timed_out_benchmark_is_checked_gone_from_the_instance(sshd,
         assert "killed after 2 s" in runs[1]["instances"][0]["error"]
         assert ts[0].broken is None
         ts = _ssh_targets(sshd, 1)
-        sw = engine.Sweep(ts, [engine.Benchmark("stub",
+        sw = sweep(ts, [engine.Benchmark("stub",
                                                 [str(tool), "escape"])],
                           levels=[1], repetitions=2, between="none",
                           command_timeout=2)
@@ -338,7 +350,7 @@ def test_adaptive_repetitions_stop_a_level_once_its_interval_is_narrow(
     # level 1: 100, 101, 99 -> +-2.5% after 3; level 2 (2 instances a
     # repetition, the repetition's value their mean): 10|90, 100|100,
     # 20|180, 60|40, 150|10 -> never within +-5%
-    sw = engine.Sweep(targets(2), [scripted(tmp_path, [
+    sw = sweep(targets(2), [scripted(tmp_path, [
         100, 101, 99, 10, 90, 100, 100, 20, 180, 60, 40, 150, 10])],
         levels=[1, 2], repetitions=5, between="none", min_repetitions=3,
         target_half_width=0.05, progress=progress.append)
@@ -362,7 +374,7 @@ def test_adaptive_repetitions_stop_a_level_once_its_interval_is_narrow(
 
 
 def test_without_a_target_every_level_runs_every_repetition(tmp_path):
-    sw = engine.Sweep(targets(1), [scripted(tmp_path, [100] * 4)],
+    sw = sweep(targets(1), [scripted(tmp_path, [100] * 4)],
                       levels=[1], repetitions=4, between="none")
     assert len(sw.run()) == 4 and sw.adaptive == {}
 
@@ -376,7 +388,7 @@ def test_without_a_target_every_level_runs_every_repetition(tmp_path):
 ])
 def test_adaptive_arguments_that_mean_nothing_are_refused(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
-        engine.Sweep(targets(1), [], levels=[1], repetitions=10, **kwargs)
+        sweep(targets(1), [], levels=[1], repetitions=10, **kwargs)
     assert message in str(e.value)
 
 
@@ -387,7 +399,7 @@ def test_a_failed_fio_job_is_named_not_its_last_brace(tmp_path):
     fixture = os.path.join(os.path.dirname(__file__), "..", "fixtures",
                            "fio", "3.33-enospc.stdout")
     [target] = targets(1)
-    sw = engine.Sweep([target], [engine.Benchmark(
+    sw = sweep([target], [engine.Benchmark(
         "fio", ["sh", "-c", 'cat "$1"; exit 1', "sh", fixture])],
         levels=[1], repetitions=1, between="none")
     [run] = sw.run()

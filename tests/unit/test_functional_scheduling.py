@@ -53,3 +53,37 @@ def test_a_modules_shared_task_runs_on_one_worker(tmp_path):
     shared = {w for test, w in worker.items() if "shared_task" in test}
     assert len(shared) == 1, worker
     assert all(row[5] == "passed" for row in rows), rows
+
+
+ORDERED = '''
+import pytest
+
+def test_short():
+    pass
+
+@pytest.mark.long
+def test_long():
+    pass
+
+@pytest.mark.long(minutes=12)
+def test_longest():
+    pass
+'''
+
+
+def test_the_longest_case_is_handed_out_first(tmp_path):
+    """long(minutes=N) orders the long cases, the longest first, then the
+    others in collection order: the worker that takes the longest case
+    takes it at the start, not when the other worker is nearly done."""
+    (tmp_path / "test_order.py").write_text(ORDERED)
+    env = dict(os.environ, PYTHONPATH=ROOT, KVM_PERF_AIO_NS="kvmperf-absent")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only",
+         "-p", "no:cacheprovider", "-p", "tests.functional.conftest",
+         "--rootdir", str(tmp_path), str(tmp_path)],
+        capture_output=True, text=True, cwd=str(tmp_path), env=env,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    names = [line.split("::")[-1] for line in proc.stdout.splitlines()
+             if "::" in line]
+    assert names == ["test_longest", "test_long", "test_short"], names

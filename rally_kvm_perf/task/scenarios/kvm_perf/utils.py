@@ -252,17 +252,18 @@ class KVMPerfScenario(vm_utils.VMScenario):
             return [], None
         args = it.plan.args
         probe = self._host_probe(it)
-        sw = engine.Sweep(
-            healthy, benchmarks, levels_run, repetitions=args.repetitions,
-            between=args.between_repetitions, reboot=it.guests.reboot,
+        sw = engine.Sweep(healthy, benchmarks, engine.Schedule(
+            levels_run, repetitions=args.repetitions,
+            between=args.between_repetitions,
             command_timeout=(args.command_timeout
                              or CONF.kvm_perf.command_timeout),
+            done=it.done, min_repetitions=args.min_repetitions,
+            target_half_width=args.target_half_width), engine.Hooks(
+            reboot=it.guests.reboot,
             timer=lambda name: atomic.ActionTimer(self, name),
             progress=progress,
             on_run=lambda so_far: self._save_partial(it, so_far),
-            should_stop=self._aborted, done=it.done,
-            min_repetitions=args.min_repetitions,
-            target_half_width=args.target_half_width, host_probe=probe)
+            should_stop=self._aborted, host_probe=probe))
         try:
             runs = sw.run()
         finally:
