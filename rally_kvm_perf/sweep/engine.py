@@ -32,8 +32,10 @@ from rally_kvm_perf.analysis import stats
 from rally_kvm_perf.benchmarks import outputs
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import plan
+from rally_kvm_perf.sweep import schedule as sched
 from rally_kvm_perf.sweep import status
 from rally_kvm_perf.sweep import timing
+from rally_kvm_perf.sweep import watch
 
 LOG = logging.getLogger(__name__)
 
@@ -75,48 +77,6 @@ class Benchmark:
         return as_root(target, argv) if self.as_root else list(argv)
 
 
-def _start_at(go, target):
-    """The planned start by ``target``'s clock, or None (at once)."""
-    return go + target.clock["offset_s"] if (
-        go is not None and target.clock) else None
-
-
-def _watched(bench, runnable):
-    """The netserver instances the ``runnable`` clients of ``bench``
-    measure against, each once, those still reachable."""
-    if not bench.watched or not bench.seconds:
-        return []
-    found = {}
-    for target in runnable:
-        peer = bench.watched.get(target.name)
-        if peer is not None and not peer.broken:
-            found.setdefault(peer.name, peer)
-    return list(found.values())
-
-
-def _watch(peer, seconds, start_at, out):
-    """The netserver instance's kernel counters over the clients' run:
-    the same timing wrapper as a benchmark, around a sleep of the run's
-    length, started at the same planned moment. Its CPU busy and steal
-    say whether the shared netserver, not the clients, set the pace.
-    Any failure costs these figures only, said in ``out``."""
-    try:
-        res = peer.runner.run(
-            timing.timed(["sleep", "%g" % seconds], start_at=start_at),
-            timeout=seconds + timing.MAX_WAIT_S + 120)
-    except Exception as e:
-        out[peer.name] = {"error": "%s: %s" % (peer.name, e)}
-        return
-    stderr, times = timing.split_times(res.stderr)
-    _rest, blocks = telemetry.split(stderr)
-    usage = None
-    if res.exit_code == 0 and len(blocks) == 2 and times:
-        usage = telemetry.guest_usage(blocks[0], blocks[1],
-                                      times.finished - times.started)
-    out[peer.name] = usage or {
-        "error": "%s: no counters (exit %s)" % (peer.name, res.exit_code)}
-
-
 def as_root(target: Target, argv: t.Sequence[str]) -> list[str]:
     """``argv`` for a root-only command in ``target``: through ``sudo -n``
     where the SSH user is not root."""
@@ -128,79 +88,20 @@ def as_root(target: Target, argv: t.Sequence[str]) -> list[str]:
 STOP_GRACE_S = 15
 
 
-@dataclasses.dataclass(frozen=True)
-class Schedule:
-    """What a sweep runs, when, and for how long.
-
-    :param levels: numbers of concurrently active instances, e.g. [1, 2, 3]
-    :param repetitions: runs per level
-    :param between: "none", "drop_caches" (before every run) or "reboot"
-        (before every run but the first; needs Hooks.reboot)
-    :param command_timeout: seconds one benchmark command may run
-    :param barrier_timeout: seconds the k threads wait for each other
-    :param done: run records of an earlier, interrupted sweep with the
-        same parameters: those without a failed instance are kept and not
-        run again (a repetition is independent of the others: that is
-        what makes it the unit of replication)
-    :param target_half_width: adaptive repetitions: a level stops
-        repeating once, after ``min_repetitions``, every benchmark's
-        headline metric has a 95% interval (over the repetition-level
-        values) no wider than this fraction of its mean on either side;
-        ``repetitions`` is then the most a level runs. None: every level
-        runs ``repetitions``. Why each level stopped is in Sweep.adaptive.
-    """
-
-    levels: t.Sequence[int]
-    repetitions: int = 10
-    between: str = "drop_caches"
-    command_timeout: float = 3600
-    barrier_timeout: float = 60
-    done: t.Sequence[dict] = ()
-    min_repetitions: int | None = None
-    target_half_width: float | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Hooks:
-    """How a sweep acts on and reports to the world around it (all
-    optional).
-
-    :param reboot: callable(targets) that reboots those instances and
-        returns when they answer SSH again
-    :param progress: callable(str) for progress lines
-    :param timer: callable(name) -> context manager (Rally atomic actions)
-    :param on_run: callable(runs so far) after every run: where a long
-        sweep writes what it has, so that an interruption keeps it
-    :param should_stop: callable() -> reason or None, asked before every
-        run (``rally task abort``); a reason ends the sweep there, with
-        ``stopped`` set to it and every finished run kept
-    :param host_probe: object whose ``snapshot(targets)`` returns
-        {compute host: counters text} of the hosts holding ``targets``
-        (telemetry.host_argv), read just before and after every run: the
-        hosts' side of the contention figures. None: guests only
-    """
-
-    reboot: t.Callable[[list[Target]], object] | None = None
-    progress: t.Callable[[str], None] | None = None
-    timer: t.Callable[[str], t.ContextManager] | None = None
-    on_run: t.Callable[[list[dict]], None] | None = None
-    should_stop: t.Callable[[], str | None] | None = None
-    host_probe: t.Any = None
-
-
 class Sweep:
     """Runs benchmarks in 1..N instances at once; see the module docstring.
 
     :param targets: instances, in the order levels use them
     :param benchmarks: run one after the other in each repetition
-    :param schedule: the levels, repetitions and limits (Schedule)
-    :param hooks: reboots, progress, timers and the rest (Hooks)
+    :param schedule: the levels, repetitions and limits (schedule.py)
+    :param hooks: reboots, progress, timers and the rest (schedule.py)
     """
 
     def __init__(self, targets: t.Sequence[Target],
-                 benchmarks: t.Sequence[Benchmark], schedule: Schedule,
-                 hooks: Hooks | None = None) -> None:
-        hooks = hooks or Hooks()
+                 benchmarks: t.Sequence[Benchmark],
+                 schedule: sched.Schedule,
+                 hooks: sched.Hooks | None = None) -> None:
+        hooks = hooks or sched.Hooks()
         levels, repetitions = schedule.levels, schedule.repetitions
         between, target_half_width = (schedule.between,
                                       schedule.target_half_width)
@@ -474,15 +375,16 @@ class Sweep:
             thread = threading.Thread(
                 target=self._run_one,
                 args=(target, bench, barrier, results[target.name], level, rep,
-                      _start_at(go, target)),
+                      watch.start_at(go, target)),
                 name="kvm-perf-%s" % target.name, daemon=True)
             threads.append(thread)
-        watched = _watched(bench, runnable)
+        watched = watch.watched(bench, runnable)
         if watched:
             record["netserver_telemetry"] = {}
             threads += [threading.Thread(
-                target=_watch, args=(peer, bench.seconds, _start_at(go, peer),
-                                     record["netserver_telemetry"]),
+                target=watch.watch,
+                args=(peer, bench.seconds, watch.start_at(go, peer),
+                      record["netserver_telemetry"]),
                 name="kvm-perf-watch-%s" % peer.name, daemon=True)
                 for peer in watched]
         with self.timer("%s.%d_instances" % (bench.name, level)):
@@ -549,14 +451,11 @@ class Sweep:
             return
         out["finished_at"] = timing.now()
         out["exit_code"] = res.exit_code
-        stderr, times = timing.split_times(res.stderr)
-        stderr, blocks = telemetry.split(stderr)
+        stderr, times, usage = timing.unwrap(
+            res.stderr, out["finished_at"] - out["started_at"])
         out["stdout"], out["stderr"] = res.stdout, stderr
-        if len(blocks) == 2:
-            seconds = (times.finished - times.started if times
-                       else out["finished_at"] - out["started_at"])
-            out["telemetry"] = telemetry.guest_usage(blocks[0], blocks[1],
-                                                     seconds)
+        if usage is not None:
+            out["telemetry"] = usage
         out.update(timing.on_our_clock(times, target.clock))
         if res.exit_code != 0:
             out["error"] = "%s: %s exited with %d: %s" % (

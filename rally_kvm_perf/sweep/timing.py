@@ -140,6 +140,22 @@ def split_times(stderr: str | None) -> tuple[str, Times | None]:
     return "".join(kept), times
 
 
+def unwrap(stderr: str | None, seconds: float | None = None,
+           ) -> tuple[str, Times | None, dict | None]:
+    """What the wrapper (timed) added to a command's stderr, taken out:
+    (the command's own stderr, its Times by the guest's clock or None,
+    the guest's counters over the run or None). ``seconds``: the run's
+    length where the guest did not say it."""
+    stderr, times = split_times(stderr)
+    stderr, blocks = telemetry.split(stderr)
+    usage = None
+    if len(blocks) == 2:
+        if times:
+            seconds = times.finished - times.started
+        usage = telemetry.guest_usage(blocks[0], blocks[1], seconds)
+    return stderr, times, usage
+
+
 def estimate_clock(runner: t.Any, samples: int = 5) -> dict | None:
     """The guest clock's offset to ours from SSH round trips: the sample
     with the shortest round trip, offset = guest - midpoint, uncertainty =

@@ -16,6 +16,7 @@ from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import netserver
 from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import engine
+from rally_kvm_perf.sweep import schedule
 from rally_kvm_perf.sweep import status
 
 
@@ -44,14 +45,14 @@ def server():
         yield host, port
 
 
-SCHEDULE = {f.name for f in dataclasses.fields(engine.Schedule)}
+SCHEDULE = {f.name for f in dataclasses.fields(schedule.Schedule)}
 
 
 def sweep(targets, benchmarks, **kwargs):
     """engine.Sweep with its Schedule and Hooks from keywords (each
     keyword goes where its name is a field)."""
-    return engine.Sweep(targets, benchmarks, engine.Schedule(
-        **{k: v for k, v in kwargs.items() if k in SCHEDULE}), engine.Hooks(
+    return engine.Sweep(targets, benchmarks, schedule.Schedule(
+        **{k: v for k, v in kwargs.items() if k in SCHEDULE}), schedule.Hooks(
         **{k: v for k, v in kwargs.items() if k not in SCHEDULE}))
 
 

@@ -37,6 +37,7 @@ from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.host import probe as probe_mod
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.sweep import plan as plan_mod
+from rally_kvm_perf.sweep import schedule
 from rally_kvm_perf.sweep import status
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task.contexts import common
@@ -252,13 +253,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
             return [], None
         args = it.plan.args
         probe = self._host_probe(it)
-        sw = engine.Sweep(healthy, benchmarks, engine.Schedule(
+        sw = engine.Sweep(healthy, benchmarks, schedule.Schedule(
             levels_run, repetitions=args.repetitions,
             between=args.between_repetitions,
             command_timeout=(args.command_timeout
                              or CONF.kvm_perf.command_timeout),
             done=it.done, min_repetitions=args.min_repetitions,
-            target_half_width=args.target_half_width), engine.Hooks(
+            target_half_width=args.target_half_width), schedule.Hooks(
             reboot=it.guests.reboot,
             timer=lambda name: atomic.ActionTimer(self, name),
             progress=progress,
