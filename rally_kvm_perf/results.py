@@ -7,26 +7,31 @@ It travels in the iteration's Rally output as one TextArea whose text is the
 record's JSON (Rally keeps scenario output only as charts), and in the
 sweep's ``output_file``.
 
-Rows are plain dicts whose keys are the column names below, the same names
-the charts show; None where a value does not exist.
+Rows are plain dicts keyed by identifiers (columns.py: ``vm_mean``,
+``vm_host_ratio``, ...); None where a value does not exist. Only the charts
+and the HTML page show the titles. Schema 1 keyed its rows by the titles:
+``upgrade`` reads it.
 """
 
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 import contextlib
+import dataclasses
 import json
 
+from rally_kvm_perf import columns
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import density
 
-SCHEMA = "rally-kvm-perf/results/1"
+SCHEMA = "rally-kvm-perf/results/2"
+SCHEMA_1 = "rally-kvm-perf/results/1"
 TITLE = "kvm-perf results record (JSON, full precision)"
 
 # titles of the display tables (the charts use them; older task results
-# without a record are read back by them)
+# without a record are read back from them)
 LEVEL_TITLE = "%s per level: instances, host and ratio"
 FIT_TITLE = "Scaling: fitted line vs active instances"
 OVERLAP_TITLE = "Concurrency: how well the runs overlapped"
@@ -36,21 +41,6 @@ NOTES_TITLE = "Instances, failures and notes"
 TELEMETRY_TITLE = ("Contention per level: means over the repetitions of "
                    "what the kernels counted during the runs")
 EXPLAIN_TITLE = "Why the ratio falls: saturation and knees"
-KNEE_COLUMNS = ("Benchmark", "Metric", "Of", "Knee at", "p", "Slope before",
-                "Slope after")
-
-LEVEL_COLUMNS = (
-    "Metric", "Active", "n", "Unmeasured", "VM mean", "VM stddev",
-    "VM 95% low", "VM 95% high", "Host mean", "Host stddev", "Host 95% low",
-    "Host 95% high", "VM/host", "Ratio 95% low", "Ratio 95% high",
-    "Instance ratio min", "Instance ratio max", "Fairness (Jain)",
-    "Aggregate mean", "Aggregate/host", "Note")
-FIT_COLUMNS = ("Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²",
-               "Slope std err", "Levels", "Slope 95% low", "Slope 95% high")
-OVERLAP_COLUMNS = ("Benchmark", "Active", "Runs", "Start skew mean s",
-                   "Start skew max s", "Overlap mean", "Overlap min",
-                   "Client start skew max s", "Client overlap min",
-                   "Clock uncertainty s", "Measured in")
 
 BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
                "netperf:TCP_RR", "fio")
@@ -85,7 +75,7 @@ def level_rows(result: dict, bench: str,
             notes = [no_ratio or ratio.get("reason") or ratio.get("ci_note")
                      or d["vm"].get("ci_note"),
                      agg.get("reason") and "aggregate: " + agg["reason"]]
-            rows.append(dict(zip(LEVEL_COLUMNS, [
+            rows.append(dict(zip(columns.LEVEL, [
                 name, k, d["vm"]["n"], d.get("unmeasurable", 0)]
                 + _summary(d["vm"])
                 + _summary(ratio.get("host") or d.get("host")) + [
@@ -109,8 +99,8 @@ def telemetry_rows(runs: Sequence[dict],
             means = telemetry.level_means(runs, bench, level)
             if not means:
                 continue
-            row = {"Benchmark": bench, "Active": level,
-                   "Repetitions": max(n for _m, n in means.values())}
+            row = {"benchmark": bench, "active": level,
+                   "repetitions": max(n for _m, n in means.values())}
             row.update({key: (means.get(key) or (None,))[0]
                         for key, _t, _u in telemetry.FIELDS})
             rows.append(row)
@@ -126,11 +116,11 @@ def contention(levels: list[dict], telemetry_table: list[dict],
     out: dict = {"saturation": {}, "knees": [], "highest": {},
                  "netserver": {}}
     for bench in bench_order(benchmarks):
-        per_level = {r["Active"]: r for r in telemetry_table
-                     if r["Benchmark"] == bench}
+        per_level = {r["active"]: r for r in telemetry_table
+                     if r["benchmark"] == bench}
         if bench.startswith("netperf:"):
             out["netserver"][bench] = netserver_saturation(
-                [r for r in levels if r["Benchmark"] == bench], per_level)
+                [r for r in levels if r["benchmark"] == bench], per_level)
         found = telemetry.saturation(per_level)
         if found:
             key, threshold, what, level = found
@@ -146,18 +136,18 @@ def contention(levels: list[dict], telemetry_table: list[dict],
             if values:
                 mean, level = max(values)
                 out["highest"][bench][key] = {"mean": mean, "active": level}
-        rows = [r for r in levels if r["Benchmark"] == bench]
-        for name in sorted({r["Metric"] for r in rows}):
+        rows = [r for r in levels if r["benchmark"] == bench]
+        for name in sorted({r["metric"] for r in rows}):
             metric = metrics.METRICS.get(name)
             if metric is None or not metric.summary:
                 continue
-            mine = [r for r in rows if r["Metric"] == name]
-            field = ("VM/host" if any(r["VM/host"] is not None for r in mine)
-                     else "VM mean")
-            of = "ratio" if field == "VM/host" else "VM mean"
-            k = telemetry.knee([(r["Active"], r[field]) for r in mine])
+            mine = [r for r in rows if r["metric"] == name]
+            field = ("vm_host_ratio" if any(r["vm_host_ratio"] is not None
+                                            for r in mine) else "vm_mean")
+            of = "ratio" if field == "vm_host_ratio" else "VM mean"
+            k = telemetry.knee([(r["active"], r[field]) for r in mine])
             if k:
-                out["knees"].append(dict(zip(KNEE_COLUMNS, [
+                out["knees"].append(dict(zip(columns.KNEE, [
                     bench, name, of, k["level"], k["p_value"],
                     k["slopes"][0], k["slopes"][1]])))
     return out
@@ -180,8 +170,8 @@ def netserver_saturation(rows: list[dict],
     measured on the netserver's side."""
     by: dict = {}
     for row in rows:
-        if row["Metric"] in ("local_cpu_pct", "remote_cpu_pct"):
-            by.setdefault(row["Active"], {})[row["Metric"]] = row["VM mean"]
+        if row["metric"] in ("local_cpu_pct", "remote_cpu_pct"):
+            by.setdefault(row["active"], {})[row["metric"]] = row["vm_mean"]
     for level, tel in (per_level or {}).items():
         for key in ("netserver_cpu_busy_pct", "guest_cpu_busy_pct"):
             if tel.get(key) is not None:
@@ -211,7 +201,7 @@ def fit_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
             fit, what = ((m["fit"], "ratio") if m["fit"]
                          else (m["vm_fit"], "VM mean"))
             if fit:
-                rows.append(dict(zip(FIT_COLUMNS, [
+                rows.append(dict(zip(columns.FIT, [
                     bench, name, what, fit["slope"], fit["intercept"],
                     fit["r2"], fit["slope_stderr"], fit["n"],
                     fit.get("slope_ci_low"), fit.get("slope_ci_high")])))
@@ -228,7 +218,7 @@ def overlap_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
             skew = o["guest_start_skew_s"] if guest else o["start_skew_s"]
             frac = o["guest_overlap_fraction"] if guest \
                 else o["overlap_fraction"]
-            rows.append(dict(zip(OVERLAP_COLUMNS, [
+            rows.append(dict(zip(columns.OVERLAP, [
                 bench, k, o["start_skew_s"]["n"], skew["mean"], skew["max"],
                 frac["mean"], frac["min"], o["start_skew_s"]["max"],
                 o["overlap_fraction"]["min"], o.get("clock_uncertainty_s"),
@@ -280,32 +270,90 @@ def _samples(runs):
 def all_level_rows(result: dict, benchmarks: Iterable[str],
                    neutral: Iterable[str] = ()) -> list[dict]:
     """level_rows of every benchmark, each row naming its benchmark."""
-    return [dict(row, Benchmark=bench) for bench in bench_order(benchmarks)
+    return [dict(row, benchmark=bench) for bench in bench_order(benchmarks)
             for row in level_rows(result, bench, neutral)]
 
 
-def build(result: dict, benchmarks: Iterable[str],
-          neutral: Iterable[str] = (), notes: Iterable[str] = (),
-          runs: Sequence[dict] = (), parameters: dict | None = None,
-          density_threshold: float = density.DEFAULT_THRESHOLD) -> dict:
+_STATE: dict = {True: "on", False: "OFF"}
+
+
+def host_rows(hypervisors: dict | None) -> list[dict] | None:
+    """The compute hosts as the kvm_perf_hypervisors context found them
+    (EPT/NPT with its evidence, facts); None without that context."""
+    if hypervisors is None:
+        return None
+    rows = []
+    for name, entry in sorted(hypervisors.items()):
+        facts = entry.get("facts") or {}
+        ept = entry.get("ept") or {}
+        rows.append(dict(zip(columns.HOSTS, [
+            name, ept.get("feature"),
+            _STATE.get(ept.get("enabled"), "unknown"),
+            ept.get("state") or entry.get("error"), facts.get("cpu_model"),
+            facts.get("cpus"), facts.get("ram_mb"), facts.get("kernel"),
+            ("%s %s" % (entry.get("hypervisor_type") or "",
+                        entry.get("hypervisor_version") or "")).strip()
+            or None])))
+    return rows
+
+
+def pinning_rows(report: dict | None) -> dict:
+    """Each instance's pinning as its libvirt domain showed it
+    ({"instances": rows, "problems": [...]}); vcpu_to_cpu maps a vCPU to
+    its host CPUs."""
+    rows = [dict(zip(columns.PINNING, [
+        inst["instance"], inst.get("hypervisor"), inst.get("domain"),
+        inst.get("pinned"), dict(inst.get("vcpupin") or {}),
+        inst.get("emulatorpin"), inst.get("runtime_pinned")]))
+        for inst in (report or {}).get("instances") or []]
+    return {"instances": rows,
+            "problems": list((report or {}).get("problems") or [])}
+
+
+@dataclasses.dataclass(frozen=True)
+class About:
+    """What a record says of its sweep besides the statistics.
+
+    :param notes: the sweep's notes and warnings
+    :param parameters: what the runs depended on (image, flavor with its
+        extra specs, levels, repetitions, placement, the benchmarks'
+        parameters)
+    :param hosts: the compute hosts (host_rows); None without the
+        kvm_perf_hypervisors context
+    :param pinning: the instances' pinning (pinning_rows)
+    :param density_threshold: the VM/host ratio of the density answer
+    """
+    notes: Sequence[str] = ()
+    parameters: dict | None = None
+    hosts: list[dict] | None = None
+    pinning: dict | None = None
+    density_threshold: float = density.DEFAULT_THRESHOLD
+
+
+def build(result: dict, benchmarks: Iterable[str], runs: Sequence[dict] = (),
+          about: About | None = None,
+          neutral: Iterable[str] = ()) -> dict:
     """The record of one sweep (one Rally iteration); ``runs``: the sweep's
     runs, whose every measured value the record keeps as its samples;
-    ``parameters``: what the runs depended on (image, flavor with its extra
-    specs, levels, repetitions, placement, the benchmarks' parameters)."""
+    ``neutral``: metrics that describe a run, not its performance (no
+    rows)."""
+    about = about or About()
     levels = all_level_rows(result, benchmarks, neutral)
     fits = fit_rows(result, benchmarks)
     table = telemetry_rows(runs, benchmarks)
     return {"schema": SCHEMA,
+            "hosts": about.hosts,
+            "pinning": about.pinning or pinning_rows(None),
             "unit_of_replication": result.get("unit_of_replication"),
             "benchmarks": bench_order(benchmarks),
             "levels": levels,
             "fits": fits,
             # instances per host at VM/host >= the threshold
-            "density": density.rows(levels, fits, density_threshold),
+            "density": density.rows(levels, fits, about.density_threshold),
             "overlap": overlap_rows(result, benchmarks),
             "failures": list(result.get("failures") or []),
-            "notes": list(notes),
-            "parameters": parameters,
+            "notes": list(about.notes),
+            "parameters": about.parameters,
             "telemetry": table,
             "contention": contention(levels, table, benchmarks),
             "samples": samples(runs)}
@@ -327,10 +375,26 @@ class RecordError(exceptions.ParseError):
     on 4-digit values passes 0.79996 against 0.8."""
 
 
+def upgrade(record: dict) -> dict:
+    """A record of schema 1 (rows keyed by display titles) as schema 2;
+    a record of schema 2 as it is. Schema 1 has no hosts or pinning
+    (None: read them from the display tables)."""
+    if record.get("schema") != SCHEMA_1:
+        return record
+    out = dict(record, schema=SCHEMA, hosts=None, pinning=None)
+    for key in ("levels", "fits", "overlap", "telemetry", "density"):
+        out[key] = [columns.identifiers(r) for r in record.get(key) or []]
+    found = dict(record.get("contention") or {})
+    found["knees"] = [columns.identifiers(r)
+                      for r in found.get("knees") or []]
+    out["contention"] = found
+    return out
+
+
 def from_iteration(iteration: dict) -> dict | None:
-    """The record in a Rally iteration's output, or None where there is
-    none (a task run by an older rally-kvm-perf, or not a sweep);
-    RecordError where there is one that cannot be read."""
+    """The record in a Rally iteration's output (schema 1 upgraded), or
+    None where there is none (a task run by an older rally-kvm-perf, or
+    not a sweep); RecordError where there is one that cannot be read."""
     for chart in (iteration.get("output") or {}).get("complete") or []:
         if chart.get("title") != TITLE:
             continue
@@ -340,12 +404,12 @@ def from_iteration(iteration: dict) -> dict | None:
             raise RecordError("its results record does not parse (%s)"
                               % e) from None
         schema = record.get("schema") if isinstance(record, dict) else None
-        if schema != SCHEMA:
+        if schema not in (SCHEMA, SCHEMA_1):
             raise RecordError(
                 "its results record is of schema %r; this rally-kvm-perf "
-                "reads %s (a newer rally-kvm-perf wrote it?)"
-                % (schema, SCHEMA))
-        return record
+                "reads %s and %s (a newer rally-kvm-perf wrote it?)"
+                % (schema, SCHEMA, SCHEMA_1))
+        return upgrade(record)
     return None
 
 
@@ -365,9 +429,11 @@ _LEVEL_PREFIX, _LEVEL_SUFFIX = LEVEL_TITLE.split("%s")
 
 
 def _table(chart):
+    """A display table's rows keyed by identifiers ("n/a" read as None)."""
     cols = chart["data"]["cols"]
-    return [{c: (None if v == "n/a" else v) for c, v in zip(cols, row)}
-            for row in chart["data"]["rows"]]
+    return [columns.identifiers(
+        {c: (None if v == "n/a" else v) for c, v in zip(cols, row)})
+        for row in chart["data"]["rows"]]
 
 
 def _complete(iteration):
@@ -375,7 +441,7 @@ def _complete(iteration):
 
 
 def iteration_levels(iteration: dict) -> list[dict]:
-    """Every benchmark's per-level rows, with "Benchmark": from the record
+    """Every benchmark's per-level rows, with "benchmark": from the record
     (full precision), or, for iterations recorded before the record
     existed, from the display tables (rounded, "n/a" read as None)."""
     record = from_iteration(iteration)
@@ -388,13 +454,13 @@ def iteration_levels(iteration: dict) -> list[dict]:
                 _LEVEL_SUFFIX) and title.startswith(_LEVEL_PREFIX):
             bench = title[len(_LEVEL_PREFIX):-len(_LEVEL_SUFFIX)]
             for row in _table(chart):
-                row["Benchmark"] = bench
+                row["benchmark"] = bench
                 rows.append(row)
     return rows
 
 
 def iteration_table(iteration: dict, title: str) -> list[dict]:
-    """The rows of one display table (facts, pinning) by its title."""
+    """The rows of one display table by its title, keyed by identifiers."""
     for chart in _complete(iteration):
         if chart.get("title") == title and chart.get("chart_plugin") == "Table":
             return _table(chart)
@@ -413,3 +479,19 @@ def iteration_overlap(iteration: dict) -> list[dict]:
     if record is not None:
         return [dict(row) for row in record["overlap"]]
     return iteration_table(iteration, OVERLAP_TITLE)
+
+
+def iteration_hosts(iteration: dict) -> list[dict]:
+    """The compute hosts: the record's, else the display table's."""
+    record = from_iteration(iteration) or {}
+    if record.get("hosts") is not None:
+        return [dict(row) for row in record["hosts"]]
+    return iteration_table(iteration, HOSTS_TITLE)
+
+
+def iteration_pinning(iteration: dict) -> list[dict]:
+    """The instances' pinning: the record's, else the display table's."""
+    record = from_iteration(iteration) or {}
+    if record.get("pinning") is not None:
+        return [dict(row) for row in record["pinning"]["instances"]]
+    return iteration_table(iteration, PINNING_TITLE)

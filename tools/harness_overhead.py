@@ -71,12 +71,13 @@ def through_harness(args, host, port, workdir):
 def commands_for(args, host, port, workdir):
     """The commands the baseline would run (as through_harness's)."""
     out = {"bonnie++": shlex.join(bonnie.build_command(
-        workdir, size_mb=args.bonnie_size, ram_mb=max(args.bonnie_size // 2, 1),
-        files=0, fast=True, force=True,
-        user="root" if os.geteuid() == 0 else None))}
+        workdir, bonnie.Options(
+            size_mb=args.bonnie_size, ram_mb=max(args.bonnie_size // 2, 1),
+            files=0, fast=True, force=True,
+            user="root" if os.geteuid() == 0 else None)))}
     for test in ("TCP_STREAM", "UDP_STREAM", "TCP_RR"):
         out["netperf:" + test] = shlex.join(netperf.build_command(
-            test, host, port=port, duration=args.duration))
+            test, host, netperf.Options(port=port, duration=args.duration)))
     return out
 
 

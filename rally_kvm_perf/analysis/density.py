@@ -16,11 +16,10 @@ open.
 
 import math
 
+from rally_kvm_perf import columns
 from rally_kvm_perf import metrics
 
 DEFAULT_THRESHOLD = 0.8
-COLUMNS = ("Benchmark", "Metric", "Threshold", "Instances", "95% low",
-           "95% high", "Extrapolated", "Levels measured", "How")
 
 
 def answer(points: list[tuple], threshold: float = DEFAULT_THRESHOLD,
@@ -106,23 +105,23 @@ def rows(levels: list[dict], fits: list[dict],
     """The density answer of every headline metric (the paper's and each
     benchmark's key metrics, those with a ratio) from a results record's
     level and fit rows."""
-    fit_of = {(f["Benchmark"], f["Metric"]): f for f in fits
-              if f.get("Fitted") == "ratio"}
+    fit_of = {(f["benchmark"], f["metric"]): f for f in fits
+              if f.get("fitted") == "ratio"}
     points: dict = {}
     for row in levels:
-        metric = metrics.METRICS.get(row["Metric"])
+        metric = metrics.METRICS.get(row["metric"])
         if metric is None or not metric.summary \
                 or metric.better == metrics.NEUTRAL:
             continue
-        points.setdefault((row["Benchmark"], row["Metric"]), []).append(
-            (row["Active"], row["VM/host"], row["Ratio 95% low"],
-             row["Ratio 95% high"]))
+        points.setdefault((row["benchmark"], row["metric"]), []).append(
+            (row["active"], row["vm_host_ratio"], row["ratio_ci_low"],
+             row["ratio_ci_high"]))
     out = []
     for (bench, name), pts in points.items():
         fit = fit_of.get((bench, name))
         found = answer(pts, threshold, fit and {
-            "slope": fit["Slope"], "intercept": fit["Intercept"]})
-        out.append(dict(zip(COLUMNS, [
+            "slope": fit["slope"], "intercept": fit["intercept"]})
+        out.append(dict(zip(columns.DENSITY, [
             bench, name, threshold, found["instances"], found["low"],
             found["high"], found["extrapolated"],
             sorted(p[0] for p in pts), found["how"]])))

@@ -75,14 +75,14 @@ def _interval(value, low, high):
 
 
 def _rows(levels, bench, metric):
-    return sorted((r for r in levels if r["Benchmark"] == bench
-                   and r["Metric"] == metric and r["VM/host"] is not None),
-                  key=lambda r: r["Active"])
+    return sorted((r for r in levels if r["benchmark"] == bench
+                   and r["metric"] == metric and r["vm_host_ratio"] is not None),
+                  key=lambda r: r["active"])
 
 
 def _fit(fits, bench, metric):
-    return next((f for f in fits if f["Benchmark"] == bench
-                 and f["Metric"] == metric and f.get("Fitted") == "ratio"),
+    return next((f for f in fits if f["benchmark"] == bench
+                 and f["metric"] == metric and f.get("fitted") == "ratio"),
                 None)
 
 
@@ -93,12 +93,12 @@ def _curve(levels, fits, bench, metric):
     if not rows:
         return None, "%s %s: no ratio" % (bench, metric)
     first = rows[0]
-    parity = (at_least(first["Ratio 95% low"], first["Ratio 95% high"],
+    parity = (at_least(first["ratio_ci_low"], first["ratio_ci_high"],
                        1.0 - PARITY_MARGIN)
-              if first["Active"] == 1 else UNSURE)
+              if first["active"] == 1 else UNSURE)
     fit = _fit(fits, bench, metric)
-    low = fit and fit.get("Slope 95% low")
-    high = fit and fit.get("Slope 95% high")
+    low = fit and fit.get("slope_ci_low")
+    high = fit and fit.get("slope_ci_high")
     if low is None or high is None:
         falls = UNSURE
     else:
@@ -107,18 +107,18 @@ def _curve(levels, fits, bench, metric):
         linear, knee_text = UNSURE, "linearity needs %d levels, %d measured" \
             % (MIN_LINEAR_LEVELS, len(rows))
     else:
-        knee = telemetry.knee([(r["Active"], r["VM/host"]) for r in rows])
+        knee = telemetry.knee([(r["active"], r["vm_host_ratio"]) for r in rows])
         linear = FAILS if knee else HOLDS
         knee_text = ("a knee at %d instances (p %.3g)"
                      % (knee["level"], knee["p_value"]) if knee
                      else "no knee (sup-F p >= 0.05)")
     text = "%s %s: ratio at %d %s (parity within %g %%: %s); slope %s " \
         "per instance (a fall: %s); %s (linear: %s)" % (
-            bench, metric, first["Active"],
-            _interval(first["VM/host"], first["Ratio 95% low"],
-                      first["Ratio 95% high"]),
+            bench, metric, first["active"],
+            _interval(first["vm_host_ratio"], first["ratio_ci_low"],
+                      first["ratio_ci_high"]),
             100 * PARITY_MARGIN, parity,
-            _interval(fit and fit.get("Slope"), low, high), falls,
+            _interval(fit and fit.get("slope"), low, high), falls,
             knee_text, linear)
     return combine([parity, falls, linear]), text
 
@@ -143,12 +143,12 @@ def cpu(levels: list[dict]) -> dict:
         if not rows:
             continue
         for r in rows:
-            parts.append(at_least(r["Ratio 95% low"], r["Ratio 95% high"],
+            parts.append(at_least(r["ratio_ci_low"], r["ratio_ci_high"],
                                   1.0 / (1.0 + PARITY_MARGIN)))
-        worst = min(rows, key=lambda r: r["VM/host"])
+        worst = min(rows, key=lambda r: r["vm_host_ratio"])
         texts.append("%s: lowest host/VM ratio %s at %d" % (
-            name, _interval(worst["VM/host"], worst["Ratio 95% low"],
-                            worst["Ratio 95% high"]), worst["Active"]))
+            name, _interval(worst["vm_host_ratio"], worst["ratio_ci_low"],
+                            worst["ratio_ci_high"]), worst["active"]))
     if not parts:
         return _verdict(1, UNSURE, ["no bonnie++ CPU ratio measured"])
     return _verdict(1, combine(parts), texts)
@@ -180,11 +180,11 @@ def udp(levels: list[dict], fits: list[dict]) -> dict:
     u = _fit(fits, "netperf:UDP_STREAM", "throughput_mbps")
     t = _fit(fits, "netperf:TCP_STREAM", "throughput_mbps")
     steeper, diff = UNSURE, "no TCP_STREAM fit to compare"
-    if u and t and u.get("Slope std err") is not None \
-            and t.get("Slope std err") is not None:
-        d = u["Slope"] - t["Slope"]
-        vu, vt = u["Slope std err"] ** 2, t["Slope std err"] ** 2
-        du, dt = u["Levels"] - 2, t["Levels"] - 2
+    if u and t and u.get("slope_stderr") is not None \
+            and t.get("slope_stderr") is not None:
+        d = u["slope"] - t["slope"]
+        vu, vt = u["slope_stderr"] ** 2, t["slope_stderr"] ** 2
+        du, dt = u["levels"] - 2, t["levels"] - 2
         if vu + vt > 0:
             df = (vu + vt) ** 2 / ((vu * vu / du if vu else 0.0)
                                    + (vt * vt / dt if vt else 0.0))

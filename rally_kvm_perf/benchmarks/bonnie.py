@@ -18,6 +18,7 @@ An empty field means the test was not run (e.g. per-char tests in fast mode).
 """
 
 from collections.abc import Sequence
+import dataclasses
 import math
 import re
 
@@ -214,22 +215,13 @@ def _error(lineno, line, reason):
         % (lineno, reason, exceptions.excerpt(line)))
 
 
-def build_command(directory: str, size_mb: int | None = None,
-                  ram_mb: int | None = None,
-                  machine_ram_mb: int | None = None,
-                  files: str | int | None = None, user: str | None = None,
-                  machine_name: str | None = None, quiet: bool = True,
-                  fast: bool = False, force: bool = False,
-                  chunk_size: int | None = None,
-                  extra_args: Sequence[str] = (),
-                  binary: str = BINARY) -> list[str]:
-    """Build a bonnie++ argv list.
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """bonnie++'s options (build_command).
 
-    :param directory: directory to test in (``-d``); must be absolute
     :param size_mb: file size in MiB (``-s``); default twice the RAM
     :param ram_mb: RAM size bonnie++ is told (``-r``); default the RAM of
-        the machine it runs on (``machine_ram_mb``)
-    :param machine_ram_mb: RAM of the machine bonnie++ will run on, in MiB
+        the machine it runs on
     :param files: ``-n`` value: number of files in units of 1024, or
         ``"n:max:min:dirs"``; 0 skips the file tests
     :param user: ``-u`` user (bonnie++ requires it when run as root)
@@ -240,33 +232,55 @@ def build_command(directory: str, size_mb: int | None = None,
         inflate results); bonnie++ is told ``-r size/2`` so that it runs
     :param chunk_size: chunk size in bytes (``-s size:chunk``), power of two
     :param extra_args: further arguments, passed as they are
+    """
+    size_mb: int | None = None
+    ram_mb: int | None = None
+    files: str | int | None = None
+    user: str | None = None
+    machine_name: str | None = None
+    quiet: bool = True
+    fast: bool = False
+    force: bool = False
+    chunk_size: int | None = None
+    extra_args: Sequence[str] = ()
+
+
+def build_command(directory: str, options: Options | None = None,
+                  machine_ram_mb: int | None = None,
+                  binary: str = BINARY) -> list[str]:
+    """Build a bonnie++ argv list.
+
+    :param directory: directory to test in (``-d``); must be absolute
+    :param options: the other options (Options)
+    :param machine_ram_mb: RAM of the machine bonnie++ will run on, in MiB
     :returns: argv list; quote it with shlex.join() for a remote shell
     :raises InvalidArgument: naming the argument that is wrong
     """
     if not isinstance(directory, str) or not directory.startswith("/"):
         raise exceptions.InvalidArgument(
             "bonnie++ directory must be an absolute path, got %r" % (directory,))
-    size_mb, ram = _size_and_ram(size_mb, ram_mb, machine_ram_mb, force)
-    size_arg = str(size_mb) + _chunk(chunk_size)
+    o = options or Options()
+    size_mb, ram = _size_and_ram(o.size_mb, o.ram_mb, machine_ram_mb, o.force)
+    size_arg = str(size_mb) + _chunk(o.chunk_size)
     argv = [binary, "-d", directory, "-s", size_arg]
     if ram is not None:
         argv += ["-r", str(ram)]
-    if files is not None:
-        files = str(files)
+    if o.files is not None:
+        files = str(o.files)
         if not _FILES_RE.match(files):
             raise exceptions.InvalidArgument(
                 "bonnie++ files must be a number or 'n:max:min:dirs', got %r"
                 % files)
         argv += ["-n", files]
-    if user is not None:
-        argv += ["-u", _word("user", user)]
-    if machine_name is not None:
-        argv += ["-m", _word("machine_name", machine_name)]
-    extra = [str(a) for a in extra_args]
-    check_direct_io(fast, extra)
-    if fast:
+    if o.user is not None:
+        argv += ["-u", _word("user", o.user)]
+    if o.machine_name is not None:
+        argv += ["-m", _word("machine_name", o.machine_name)]
+    extra = [str(a) for a in o.extra_args]
+    check_direct_io(o.fast, extra)
+    if o.fast:
         argv.append("-f")
-    if quiet:
+    if o.quiet:
         argv.append("-q")
     return argv + extra
 

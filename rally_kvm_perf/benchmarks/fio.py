@@ -16,6 +16,7 @@ I/O is an error, never a zero.
 """
 
 from collections.abc import Sequence
+import dataclasses
 import json
 import math
 import os
@@ -73,15 +74,10 @@ def parse_jobs(jobs: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(jobs)
 
 
-def build_command(directory: str, jobs: Sequence[str] | None = None,
-                  size_mb: int = DEFAULTS["size_mb"],
-                  runtime: int = DEFAULTS["runtime"],
-                  ramp_time: int = DEFAULTS["ramp_time"],
-                  iodepth: int = DEFAULTS["iodepth"],
-                  ioengine: str = DEFAULTS["ioengine"],
-                  extra_args: Sequence[str] = (),
-                  binary: str = BINARY) -> list[str]:
-    """Build a fio argv list: the jobs one after the other on one file.
+@dataclasses.dataclass
+class Options:
+    """What fio runs with (build_command); a sweep's instances and a host
+    baseline must run alike (benchmarks/params.py).
 
     :param directory: directory of the test file; must be absolute
     :param jobs: job names (see JOBS), default all four
@@ -93,19 +89,38 @@ def build_command(directory: str, jobs: Sequence[str] | None = None,
     :param ioengine: fio I/O engine, e.g. libaio, io_uring, psync
     :param extra_args: further global fio options, passed as they are
         (they precede the jobs: a job's own rw and bs stay)
+    """
+    directory: str
+    jobs: tuple = DEFAULT_JOBS
+    size_mb: int = DEFAULTS["size_mb"]
+    runtime: int = DEFAULTS["runtime"]
+    ramp_time: int = DEFAULTS["ramp_time"]
+    iodepth: int = DEFAULTS["iodepth"]
+    ioengine: str = DEFAULTS["ioengine"]
+    extra_args: tuple = ()
+
+    def argv(self) -> list[str]:
+        return build_command(self)
+
+
+def build_command(options: Options, binary: str = BINARY) -> list[str]:
+    """Build a fio argv list: the jobs one after the other on one file.
+
     :returns: argv list; quote it with shlex.join() for a remote shell
     :raises InvalidArgument: naming the argument that is wrong
     """
+    o = options
+    directory, ioengine = o.directory, o.ioengine
     if not isinstance(directory, str) or not directory.startswith("/") \
             or ":" in directory:
         raise exceptions.InvalidArgument(
             "fio directory must be an absolute path without ':', got %r"
             % (directory,))
-    jobs = parse_jobs(jobs)
-    size_mb = _whole("size_mb", size_mb, 1)
-    runtime = _whole("runtime", runtime, 1)
-    ramp_time = _whole("ramp_time", ramp_time, 0)
-    iodepth = _whole("iodepth", iodepth, 1)
+    jobs = parse_jobs(o.jobs)
+    size_mb = _whole("size_mb", o.size_mb, 1)
+    runtime = _whole("runtime", o.runtime, 1)
+    ramp_time = _whole("ramp_time", o.ramp_time, 0)
+    iodepth = _whole("iodepth", o.iodepth, 1)
     if iodepth > 65536:
         raise exceptions.InvalidArgument(
             "fio iodepth must be at most 65536, got %d" % iodepth)
@@ -121,7 +136,7 @@ def build_command(directory: str, jobs: Sequence[str] | None = None,
             "--percentile_list=" + PERCENTILE_LIST,
             # each job waits for the one before: one at a time
             "--stonewall"]
-    argv += [str(a) for a in extra_args]
+    argv += [str(a) for a in o.extra_args]
     for job in jobs:
         rw, bs, _title = JOBS[job]
         argv += ["--name=" + job, "--rw=" + rw, "--bs=" + bs]

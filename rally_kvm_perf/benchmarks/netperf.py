@@ -18,6 +18,7 @@ CPU utilisation netperf did not measure (-1) is ``None``.
 """
 
 from collections.abc import Sequence
+import dataclasses
 import math
 import re
 
@@ -314,20 +315,10 @@ def _check_omni_confidence(result):
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:%\[\]-]+$")
 
 
-def build_command(test: str, host: str, port: int | None = None,
-                  duration: int | None = None,
-                  message_size: int | None = None,
-                  request_size: int | None = None,
-                  response_size: int | None = None,
-                  confidence: Sequence[int] | None = None,
-                  iterations: Sequence[int] | None = None, cpu: bool = False,
-                  data_port: int | None = None,
-                  extra_args: Sequence[str] = (),
-                  binary: str = BINARY) -> list[str]:
-    """Build a netperf argv list.
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """netperf's options (build_command).
 
-    :param test: TCP_STREAM, UDP_STREAM or TCP_RR
-    :param host: netserver address (``-H``)
     :param port: netserver control port (``-p``)
     :param duration: seconds (``-l``)
     :param message_size: send size in bytes for stream tests (``-- -m``)
@@ -339,9 +330,30 @@ def build_command(test: str, host: str, port: int | None = None,
     :param data_port: fixed remote data port (``-- -P ,N``), for firewalls
         and security groups that open only known ports
     :param extra_args: further global options, passed as they are
+    """
+    port: int | None = None
+    duration: int | None = None
+    message_size: int | None = None
+    request_size: int | None = None
+    response_size: int | None = None
+    confidence: Sequence[int] | None = None
+    iterations: Sequence[int] | None = None
+    cpu: bool = False
+    data_port: int | None = None
+    extra_args: Sequence[str] = ()
+
+
+def build_command(test: str, host: str, options: Options | None = None,
+                  binary: str = BINARY) -> list[str]:
+    """Build a netperf argv list.
+
+    :param test: TCP_STREAM, UDP_STREAM or TCP_RR
+    :param host: netserver address (``-H``)
+    :param options: the other options (Options)
     :returns: argv list; quote it with shlex.join() for a remote shell
     :raises InvalidArgument: naming the argument that is wrong
     """
+    o = options or Options()
     test = str(test).upper()
     if test not in TESTS:
         raise exceptions.InvalidArgument(
@@ -351,10 +363,11 @@ def build_command(test: str, host: str, port: int | None = None,
         raise exceptions.InvalidArgument(
             "netperf host must be a host name or IP address, got %r" % host)
     argv = ([binary, "-H", host, "-t", test]
-            + _global_options(port, duration, confidence, iterations, cpu)
-            + [str(a) for a in extra_args])
-    specific = _test_options(test, message_size, request_size,
-                             response_size, data_port)
+            + _global_options(o.port, o.duration, o.confidence, o.iterations,
+                              o.cpu)
+            + [str(a) for a in o.extra_args])
+    specific = _test_options(test, o.message_size, o.request_size,
+                             o.response_size, o.data_port)
     return argv + ["--"] + specific if specific else argv
 
 

@@ -35,23 +35,8 @@ class NetperfParams:
     data_port: int | None = None
 
 
-@dataclasses.dataclass
-class FioParams:
-    directory: str
-    jobs: tuple = fio.DEFAULT_JOBS
-    size_mb: int = fio.DEFAULTS["size_mb"]
-    runtime: int = fio.DEFAULTS["runtime"]
-    ramp_time: int = fio.DEFAULTS["ramp_time"]
-    iodepth: int = fio.DEFAULTS["iodepth"]
-    ioengine: str = fio.DEFAULTS["ioengine"]
-    extra_args: tuple = ()
-
-    def argv(self) -> list[str]:
-        return fio.build_command(
-            self.directory, jobs=self.jobs, size_mb=self.size_mb,
-            runtime=self.runtime, ramp_time=self.ramp_time,
-            iodepth=self.iodepth, ioengine=self.ioengine,
-            extra_args=self.extra_args)
+# fio's options are its parameters: one dataclass, owned by its module
+FioParams = fio.Options
 
 
 class Wanted(typing.NamedTuple):

@@ -100,10 +100,10 @@ class Baseline:
         if p.bonnie:
             b = p.bonnie
             user = b.user or ("root" if facts["running_as_root"] else None)
-            argv = bonnie.build_command(
-                b.directory, size_mb=b.size_mb, ram_mb=b.ram_mb,
-                machine_ram_mb=facts["ram_mb"], files=b.files, user=user,
-                fast=b.fast, force=b.force, extra_args=b.extra_args)
+            argv = bonnie.build_command(b.directory, bonnie.Options(
+                size_mb=b.size_mb, ram_mb=b.ram_mb, files=b.files, user=user,
+                fast=b.fast, force=b.force, extra_args=b.extra_args),
+                machine_ram_mb=facts["ram_mb"])
             self._commands[BONNIE] = argv
             doc["bonnie"] = dict(dataclasses.asdict(b), user=user,
                                  extra_args=list(b.extra_args),
@@ -121,20 +121,20 @@ class Baseline:
             doc["netperf"] = dict(dataclasses.asdict(n), tests=list(n.tests),
                                   commands={})
             for test in n.tests:
-                argv = netperf.build_command(
-                    test, n.host, port=n.port, duration=n.duration,
+                argv = netperf.build_command(test, n.host, netperf.Options(
+                    port=n.port, duration=n.duration,
                     message_size=(n.message_size if test != "TCP_RR"
                                   else None),
                     confidence=n.confidence, cpu=n.cpu,
-                    data_port=n.data_port)
+                    data_port=n.data_port))
                 self._commands[outputs.netperf_name(test)] = argv
                 doc["netperf"]["commands"][test] = shlex.join(argv)
         return doc
 
     def _check_netserver(self):
         n = self.params.netperf
-        argv = netperf.build_command("TCP_STREAM", n.host, port=n.port,
-                                     duration=1)
+        argv = netperf.build_command("TCP_STREAM", n.host, netperf.Options(
+            port=n.port, duration=1))
         res = self.runner.run(argv, timeout=60)
         if res.exit_code != 0:
             raise exceptions.HostUnreachable(
@@ -238,54 +238,85 @@ class Baseline:
             documents.write_json(self.output_path, self.doc)
 
 
-def make_params(conf, runs=None, bonnie_directory=None, bonnie_size_mb=None,
-                bonnie_ram_mb=None, bonnie_files=None, bonnie_fast=False,
-                bonnie_user=None, force=False, skip_bonnie=False,
-                bonnie_extra_args=None,
-                netserver=None, tests=None, duration=None, message_size=None,
-                confidence=None, cpu=False, data_port=None,
-                skip_netperf=False, drop_caches=True, timeout=None,
-                fio_options=None):
-    """BaselineParams from flat options (the CLI's, a Rally scenario's);
-    what is not given comes from ``conf``, the ``[kvm_perf]`` option group.
-    ``netserver`` is ``HOST[:PORT]``; None means a private loopback one.
-    ``fio_options``: FioParams fields (directory default: bonnie++'s);
-    None: fio is not run."""
-    bonnie_params = None
-    if not skip_bonnie:
-        bonnie_params = params.BonnieParams(
-            directory=bonnie_directory or conf.bonnie_directory,
-            size_mb=bonnie_size_mb, ram_mb=bonnie_ram_mb,
-            files=None if bonnie_files is None else str(bonnie_files),
-            fast=bool(bonnie_fast), force=bool(force), user=bonnie_user,
-            extra_args=tuple(bonnie_extra_args or ()))
-    net = None
-    if not skip_netperf:
-        host, port = None, None
-        if netserver:
-            host, port = netperf.parse_netserver(netserver, conf.netperf_port)
-        net = params.NetperfParams(
-            host=host, port=port,
-            tests=tuple(t.upper() for t in (tests or netperf.TESTS)),
-            duration=duration or conf.netperf_duration,
-            message_size=message_size, confidence=confidence, cpu=bool(cpu),
-            data_port=data_port)
-    fio_params = None
-    if fio_options is not None:
-        options = dict(fio_options)
-        options["directory"] = (options.get("directory")
-                                or conf.bonnie_directory)
-        if options.get("jobs") is not None:
-            options["jobs"] = fio.parse_jobs(options["jobs"])
-        options["extra_args"] = tuple(options.get("extra_args") or ())
-        try:
-            fio_params = params.FioParams(**{k: v for k, v in options.items()
-                                      if v is not None})
-        except TypeError as e:
-            raise exceptions.InvalidArgument("fio options: %s" % e) from None
+BONNIE_OPTIONS = ("directory", "size_mb", "ram_mb", "files", "fast", "user",
+                  "force", "extra_args")
+NETPERF_OPTIONS = ("netserver", "tests", "duration", "message_size",
+                   "confidence", "cpu", "data_port")
+
+
+def _options(tool, options, known):
+    """``options`` as a dict, an unknown key named."""
+    options = dict(options)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise exceptions.InvalidArgument(
+            "%s options: unknown %s (known: %s)" % (
+                tool, ", ".join(unknown), ", ".join(known)))
+    return options
+
+
+def bonnie_params(conf, options):
+    """BonnieParams from flat options (BONNIE_OPTIONS; directory default
+    ``conf.bonnie_directory``); None: bonnie++ is not run."""
+    if options is None:
+        return None
+    o = _options("bonnie++", options, BONNIE_OPTIONS)
+    return params.BonnieParams(
+        directory=o.get("directory") or conf.bonnie_directory,
+        size_mb=o.get("size_mb"), ram_mb=o.get("ram_mb"),
+        files=None if o.get("files") is None else str(o["files"]),
+        fast=bool(o.get("fast")), force=bool(o.get("force")),
+        user=o.get("user"), extra_args=tuple(o.get("extra_args") or ()))
+
+
+def netperf_params(conf, options):
+    """NetperfParams from flat options (NETPERF_OPTIONS; ``netserver`` is
+    ``HOST[:PORT]``, None: a private loopback one); None: netperf is not
+    run."""
+    if options is None:
+        return None
+    o = _options("netperf", options, NETPERF_OPTIONS)
+    host, port = None, None
+    if o.get("netserver"):
+        host, port = netperf.parse_netserver(o["netserver"],
+                                             conf.netperf_port)
+    return params.NetperfParams(
+        host=host, port=port,
+        tests=tuple(t.upper() for t in (o.get("tests") or netperf.TESTS)),
+        duration=o.get("duration") or conf.netperf_duration,
+        message_size=o.get("message_size"), confidence=o.get("confidence"),
+        cpu=bool(o.get("cpu")), data_port=o.get("data_port"))
+
+
+def fio_params(conf, options):
+    """FioParams from fio's options (its fields; directory default
+    ``conf.bonnie_directory``); None: fio is not run."""
+    if options is None:
+        return None
+    options = dict(options)
+    options["directory"] = options.get("directory") or conf.bonnie_directory
+    if options.get("jobs") is not None:
+        options["jobs"] = fio.parse_jobs(options["jobs"])
+    options["extra_args"] = tuple(options.get("extra_args") or ())
+    try:
+        return params.FioParams(**{k: v for k, v in options.items()
+                                   if v is not None})
+    except TypeError as e:
+        raise exceptions.InvalidArgument("fio options: %s" % e) from None
+
+
+def make_params(conf, runs=None, bonnie_options=None, netperf_options=None,
+                fio_options=None, drop_caches=True, timeout=None):
+    """BaselineParams from each tool's flat options (the CLI's, a Rally
+    scenario's or context's; None: that tool is not run): bonnie_params,
+    netperf_params, fio_params. What is not given comes from ``conf``, the
+    ``[kvm_perf]`` option group."""
     return params.BaselineParams(
-        runs=conf.repetitions if runs is None else runs, bonnie=bonnie_params,
-        netperf=net, fio=fio_params, drop_caches=bool(drop_caches),
+        runs=conf.repetitions if runs is None else runs,
+        bonnie=bonnie_params(conf, bonnie_options),
+        netperf=netperf_params(conf, netperf_options),
+        fio=fio_params(conf, fio_options),
+        drop_caches=bool(drop_caches),
         timeout=timeout or conf.command_timeout)
 
 
@@ -295,9 +326,10 @@ def make_runner(conf, host=None, ssh_key_file=None):
         return host_runner.LocalRunner()
     user, address, port = host_runner.parse_ssh_target(
         host, conf.ssh_user, conf.ssh_port)
-    return host_runner.SSHRunner(address, user=user, port=port,
-                                 key_filename=ssh_key_file or conf.ssh_key_file,
-                                 known_hosts=conf.ssh_known_hosts)
+    return host_runner.SSHRunner(
+        address, host_runner.Login(
+            user, key_filename=ssh_key_file or conf.ssh_key_file),
+        port=port, known_hosts=conf.ssh_known_hosts)
 
 
 def measure(runner, params, output_path=None, progress=None, timer=None):

@@ -75,21 +75,32 @@ class LocalRunner:
         pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Login:
+    """Who SSHRunner logs in as, and with what: a key file, a private key
+    (text), or a password."""
+    user: str = "root"
+    key_filename: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    pkey: str | None = dataclasses.field(default=None, repr=False)
+
+
 class SSHRunner:
     """Runs commands on a remote host through Rally's SSH client."""
 
     is_local = False
 
-    def __init__(self, host, user="root", port=22, key_filename=None,
-                 password=None, pkey=None, connect_timeout=120, name=None,
-                 known_hosts=None):
+    def __init__(self, host, login=None, port=22, connect_timeout=120,
+                 name=None, known_hosts=None):
+        login = login or Login()
         self.name = name or host
         self.address = host
         self.port = port
         # None: any host key (instances are new, their keys unknown)
         self.known_hosts = known_hosts
-        self._ssh = sshutils.SSH(user, host, port=port, pkey=pkey,
-                                 key_filename=key_filename, password=password)
+        self._ssh = sshutils.SSH(login.user, host, port=port, pkey=login.pkey,
+                                 key_filename=login.key_filename,
+                                 password=login.password)
         self._connect_timeout = connect_timeout
         self._connected = False
 

@@ -2,6 +2,7 @@
 kvm-perf report shows: per-level ratios of every KVMPerf sweep workload and
 before/after comparisons (pure functions)."""
 
+from rally_kvm_perf import columns
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import density
@@ -100,25 +101,25 @@ def _dataset(wl):
     for i, iteration in enumerate(data, 1):
         levels = results.iteration_levels(iteration)
         its_fits = results.iteration_fits(iteration)
-        rows += [dict(row, Iteration=i) for row in levels]
+        rows += [dict(row, iteration=i) for row in levels]
         fits += its_fits
         record = results.from_iteration(iteration) or {}
         # the record's, at the task's threshold; else from the levels and
         # fits (a record from before the density has them)
-        dense += [dict(row, Iteration=i) for row in (
+        dense += [dict(row, iteration=i) for row in (
             record.get("density") if "density" in record
             else density.rows(levels, its_fits))]
         # the paper's findings 1-4 on this iteration's sweep
-        found += [dict(f, Iteration=i)
+        found += [dict(f, iteration=i)
                   for f in findings.from_record(levels, its_fits)]
-        hosts += results.iteration_table(iteration, results.HOSTS_TITLE)
-        pins += results.iteration_table(iteration, results.PINNING_TITLE)
+        hosts += results.iteration_hosts(iteration)
+        pins += results.iteration_pinning(iteration)
         for chart in (iteration.get("output") or {}).get("complete", []):
             if chart.get("title") == results.NOTES_TITLE:
                 notes += chart["data"]
             if chart.get("title") == results.EXPLAIN_TITLE:
                 explain += chart["data"]
-        contention += [dict(r, Iteration=i)
+        contention += [dict(r, iteration=i)
                        for r in record.get("telemetry") or []]
         if iteration.get("error"):
             # [type, message, traceback]: what failed, not how
@@ -141,8 +142,8 @@ RECORD_FIELDS = (
     "host_ci_high", "ratio", "ratio_ci_low", "ratio_ci_high",
     "instance_ratio_min", "instance_ratio_max", "fairness_jain",
     "aggregate_mean", "aggregate_ratio", "note")
-# the results record's level columns, from "n" on, in RECORD_FIELDS' order
-_COLUMNS = results.LEVEL_COLUMNS[2:]
+# the results record's level keys, from "n" on, in RECORD_FIELDS' order
+_COLUMNS = columns.LEVEL[2:]
 assert len(RECORD_FIELDS) == 7 + len(_COLUMNS)
 
 
@@ -151,11 +152,11 @@ def records(sets):
     out = []
     for ds in sets:
         for row in ds["rows"]:
-            metric = metrics.METRICS.get(row["Metric"])
+            metric = metrics.METRICS.get(row["metric"])
             out.append(dict(zip(RECORD_FIELDS, (
-                ds["label"], ds["scenario"], row["Iteration"],
-                row["Benchmark"], row["Metric"],
-                metric.better if metric else None, row["Active"])
+                ds["label"], ds["scenario"], row["iteration"],
+                row["benchmark"], row["metric"],
+                metric.better if metric else None, row["active"])
                 + tuple(row.get(c) for c in _COLUMNS))))
     return out
 
@@ -177,8 +178,8 @@ def compare(before, after):
     def index(ds):
         # with times > 1 each iteration is a sweep of its own: compare
         # iteration i with iteration i
-        return {(r["Benchmark"], r["Metric"], r["Active"],
-                 r.get("Iteration", 1)): r for r in ds["rows"]}
+        return {(r["benchmark"], r["metric"], r["active"],
+                 r.get("iteration", 1)): r for r in ds["rows"]}
     b_rows, a_rows = index(before), index(after)
     out = []
     for key in sorted(set(b_rows) & set(a_rows),
@@ -188,10 +189,10 @@ def compare(before, after):
         if metric is None or metric.better == metrics.NEUTRAL:
             continue
         b, a = b_rows[key], a_rows[key]
-        if not b["n"] or not a["n"] or not b["VM mean"]:
+        if not b["n"] or not a["n"] or not b["vm_mean"]:
             continue
-        summary_b = (b["VM mean"], b["VM stddev"] or 0.0, b["n"])
-        summary_a = (a["VM mean"], a["VM stddev"] or 0.0, a["n"])
+        summary_b = (b["vm_mean"], b["vm_stddev"] or 0.0, b["n"])
+        summary_a = (a["vm_mean"], a["vm_stddev"] or 0.0, a["n"])
         welch = stats.welch_from_summaries(summary_b, summary_a)
         ratio = stats.ratio_from_summaries(summary_a, summary_b)
         change = ratio["ratio"] - 1.0
@@ -200,14 +201,14 @@ def compare(before, after):
         out.append({
             "benchmark": key[0], "metric": key[1], "active_instances": key[2],
             "iteration": key[3],
-            "better": metric.better, "before": b["VM mean"],
-            "after": a["VM mean"], "relative_change": change,
+            "better": metric.better, "before": b["vm_mean"],
+            "after": a["vm_mean"], "relative_change": change,
             "change_ci_low": (None if ratio["ci_low"] is None
                               else ratio["ci_low"] - 1.0),
             "change_ci_high": (None if ratio["ci_high"] is None
                                else ratio["ci_high"] - 1.0),
             "p_value": welch["p_value"], "improvement": improvement,
-            "ratio_before": b["VM/host"], "ratio_after": a["VM/host"],
+            "ratio_before": b["vm_host_ratio"], "ratio_after": a["vm_host_ratio"],
             "verdict": verdict(welch["p_value"], improvement)})
     return out
 
@@ -224,7 +225,7 @@ def comparisons(sets):
             rows = compare(group[0], after)
             # finding 5 per iteration (times > 1: each a sweep)
             fives = [dict(findings.optimisation(
-                [r for r in rows if r["iteration"] == i]), Iteration=i)
+                [r for r in rows if r["iteration"] == i]), iteration=i)
                 for i in sorted({r["iteration"] for r in rows})]
             out.append({"scenario": scenario, "before": group[0]["label"],
                         "after": after["label"], "rows": rows,

@@ -25,12 +25,6 @@ INDEX = "rally-kvm-perf-samples"
 TOOLS_NOTE = "tools in the instances: "
 
 
-def _keys(row):
-    """A display table's row with field names a search engine keeps."""
-    return {str(k).lower().replace(" ", "_").replace("→", "_to_")
-            .replace("%", "pct"): v for k, v in (row or {}).items()}
-
-
 def _iso(epoch):
     if epoch is None:
         return None
@@ -66,13 +60,13 @@ def _iteration(iteration, workload, prefix):
     if record is None:
         return
     hosts = {}
-    for row in results.iteration_table(iteration, results.HOSTS_TITLE):
-        hosts.setdefault(row.get("Host"), _keys(row))
-    pins = {row.get("Instance"): _keys(row) for row in
-            results.iteration_table(iteration, results.PINNING_TITLE)}
+    for row in results.iteration_hosts(iteration):
+        hosts.setdefault(row.get("host"), row)
+    pins = {row.get("instance"): row
+            for row in results.iteration_pinning(iteration)}
     tools = [note[len(TOOLS_NOTE):] for note in record.get("notes") or []
              if note.startswith(TOOLS_NOTE)]
-    levels = {(r["Benchmark"], r["Metric"], r["Active"]): r
+    levels = {(r["benchmark"], r["metric"], r["active"]): r
               for r in record.get("levels") or []}
     for n, sample in enumerate(results.sample_dicts(record)):
         level = levels.get((sample["benchmark"], sample["metric"],
@@ -80,9 +74,9 @@ def _iteration(iteration, workload, prefix):
         doc = dict(workload, **sample)
         doc.update({
             "@timestamp": _iso(sample.get("started_at")),
-            "level_host_mean": level.get("Host mean"),
-            "level_vm_mean": level.get("VM mean"),
-            "level_ratio": level.get("VM/host"),
+            "level_host_mean": level.get("host_mean"),
+            "level_vm_mean": level.get("vm_mean"),
+            "level_ratio": level.get("vm_host_ratio"),
             "parameters": record.get("parameters"),
             "compute_host": hosts.get(sample.get("hypervisor")),
             "pinning": pins.get(sample.get("instance")),

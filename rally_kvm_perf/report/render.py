@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend comes first)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from rally_kvm_perf import columns  # noqa: E402
 from rally_kvm_perf import metrics  # noqa: E402
 from rally_kvm_perf import telemetry  # noqa: E402
 from rally_kvm_perf.report import collect  # noqa: E402
@@ -67,19 +68,19 @@ def _points(rows, bench, metric, field, invert=False):
     inverted and swapped)."""
     out = []
     for row in rows:
-        if (row["Benchmark"], row["Metric"]) != (bench, metric) \
+        if (row["benchmark"], row["metric"]) != (bench, metric) \
                 or row[field] is None:
             continue
         low = high = None
-        if field == "VM/host":
-            low, high = row.get("Ratio 95% low"), row.get("Ratio 95% high")
+        if field == "vm_host_ratio":
+            low, high = row.get("ratio_ci_low"), row.get("ratio_ci_high")
         value = row[field]
         if invert:
             value = 1.0 / value if value else None
             low, high = ((1.0 / high if high else None),
                          (1.0 / low if low and low > 0 else None))
         if value is not None:
-            out.append((row["Active"], value, low, high))
+            out.append((row["active"], value, low, high))
     return sorted(out)
 
 
@@ -88,7 +89,7 @@ def _iterations(ds):
     sweep of its own, drawn as its own series with its own bars."""
     by = {}
     for row in ds["rows"]:
-        by.setdefault(row.get("Iteration", 1), []).append(row)
+        by.setdefault(row.get("iteration", 1), []).append(row)
     if len(by) == 1:
         return [("", rows) for rows in by.values()]
     return [(", iteration %d" % i, rows) for i, rows in sorted(by.items())]
@@ -107,22 +108,22 @@ def improvement_interval(row):
 
 def _fit_label(ds, bench, metric):
     for fit in ds["fits"]:
-        if (fit["Benchmark"], fit["Metric"]) == (bench, metric) \
-                and fit["Fitted"] == "ratio" and fit["Slope"] is not None:
-            if fit.get("Levels") == 2:
-                return ", two levels: no fit, difference %+.3g" % fit["Slope"]
-            r2 = fit["R²"]
+        if (fit["benchmark"], fit["metric"]) == (bench, metric) \
+                and fit["fitted"] == "ratio" and fit["slope"] is not None:
+            if fit.get("levels") == 2:
+                return ", two levels: no fit, difference %+.3g" % fit["slope"]
+            r2 = fit["r2"]
             return ", slope %+.3g, R² %s" % (
-                fit["Slope"], "%.2f" % r2 if r2 is not None else "n/a")
+                fit["slope"], "%.2f" % r2 if r2 is not None else "n/a")
     return ""
 
 
 def figure(sets, bench, names, title, paper_cpu=False):
     """A ratio-vs-active-instances figure with each ratio's 95% interval;
     the VM mean when no ratios. ``paper_cpu``: VM CPU% / host CPU%."""
-    has_ratio = any(_points(ds["rows"], bench, n, "VM/host")
+    has_ratio = any(_points(ds["rows"], bench, n, "vm_host_ratio")
                     for ds in sets for n in names)
-    field = "VM/host" if has_ratio else "VM mean"
+    field = "vm_host_ratio" if has_ratio else "vm_mean"
     invert = paper_cpu and has_ratio
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     drawn = 0
@@ -277,9 +278,11 @@ WORKLOAD_COLS = ["Dataset", "Scenario", "Task", "Optimisation", "SLA",
 COMPARISON_COLS = ["Benchmark", "Metric", "Active", "Before", "After",
                    "Change %", "95% low %", "95% high %", "p", "Ratio before",
                    "Ratio after", "Verdict"]
-LEVEL_COLS = ["Benchmark", "Metric", "Active", "n", "VM mean", "VM stddev",
-              "Host mean", "VM/host", "Ratio 95% low", "Ratio 95% high"]
-FIT_COLS = ["Benchmark", "Metric", "Fitted", "Slope", "Intercept", "R²"]
+LEVEL_KEYS = ("benchmark", "metric", "active", "n", "vm_mean", "vm_stddev",
+              "host_mean", "vm_host_ratio", "ratio_ci_low", "ratio_ci_high")
+LEVEL_COLS = columns.titles(LEVEL_KEYS)
+FIT_COLS = columns.titles(("benchmark", "metric", "fitted", "slope",
+                           "intercept", "r2"))
 
 
 def _workload_row(ds):
@@ -325,7 +328,7 @@ def _findings_rows(sets, comps):
     where = [(ds["label"], f) for ds in sets for f in ds["findings"]]
     where += [("%s -> %s" % (c["before"], c["after"]), f) for c in comps
               for f in c.get("findings", [])]
-    return [[label, f["Iteration"], f["finding"], f["claim"], f["verdict"],
+    return [[label, f["iteration"], f["finding"], f["claim"], f["verdict"],
              f["statistic"], f["settle"] or ""]
             for label, f in sorted(where, key=lambda w: w[1]["finding"])]
 
@@ -333,44 +336,55 @@ def _findings_rows(sets, comps):
 def _density_rows(sets):
     """The density answer of every workload's headline metrics, the
     number a capacity plan starts from."""
-    return [[ds["label"], row["Iteration"], row["Benchmark"], row["Metric"],
-             row["Threshold"],
-             "n/a" if row["Instances"] is None else "%d%s" % (
-                 row["Instances"], " (extrapolated)"
-                 if row["Extrapolated"] else ""),
-             "n/a" if row["95% low"] is None else row["95% low"],
-             "open" if row["95% high"] is None else row["95% high"],
-             row["How"]] for ds in sets for row in ds["density"]]
+    return [[ds["label"], row["iteration"], row["benchmark"], row["metric"],
+             row["threshold"],
+             "n/a" if row["instances"] is None else "%d%s" % (
+                 row["instances"], " (extrapolated)"
+                 if row["extrapolated"] else ""),
+             "n/a" if row["ci_low"] is None else row["ci_low"],
+             "open" if row["ci_high"] is None else row["ci_high"],
+             row["how"]] for ds in sets for row in ds["density"]]
 
 
-def _dict_table(rows):
-    """{cols, rows} of a list of dicts alike (their first one's keys), or
-    None for none."""
+def _shown(value):
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join("%s→%s" % kv for kv in sorted(value.items())) \
+            or "none"
+    return value
+
+
+def _dict_table(rows, keys):
+    """{cols, rows} of the record's rows (hosts, pinning), or None for
+    none; a key that a row lacks (an older record's table) is left out."""
     if not rows:
         return None
-    cols = list(rows[0])
-    return {"cols": cols, "rows": [[r[c] for c in cols] for r in rows]}
+    keys = [k for k in keys if any(k in r for r in rows)]
+    return {"cols": columns.titles(keys),
+            "rows": [[_shown(r.get(k)) for k in keys] for r in rows]}
 
 
 def _dataset(ds):
-    paper = [r for r in ds["rows"] if metrics.METRICS.get(r["Metric"])
-             and metrics.METRICS[r["Metric"]].summary]
+    paper = [r for r in ds["rows"] if metrics.METRICS.get(r["metric"])
+             and metrics.METRICS[r["metric"]].summary]
     contention = None
     if ds.get("explain") or ds.get("contention"):
-        cols = ["Benchmark", "Active", "Repetitions"] + [
+        keys = ["benchmark", "active", "repetitions"] + [
             key for key, _t, _u in telemetry.FIELDS
             if any(r.get(key) is not None for r in ds["contention"])]
-        contention = {"cols": cols, "rows": [[r.get(c) for c in cols]
-                                             for r in ds["contention"]]}
+        contention = {"cols": columns.titles(keys),
+                      "rows": [[r.get(c) for c in keys]
+                               for r in ds["contention"]]}
     return {
         "label": ds["label"], "errors": ds["errors"],
-        "levels": [[r[c] for c in LEVEL_COLS] for r in paper],
+        "levels": [[r[c] for c in LEVEL_KEYS] for r in paper],
         "explain": ds.get("explain") or [], "contention": contention,
-        "fits": [[f["Benchmark"], f["Metric"], f["Fitted"], f["Slope"],
-                  f["Intercept"], "two levels: no fit"
-                  if f.get("Levels") == 2 else f["R²"]] for f in ds["fits"]],
-        "hosts": _dict_table(ds["hosts"]),
-        "pinning": _dict_table(ds.get("pinning")),
+        "fits": [[f["benchmark"], f["metric"], f["fitted"], f["slope"],
+                  f["intercept"], "two levels: no fit"
+                  if f.get("levels") == 2 else f["r2"]] for f in ds["fits"]],
+        "hosts": _dict_table(ds["hosts"], columns.HOSTS),
+        "pinning": _dict_table(ds.get("pinning"), columns.PINNING),
         "sla": ds["sla"], "notes": ds["notes"]}
 
 
@@ -378,7 +392,7 @@ def page(sets, comps, files):
     """The report's HTML page (templates.PAGE)."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y-%m-%d %H:%M UTC")
-    measured = {r["Benchmark"] for ds in sets for r in ds["rows"]}
+    measured = {r["benchmark"] for ds in sets for r in ds["rows"]}
     return _PAGE.render(
         css=CSS, now=now, files=files, sets=sets, alpha=collect.ALPHA,
         workload_cols=WORKLOAD_COLS, comparison_cols=COMPARISON_COLS,

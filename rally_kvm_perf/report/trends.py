@@ -40,21 +40,21 @@ def points(tasks_results):
     for ds in collect.datasets(tasks_results):
         task = tasks_results[ds["task_index"] - 1]
         for row in ds["rows"]:
-            metric = metrics.METRICS.get(row["Metric"])
+            metric = metrics.METRICS.get(row["metric"])
             if metric is not None and metric.better == metrics.NEUTRAL:
                 continue
             key = (ds["scenario"], ds["optimised"] or "not optimised",
-                   row["Benchmark"], row["Metric"], row["Active"])
+                   row["benchmark"], row["metric"], row["active"])
             out.setdefault(key, []).append({
                 "rank": rank[ds["task_index"]], "task": ds["task"],
-                "when": _when(task), "iteration": row.get("Iteration", 1),
-                "ratio": row.get("VM/host"),
-                "ci_low": row.get("Ratio 95% low"),
-                "ci_high": row.get("Ratio 95% high"),
-                "n": row.get("n") or 0, "vm_mean": row.get("VM mean"),
-                "vm_stddev": row.get("VM stddev"),
-                "host_mean": row.get("Host mean"),
-                "note": row.get("Note")})
+                "when": _when(task), "iteration": row.get("iteration", 1),
+                "ratio": row.get("vm_host_ratio"),
+                "ci_low": row.get("ratio_ci_low"),
+                "ci_high": row.get("ratio_ci_high"),
+                "n": row.get("n") or 0, "vm_mean": row.get("vm_mean"),
+                "vm_stddev": row.get("vm_stddev"),
+                "host_mean": row.get("host_mean"),
+                "note": row.get("note")})
     for series in out.values():
         series.sort(key=lambda p: (p["rank"], p["iteration"]))
     return out
@@ -185,7 +185,8 @@ def _figure(group, title):
     ax.set_ylabel("VM/host (1.0 = parity, below = worse)")
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    if ax.get_legend_handles_labels()[0]:   # no series: no empty legend
+        ax.legend(fontsize=7, loc="best")
     return render._svg(fig)
 
 

@@ -4,9 +4,9 @@ Each function returns dicts for ``Scenario.add_output`` (keys title,
 chart_plugin, data, and optionally description, label, axis_label).
 """
 
+from rally_kvm_perf import columns
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
-from rally_kvm_perf import telemetry
 from rally_kvm_perf.analysis import density
 
 
@@ -188,16 +188,18 @@ def _summary_cells(summary):
             rounded(summary.get("ci_low")), rounded(summary.get("ci_high"))]
 
 
-def _rounded(rows, columns):
-    """Display cells: the only place numbers are rounded."""
-    return [[rounded(row[c]) if not isinstance(row[c], str) else row[c]
-             for c in columns] for row in rows]
+def _table_data(rows, keys):
+    """A display table's data: titles, and cells rounded (the only place
+    numbers are)."""
+    return {"cols": columns.titles(keys),
+            "rows": [[rounded(row[c]) if not isinstance(row[c], str)
+                      else row[c] for c in keys] for row in rows]}
 
 
 def _level_table(bench, result):
     rows = results.level_rows(result, bench, NEUTRAL)
     for row in rows:
-        row["Note"] = row["Note"] or ""
+        row["note"] = row["note"] or ""
     return {"title": LEVEL_TITLE % bench,
             "description": "Per metric and number of active instances. The "
                            "unit of replication is the repetition: n counts "
@@ -219,8 +221,7 @@ def _level_table(bench, result):
                            "'not measurable at this size' at that level: "
                            "'Unmeasured' counts those runs.",
             "chart_plugin": "Table",
-            "data": {"cols": list(results.LEVEL_COLUMNS),
-                     "rows": _rounded(rows, results.LEVEL_COLUMNS)}}
+            "data": _table_data(rows, columns.LEVEL)}
 
 
 def _fit_table(result, benchmarks):
@@ -234,21 +235,20 @@ def _fit_table(result, benchmarks):
                            "paper finds a linear fall of the ratio. The VM "
                            "mean is fitted where there is no ratio.",
             "chart_plugin": "Table",
-            "data": {"cols": list(results.FIT_COLUMNS),
-                     "rows": _rounded(rows, results.FIT_COLUMNS)}}
+            "data": _table_data(rows, columns.FIT)}
 
 
 DENSITY_TITLE = "Density: instances per host at a VM/host threshold"
 
 
 def _density_table(rows):
-    cells = [[row["Benchmark"], row["Metric"], row["Threshold"],
-              "n/a" if row["Instances"] is None else row["Instances"],
-              "n/a" if row["95% low"] is None else row["95% low"],
-              "open" if row["95% high"] is None else row["95% high"],
-              "yes" if row["Extrapolated"] else "no",
-              ", ".join(str(k) for k in row["Levels measured"]),
-              row["How"]] for row in rows]
+    cells = [[row["benchmark"], row["metric"], row["threshold"],
+              "n/a" if row["instances"] is None else row["instances"],
+              "n/a" if row["ci_low"] is None else row["ci_low"],
+              "open" if row["ci_high"] is None else row["ci_high"],
+              "yes" if row["extrapolated"] else "no",
+              ", ".join(str(k) for k in row["levels_measured"]),
+              row["how"]] for row in rows]
     return {"title": DENSITY_TITLE,
             "description": "The most instances a host carries while the "
                            "headline metrics' VM/host ratio stays at or "
@@ -260,7 +260,8 @@ def _density_table(rows):
                            "measured). Beyond the measured levels the "
                            "fitted line is extrapolated, and says so.",
             "chart_plugin": "Table",
-            "data": {"cols": list(density.COLUMNS), "rows": cells}}
+            "data": {"cols": columns.titles(columns.DENSITY),
+                     "rows": cells}}
 
 
 def _overlap_table(result, benchmarks):
@@ -280,8 +281,7 @@ def _overlap_table(result, benchmarks):
                            "Low overlap: the level did not measure "
                            "contention.",
             "chart_plugin": "Table",
-            "data": {"cols": list(results.OVERLAP_COLUMNS),
-                     "rows": _rounded(rows, results.OVERLAP_COLUMNS)}}
+            "data": _table_data(rows, columns.OVERLAP)}
 
 
 def _notes(result, targets, has_baseline, warnings):
@@ -346,161 +346,45 @@ def sweep_additive(result, benchmarks):
              "data": rows}]
 
 
-def pinning_table(report, hypervisors):
+def _shown(value):
+    """A host or pinning cell as a person reads it."""
+    if value is None or value == "":
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join("%s→%s" % kv for kv in sorted(value.items())) \
+            or "none"
+    return value
+
+
+def pinning_table(hosts, pinning):
     """Two tables: the compute hosts (EPT/NPT, facts) and the instances'
-    CPU pinning as their libvirt domains show it. Always both, empty with
-    a reason when the kvm_perf_hypervisors context is not used."""
-    hosts = []
-    for name, entry in sorted((hypervisors or {}).items()):
-        facts = entry.get("facts") or {}
-        ept = entry.get("ept") or {}
-        hosts.append([name, ept.get("feature") or "n/a",
-                      {True: "on", False: "OFF"}.get(ept.get("enabled"),
-                                                     "unknown"),
-                      ept.get("state") or entry.get("error") or "n/a",
-                      facts.get("cpu_model") or "n/a",
-                      facts.get("cpus") or "n/a", facts.get("ram_mb") or "n/a",
-                      facts.get("kernel") or "n/a",
-                      "%s %s" % (entry.get("hypervisor_type") or "",
-                                 entry.get("hypervisor_version") or "")])
-    why = ("" if hypervisors is not None else
+    CPU pinning as their libvirt domains show it, from the record's
+    ``hosts`` and ``pinning`` (results.host_rows, results.pinning_rows).
+    Always both, empty with a reason when the kvm_perf_hypervisors context
+    is not used (``hosts`` None)."""
+    why = ("" if hosts is not None else
            " (empty: the kvm_perf_hypervisors context is not used)")
-    rows = []
-    for inst in (report or {}).get("instances", []):
-        rows.append([inst["instance"], inst["hypervisor"] or "n/a",
-                     inst["domain"] or "n/a",
-                     {True: "yes", False: "no"}.get(inst["pinned"], "n/a"),
-                     ", ".join("%s→%s" % kv for kv in
-                               sorted((inst["vcpupin"] or {}).items()))
-                     or "none",
-                     inst["emulatorpin"] or "none",
-                     inst["runtime_pinned"] or "no"])
-    problems = (report or {}).get("problems", [])
+    pins = [dict(row, emulator=row["emulator"] or "none",
+                 runtime_pinned_to=row["runtime_pinned_to"] or "no")
+            for row in pinning["instances"]]
+    problems = pinning["problems"]
     return [
         {"title": results.HOSTS_TITLE,
          "description": "Two-level paging (EPT on Intel, NPT on AMD) per "
                         "compute host, with the evidence: kvm_intel.ept / "
                         "kvm_amd.npt and the CPU flags." + why,
          "chart_plugin": "Table",
-         "data": {"cols": ["Host", "Feature", "State", "Evidence", "CPU",
-                           "CPUs", "RAM MiB", "Kernel", "Hypervisor"],
-                  "rows": hosts}},
+         "data": {"cols": columns.titles(columns.HOSTS),
+                  "rows": [[_shown(row[k]) for k in columns.HOSTS]
+                           for row in hosts or []]}},
         {"title": results.PINNING_TITLE,
          "description": "Each instance's <vcpupin> (vCPU→host CPUs) and "
                         "<emulatorpin> as its libvirt domain shows them after "
                         "boot (and after runtime pinning). Problems: "
                         + ("; ".join(problems) if problems else "none") + why,
          "chart_plugin": "Table",
-         "data": {"cols": ["Instance", "Hypervisor", "Domain", "Pinned",
-                           "vCPU→CPU", "Emulator", "Runtime pinned to"],
-                  "rows": rows}}]
-
-
-# -- contention telemetry: why the ratio falls --------------------------------
-
-EXPLAIN_TITLE = results.EXPLAIN_TITLE
-
-
-def _pct(value):
-    return "n/a" if value is None else "%.3g%%" % value
-
-
-def contention_lines(record):
-    """Sentences on what explains the curve (record["contention"])."""
-    found = record.get("contention") or {}
-    levels = sorted({r["Active"] for r in record.get("telemetry") or []})
-    lines = []
-    for bench, sat in sorted((found.get("saturation") or {}).items()):
-        if sat:
-            lines.append(
-                "%s: the first resource to saturate is %s: %s %s (>= %g%%) "
-                "at %d instance(s) at once" % (
-                    bench, sat["resource"], telemetry.TITLES[sat["field"]],
-                    _pct(sat["mean"]), sat["threshold"], sat["active"]))
-            continue
-        highest = (found.get("highest") or {}).get(bench) or {}
-        lines.append("%s: no resource saturated%s (highest means: %s)" % (
-            bench, " up to %d instance(s) at once" % max(levels)
-            if levels else "",
-            "; ".join("%s %s at %d" % (telemetry.TITLES[k], _pct(v["mean"]),
-                                       v["active"])
-                      for k, v in sorted(highest.items())) or "none read"))
-    for bench, sat in sorted((found.get("netserver") or {}).items()):
-        if sat:
-            seen = "; ".join(
-                "%s %s" % (_pct(sat.get(key)), what) for key, what in (
-                    ("remote_cpu_pct", "by netperf's remote CPU"),
-                    ("netserver_cpu_busy_pct", "by its own counters"))
-                if sat.get(key) is not None)
-            lines.append(
-                "%s: the netserver saturated before the clients: its CPU "
-                "busy %s at %d instance(s) at once, the clients' %s; from "
-                "there the ratio measures the netserver as much as the "
-                "clients (netserver \"peers\" gives each client its own)"
-                % (bench, seen, sat["active"], _pct(sat["local_cpu_pct"])))
-    for knee in found.get("knees") or []:
-        lines.append(
-            "%s %s: the %s follows one line, then another from %d "
-            "instance(s) at once (slope %.3g then %.3g per instance; "
-            "sup-F test p = %.3g)" % (
-                knee["Benchmark"], knee["Metric"], knee["Of"],
-                knee["Knee at"], knee["Slope before"], knee["Slope after"],
-                knee["p"]))
-    if len(levels) < telemetry.MIN_KNEE_LEVELS:
-        lines.append("knees: not looked for; that needs at least %d levels "
-                     "(this sweep has %d)" % (telemetry.MIN_KNEE_LEVELS,
-                                              len(levels)))
-    elif not found.get("knees"):
-        lines.append("knees: none; every summary metric's curve is "
-                     "described by one straight line (sup-F test, p >= 0.05)")
-    return lines
-
-
-def contention_charts(record):
-    """The contention table, its curves and the sentences that explain
-    the ratios (always the same three charts: empty ones say why)."""
-    rows = record.get("telemetry") or []
-    columns = ["Benchmark", "Active", "Repetitions"] + [
-        key for key, _t, _u in telemetry.FIELDS]
-    table = {"title": results.TELEMETRY_TITLE,
-             "description": "Read in every active instance (/proc/stat, "
-                            "/proc/diskstats, /proc/net/dev) and on its "
-                            "compute host (/proc/stat, /proc/diskstats, "
-                            "the qemu process and vhost threads) just "
-                            "before and just after each run: exact means "
-                            "over the run; netperf's netserver instances "
-                            "(netserver peer or peers) over the same "
-                            "moments. Per repetition the mean over "
-                            "instances (guest, netserver) or domains and "
-                            "hosts (host), "
-                            "then the mean of the repetitions. Columns: "
-                            + "; ".join("%s = %s [%s]" % (k, t, u) for k, t, u
-                                        in telemetry.FIELDS)
-                            + (". Nothing read in this sweep." if not rows
-                               else ""),
-             "chart_plugin": "Table",
-             "data": {"cols": columns, "rows": [
-                 [rounded(r.get(c)) if not isinstance(r.get(c), str)
-                  else r.get(c) for c in columns] for r in rows]}}
-    series = {}
-    for r in rows:
-        for key, _t, unit in telemetry.FIELDS:
-            if unit == "%" and r.get(key) is not None:
-                series.setdefault("%s %s" % (r["Benchmark"], key), []).append(
-                    [r["Active"], rounded(r[key])])
-    lines = {"title": "Contention vs active instances (percentages)",
-             "description": "The percentage columns of the table above, "
-                            "beside the ratio curves: where host CPU or "
-                            "disk near 100%, or steal grows, the ratio "
-                            "falls for that reason.",
-             "chart_plugin": "Lines", "data": sorted(series.items()),
-             "label": "%", "axis_label": AXIS}
-    explain = {"title": EXPLAIN_TITLE,
-               "description": "The first resource whose mean reaches its "
-                              "threshold (%s), and where a ratio curve "
-                              "stops following one fitted line." % ", ".join(
-                                  "%s >= %g%%" % (telemetry.TITLES[k], t)
-                                  for k, t, _w in telemetry.SATURATION),
-               "chart_plugin": "TextArea",
-               "data": contention_lines(record) or ["nothing read"]}
-    return [table, lines, explain]
+         "data": {"cols": columns.titles(columns.PINNING),
+                  "rows": [[_shown(row[k]) for k in columns.PINNING]
+                           for row in pins]}}]

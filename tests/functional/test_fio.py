@@ -30,8 +30,8 @@ def test_fio_sweep_with_its_host_baseline_and_ratios(rally, tmp_path):
     doc = json.load(open(out))
     assert doc["status"] == "complete" and len(doc["runs"]) == 2
     assert doc["parameters"]["fio"]["jobs"] == JOBS
-    rows = {r["Metric"]: r for r in doc["record"]["levels"]
-            if r["Benchmark"] == "fio"}
+    rows = {r["metric"]: r for r in doc["record"]["levels"]
+            if r["benchmark"] == "fio"}
     # every metric of both jobs, measured on both sides, has its ratio,
     # with the repetition as the unit
     for job in JOBS:
@@ -39,8 +39,8 @@ def test_fio_sweep_with_its_host_baseline_and_ratios(rally, tmp_path):
                      "lat_p99_us", "cpu_pct"):
             row = rows["%s_%s" % (job, stem)]
             assert row["n"] == 2, row
-            assert row["Host mean"] and row["Host mean"] > 0, row
-            assert row["VM/host"] and row["VM/host"] > 0, row
+            assert row["host_mean"] and row["host_mean"] > 0, row
+            assert row["vm_host_ratio"] and row["vm_host_ratio"] > 0, row
     notes = "\n".join(aio.table(wl, "Instances, failures and notes"))
     assert "fio 3.33" in notes, notes
     # the compute host's baseline, measured by the context in this task,

@@ -137,10 +137,10 @@ def test_contention_telemetry_beside_the_ratios(smoke):
     for name, wl in aio.workloads(report).items():
         record = results.from_iteration(wl["data"][0])
         rows = record["telemetry"]
-        assert {(r["Benchmark"], r["Active"]) for r in rows} == {
+        assert {(r["benchmark"], r["active"]) for r in rows} == {
             (b, k) for b in record["benchmarks"] for k in (1, 2)}, rows
         for row in rows:
-            assert row["Repetitions"] == 2, row
+            assert row["repetitions"] == 2, row
             for key in ("guest_steal_pct", "guest_iowait_pct",
                         "guest_cpu_busy_pct", "host_cpu_busy_pct",
                         "host_cpu_max_core_pct", "guest_disk_util_pct"):
@@ -156,7 +156,7 @@ def test_contention_telemetry_beside_the_ratios(smoke):
         for row in rows:
             print("  %s k=%d: steal %.1f%% iowait %.1f%% guest busy %.1f%% "
                   "host busy %.1f%% qemu %.1f%% guest disk %.1f%%" % (
-                      row["Benchmark"], row["Active"], row["guest_steal_pct"],
+                      row["benchmark"], row["active"], row["guest_steal_pct"],
                       row["guest_iowait_pct"], row["guest_cpu_busy_pct"],
                       row["host_cpu_busy_pct"], row["qemu_cpu_pct"],
                       row["guest_disk_util_pct"]))
@@ -178,6 +178,10 @@ def test_ept_check_reports_this_machine(smoke):
         # or kvm_amd module, so two-level paging is not on
         assert row["State"] != "on"
         assert "KVM module absent" in row["Evidence"], row
+        # the record holds the same, keyed by identifiers
+        [host] = results.from_iteration(wl["data"][0])["hosts"]
+        assert host["host"] == row["Host"] and host["state"] == row["State"]
+        assert host["evidence"] == row["Evidence"], host
 
 
 def test_reports_show_the_ratio_charts(rally, smoke, tmp_path):
@@ -211,7 +215,7 @@ def test_reports_show_the_ratio_charts(rally, smoke, tmp_path):
         assert f["statistic"] and (f["settle"] or f["verdict"] != "cannot "
                                    "tell"), f
     assert "findings on this cloud" in index
-    assert {(d["Benchmark"], d["Metric"]) for d in doc["density"]} >= {
+    assert {(d["benchmark"], d["metric"]) for d in doc["density"]} >= {
         ("bonnie++", "block_write_kBps"),
         ("netperf:TCP_STREAM", "throughput_mbps")}
     assert "Density: instances per host" in text
@@ -249,6 +253,9 @@ def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
     assert row["vCPU→CPU"] == "0→1", row
     assert row["Emulator"] == "1", row
     assert row["Domain"].startswith("instance-"), row
+    [pin] = results.from_iteration(wl["data"][0])["pinning"]["instances"]
+    assert pin["pinned"] is True and pin["vcpu_to_cpu"] == {"0": "1"}, pin
+    assert pin["domain"] == row["Domain"], pin
 
 
 @pytest.mark.long
@@ -303,7 +310,7 @@ def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
     assert rows and all(r["netserver_cpu_busy_pct"] is not None
                         for r in rows), rows
     # ratios against the peer baseline, in the record at full precision
-    ratios = [r["VM/host"] for r in doc["record"]["levels"]
-              if r["Benchmark"] == "netperf:TCP_RR"
-              and r["Metric"] == "transactions_per_s"]
+    ratios = [r["vm_host_ratio"] for r in doc["record"]["levels"]
+              if r["benchmark"] == "netperf:TCP_RR"
+              and r["metric"] == "transactions_per_s"]
     assert ratios and all(x and x > 0 for x in ratios), ratios

@@ -85,10 +85,11 @@ def test_spread_puts_an_instance_on_each_node_with_its_own_baseline(
     # metric of both levels that gets a ratio has one (netperf's CPU shares
     # and counts get none: a share of all CPUs compares no two machines)
     rows = [r for r in doc["record"]["levels"]
-            if r["Benchmark"].startswith("netperf")
-            and metrics.METRICS[r["Metric"]].better != metrics.NEUTRAL]
-    assert "throughput_mbps" in {r["Metric"] for r in rows}, rows
-    assert rows and all(r["VM/host"] and r["VM/host"] > 0 for r in rows), rows
+            if r["benchmark"].startswith("netperf")
+            and metrics.METRICS[r["metric"]].better != metrics.NEUTRAL]
+    assert "throughput_mbps" in {r["metric"] for r in rows}, rows
+    assert rows and all(r["vm_host_ratio"] and r["vm_host_ratio"] > 0
+                        for r in rows), rows
     # and libvirt on the second node was read over SSH (pinning record)
     pins = {p["instance"]: p for entry in doc["pinning"]
             for p in entry.get("instances", [])}

@@ -82,13 +82,13 @@ def test_volume_backed_fio_sweep_with_its_baseline_on_the_volumes_disk(
     assert doc["status"] == "complete" and len(doc["runs"]) == 2
     assert doc["parameters"]["boot_from_volume"] == {
         "size": 3, "type": VOLUME_TYPE}
-    rows = {r["Metric"]: r for r in doc["record"]["levels"]
-            if r["Benchmark"] == "fio"}
+    rows = {r["metric"]: r for r in doc["record"]["levels"]
+            if r["benchmark"] == "fio"}
     for metric in ("randread_iops", "seqwrite_bw_kBps"):
         row = rows[metric]
         assert row["n"] == 2, row
-        assert row["Host mean"] and row["Host mean"] > 0, row
-        assert row["VM/host"] and row["VM/host"] > 0, row
+        assert row["host_mean"] and row["host_mean"] > 0, row
+        assert row["vm_host_ratio"] and row["vm_host_ratio"] > 0, row
     # the compute host's baseline ran where the volumes live
     baselines = list((rally.home / ".rally" / "kvm_perf" / "baselines")
                      .glob("*.json"))

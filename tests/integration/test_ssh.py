@@ -14,8 +14,8 @@ from rally_kvm_perf.host import runner as host_runner
 
 
 def test_commands_are_quoted_not_interpreted(sshd):
-    runner = host_runner.SSHRunner("127.0.0.1", user="root",
-                                   port=sshd["port"], key_filename=sshd["key"])
+    runner = host_runner.SSHRunner("127.0.0.1", host_runner.Login(
+        "root", key_filename=sshd["key"]), port=sshd["port"])
     try:
         evil = "a b; echo INJECTED $(id -u) `id -u` 'q' \"dq\" > /tmp/x"
         res = runner.run(["printf", "%s\\n", evil], timeout=30)
@@ -37,8 +37,8 @@ def test_a_timeout_stops_the_remote_process_group(sshd, tmp_path):
     """What timed out is really gone on the remote side, children too --
     not left running to disturb the next run."""
     marker = "kvmperf-timeout-%d" % time.monotonic_ns()
-    runner = host_runner.SSHRunner("127.0.0.1", user="root",
-                                   port=sshd["port"], key_filename=sshd["key"])
+    runner = host_runner.SSHRunner("127.0.0.1", host_runner.Login(
+        "root", key_filename=sshd["key"]), port=sshd["port"])
     # a background child and the command itself, both carrying the marker
     script = "sh -c 'sleep 300; : %s' & sleep 300; : %s" % (marker, marker)
     try:
@@ -68,8 +68,8 @@ def test_no_answer_after_the_limit_drops_the_connection(sshd, monkeypatch):
     monkeypatch.setattr(host_runner, "REMOTE_KILL_AFTER_S", 1)
     monkeypatch.setattr(host_runner, "CLIENT_GRACE_S", 1)
     marker = "kvmperf-noanswer-%d" % time.monotonic_ns()
-    runner = host_runner.SSHRunner("127.0.0.1", user="root",
-                                   port=sshd["port"], key_filename=sshd["key"])
+    runner = host_runner.SSHRunner("127.0.0.1", host_runner.Login(
+        "root", key_filename=sshd["key"]), port=sshd["port"])
     try:
         assert runner.run(["true"]).exit_code == 0
         given_up = runner._ssh._client
@@ -124,8 +124,8 @@ def test_known_hosts_refuses_a_host_key_not_filed(sshd, tmp_path):
 
     def run(known_hosts):
         runner = host_runner.SSHRunner(
-            "127.0.0.1", user="root", port=sshd["port"],
-            key_filename=sshd["key"], known_hosts=str(known_hosts),
+            "127.0.0.1", host_runner.Login("root", key_filename=sshd["key"]),
+            port=sshd["port"], known_hosts=str(known_hosts),
             connect_timeout=20)
         try:
             return runner.run(["true"], timeout=30)

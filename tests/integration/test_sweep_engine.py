@@ -64,7 +64,7 @@ def targets(n, cls=Named):
 def tcp(server, duration=1):
     host, port = server
     return engine.Benchmark("netperf:TCP_STREAM", netperf.build_command(
-        "TCP_STREAM", host, port=port, duration=duration))
+        "TCP_STREAM", host, netperf.Options(port=port, duration=duration)))
 
 
 def test_k_runs_start_together_and_overlap(server):
@@ -100,9 +100,9 @@ def test_k_runs_start_together_and_overlap(server):
     assert ov["guest_overlap_fraction"]["min"] > 0.6
     from rally_kvm_perf import results
     [row] = [r for r in results.overlap_rows(res, ["netperf:TCP_STREAM"])
-             if r["Active"] == 3]
-    assert row["Measured in"] == "guests"
-    assert row["Client overlap min"] == ov["overlap_fraction"]["min"]
+             if r["active"] == 3]
+    assert row["measured_in"] == "guests"
+    assert row["client_overlap_min"] == ov["overlap_fraction"]["min"]
     # 2 repetitions of 3 concurrent instances: n = 2, not 6
     cell = res["benchmarks"]["netperf:TCP_STREAM"]["metrics"][
         "throughput_mbps"]["levels"][3]
@@ -145,8 +145,8 @@ def test_a_failing_instance_keeps_the_others(server, tmp_path):
     good_dir = tmp_path / "ok"
     good_dir.mkdir()
     # vm-2 gets a directory that does not exist: bonnie++ fails there only
-    argv = bonnie.build_command(str(good_dir), size_mb=32, force=True,
-                                files=0, user="root", fast=True)
+    argv = bonnie.build_command(str(good_dir), bonnie.Options(
+        size_mb=32, force=True, files=0, user="root", fast=True))
     bad = list(argv)
     bad[bad.index("-d") + 1] = str(tmp_path / "missing")
 
@@ -271,8 +271,8 @@ def test_timer_wraps_each_concurrent_run(server):
 
 def _ssh_targets(sshd, n):
     return [engine.Target("vm-%d" % i, host_runner.SSHRunner(
-        "127.0.0.1", user="root", port=sshd["port"],
-        key_filename=sshd["key"], name="vm-%d" % i), hypervisor="host-a")
+        "127.0.0.1", host_runner.Login("root", key_filename=sshd["key"]),
+        port=sshd["port"], name="vm-%d" % i), hypervisor="host-a")
         for i in range(1, n + 1)]
 
 

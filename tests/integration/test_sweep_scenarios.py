@@ -77,9 +77,9 @@ BONNIE = {"bonnie_size_mb": 64, "bonnie_files": 0, "bonnie_fast": True,
 def bonnie_baseline(tmp_path_factory):
     d = tmp_path_factory.mktemp("host")
     params = baseline.make_params(
-        CONF.kvm_perf, runs=2, bonnie_directory=str(d), bonnie_size_mb=64,
-        bonnie_files=0, bonnie_fast=True, force=True, skip_netperf=True,
-        drop_caches=False)
+        CONF.kvm_perf, runs=2, bonnie_options={
+            "directory": str(d), "size_mb": 64, "files": 0, "fast": True,
+            "force": True}, drop_caches=False)
     path = str(d / "baseline.json")
     baseline.measure(host_runner.LocalRunner(), params, output_path=path)
     return path
@@ -319,8 +319,7 @@ FIO = {"fio_jobs": ["randread", "seqwrite"], "fio_size_mb": 16,
 def fio_baseline(tmp_path_factory):
     d = tmp_path_factory.mktemp("fio-host")
     params = baseline.make_params(
-        CONF.kvm_perf, runs=2, skip_bonnie=True, skip_netperf=True,
-        drop_caches=False, fio_options={
+        CONF.kvm_perf, runs=2, drop_caches=False, fio_options={
             "directory": str(d), "jobs": FIO["fio_jobs"],
             "size_mb": FIO["fio_size_mb"], "runtime": FIO["fio_runtime"],
             "ramp_time": FIO["fio_ramp_time"],
@@ -382,15 +381,15 @@ def test_five_levels_are_judged_for_a_knee(sshd, tmp_path, fio_baseline):
     out = outputs(scen)
     record = json.loads(out["kvm-perf results record (JSON, full "
                             "precision)"]["data"][0])
-    assert [r["Active"] for r in record["telemetry"]] == [1, 2, 3, 4, 5]
+    assert [r["active"] for r in record["telemetry"]] == [1, 2, 3, 4, 5]
     explain = out["Why the ratio falls: saturation and knees"]["data"]
     assert not any("not looked for" in line for line in explain), explain
     knees = record["contention"]["knees"]
     # judged: either a knee with its sup-F test, or "none" said
     assert knees or any(line.startswith("knees: none") for line in explain)
     for k in knees:
-        assert k["Benchmark"] == "fio" and 3 <= k["Knee at"] <= 4
-        assert 0 <= k["p"] < 0.05
+        assert k["benchmark"] == "fio" and 3 <= k["knee_at"] <= 4
+        assert 0 <= k["p_value"] < 0.05
 
 
 def test_fio_baseline_of_other_parameters_is_refused_before_booting(
@@ -1048,9 +1047,9 @@ def local_netserver():
 def test_netperf_sweep_against_a_netserver(sshd, tmp_path, local_netserver):
     host, port = local_netserver
     params = baseline.make_params(
-        CONF.kvm_perf, runs=2, skip_bonnie=True, drop_caches=False,
-        netserver="%s:%d" % (host, port), tests=["TCP_STREAM", "TCP_RR"],
-        duration=1, cpu=True)
+        CONF.kvm_perf, runs=2, drop_caches=False, netperf_options={
+            "netserver": "%s:%d" % (host, port),
+            "tests": ["TCP_STREAM", "TCP_RR"], "duration": 1, "cpu": True})
     path = str(tmp_path / "net-baseline.json")
     baseline.measure(host_runner.LocalRunner(), params, output_path=path)
     nova = fakes.FakeNova()
@@ -1089,8 +1088,8 @@ def private_loopback_baseline(tmp_path_factory):
     netserver on loopback."""
     path = str(tmp_path_factory.mktemp("netbase") / "net-baseline.json")
     params = baseline.make_params(
-        CONF.kvm_perf, runs=1, skip_bonnie=True, drop_caches=False,
-        tests=["TCP_STREAM"], duration=1)
+        CONF.kvm_perf, runs=1, drop_caches=False, netperf_options={
+            "tests": ["TCP_STREAM"], "duration": 1})
     baseline.measure(host_runner.LocalRunner(), params, output_path=path)
     return path
 
@@ -1101,8 +1100,9 @@ def test_netperf_baseline_without_cpu_is_refused(sshd, tmp_path,
     without it has no host side for the CPU columns."""
     host, port = local_netserver
     params = baseline.make_params(
-        CONF.kvm_perf, runs=1, skip_bonnie=True, drop_caches=False,
-        netserver="%s:%d" % (host, port), tests=["TCP_STREAM"], duration=1)
+        CONF.kvm_perf, runs=1, drop_caches=False, netperf_options={
+            "netserver": "%s:%d" % (host, port), "tests": ["TCP_STREAM"],
+            "duration": 1})
     path = str(tmp_path / "no-cpu.json")
     baseline.measure(host_runner.LocalRunner(), params, output_path=path)
     nova = fakes.FakeNova()
@@ -1326,8 +1326,8 @@ def test_contexts_give_flavor_pinning_hook_and_baselines(
     record = json.loads(out["kvm-perf results record (JSON, full "
                             "precision)"]["data"][0])
     [row] = record["telemetry"]
-    assert row["Benchmark"] == "bonnie++" and row["Active"] == 2
-    assert row["Repetitions"] == 1
+    assert row["benchmark"] == "bonnie++" and row["active"] == 2
+    assert row["repetitions"] == 1
     for key in ("guest_cpu_busy_pct", "guest_iowait_pct", "guest_steal_pct",
                 "host_cpu_busy_pct", "host_cpu_max_core_pct"):
         assert row[key] is not None and 0 <= row[key] <= 100, key

@@ -161,17 +161,17 @@ def test_non_text_raises_parse_error_only(value):
 
 
 def test_build_command_defaults_to_twice_the_ram():
-    argv = bonnie.build_command("/var/lib/nova/instances", machine_ram_mb=2048,
-                                user="root")
+    argv = bonnie.build_command("/var/lib/nova/instances",
+                                bonnie.Options(user="root"),
+                                machine_ram_mb=2048)
     assert argv == ["bonnie++", "-d", "/var/lib/nova/instances", "-s", "4096",
                     "-r", "2048", "-u", "root", "-q"]
 
 
 def test_build_command_all_options():
-    argv = bonnie.build_command("/data", size_mb=8192, ram_mb=4096,
-                                files="16:100000:16:64", user="nobody",
-                                machine_name="vm-1", fast=True,
-                                chunk_size=8192, extra_args=["-b"])
+    argv = bonnie.build_command("/data", bonnie.Options(
+        size_mb=8192, ram_mb=4096, files="16:100000:16:64", user="nobody",
+        machine_name="vm-1", fast=True, chunk_size=8192, extra_args=["-b"]))
     assert argv == ["bonnie++", "-d", "/data", "-s", "8192:8192", "-r", "4096",
                     "-n", "16:100000:16:64", "-u", "nobody", "-m", "vm-1",
                     "-f", "-q", "-b"]
@@ -179,10 +179,12 @@ def test_build_command_all_options():
 
 def test_size_below_twice_ram_is_refused_unless_forced():
     with pytest.raises(exceptions.InvalidArgument) as e:
-        bonnie.build_command("/data", size_mb=64, machine_ram_mb=2048)
+        bonnie.build_command("/data", bonnie.Options(size_mb=64),
+                             machine_ram_mb=2048)
     assert "twice the RAM" in str(e.value) and "4096" in str(e.value)
-    argv = bonnie.build_command("/data", size_mb=64, machine_ram_mb=2048,
-                                force=True)
+    argv = bonnie.build_command("/data", bonnie.Options(size_mb=64,
+                                                        force=True),
+                                machine_ram_mb=2048)
     # bonnie++ itself refuses size < 2 x -r, so it is told half the size
     assert argv[argv.index("-s") + 1] == "64" and argv[argv.index("-r") + 1] == "32"
 
@@ -202,7 +204,8 @@ def test_size_below_twice_ram_is_refused_unless_forced():
 ])
 def test_build_command_rejects_bad_arguments(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
-        bonnie.build_command(**kwargs)
+        directory = kwargs.pop("directory")
+        bonnie.build_command(directory, bonnie.Options(**kwargs))
     assert message in str(e.value)
 
 
@@ -235,8 +238,10 @@ def test_direct_io_without_fast_mode_is_refused_naming_why():
     # bonnie++'s per-character tests write a byte at a time, which O_DIRECT
     # refuses: 2.00a ended every such run with "Can't write() - disk full?"
     with pytest.raises(exceptions.InvalidArgument, match="-D .*fast mode"):
-        bonnie.build_command("/var/tmp", size_mb=64, extra_args=["-D"])
-    argv = bonnie.build_command("/var/tmp", size_mb=64, fast=True,
-                                extra_args=["-D"])
+        bonnie.build_command("/var/tmp", bonnie.Options(size_mb=64,
+                                                        extra_args=["-D"]))
+    argv = bonnie.build_command("/var/tmp", bonnie.Options(
+        size_mb=64, fast=True, extra_args=["-D"]))
     assert argv[-2:] == ["-q", "-D"] and "-f" in argv
-    assert "-D" not in bonnie.build_command("/var/tmp", size_mb=64)
+    assert "-D" not in bonnie.build_command("/var/tmp",
+                                            bonnie.Options(size_mb=64))

@@ -174,10 +174,10 @@ def test_level_intervals_cover_the_truth_95_percent(n, cv):
 def _row(values):
     """A level row as the record holds it, from a level's per-repetition
     values (the unit of replication)."""
-    return {"Benchmark": "bonnie++", "Metric": "block_write_kBps",
-            "Active": 2, "n": len(values),
-            "VM mean": float(numpy.mean(values)),
-            "VM stddev": float(numpy.std(values, ddof=1)), "VM/host": None}
+    return {"benchmark": "bonnie++", "metric": "block_write_kBps",
+            "active": 2, "n": len(values),
+            "vm_mean": float(numpy.mean(values)),
+            "vm_stddev": float(numpy.std(values, ddof=1)), "vm_host_ratio": None}
 
 
 @pytest.mark.parametrize("n", [3, 5, 10])
@@ -291,9 +291,9 @@ def _ratio_gate_outcomes(true_ratio, n, cv, limit=0.6, draws=1000, seed=3):
             reps, {"h": {"bonnie++": {"block_write_kBps": list(host[d])}}},
             "bonnie++", "block_write_kBps", 1)
         ratio = cell["ratio"]
-        row = {"VM/host": ratio["ratio"], "Ratio 95% low": ratio["ci_low"],
-               "Ratio 95% high": ratio["ci_high"],
-               "Note": ratio.get("ci_note")}
+        row = {"vm_host_ratio": ratio["ratio"], "ratio_ci_low": ratio["ci_low"],
+               "ratio_ci_high": ratio["ci_high"],
+               "note": ratio.get("ci_note")}
         gate = sla.SLA.get("kvm_perf_ratio")({"block_write_kBps": limit})
         found = gate._judge("level 1", row, limit)
         if not found:
@@ -337,18 +337,18 @@ def _fitted_curve(bench, ratios_by_rep):
     levels = []
     for k in range(reps.shape[1]):
         s = stats.summarize(list(reps[:, k]), keep_samples=False)
-        levels.append({"Benchmark": bench, "Metric": "throughput_mbps",
-                       "Active": k + 1, "VM/host": s["mean"],
-                       "Ratio 95% low": s["ci_low"],
-                       "Ratio 95% high": s["ci_high"]})
-    fit = stats.linear_fit([r["Active"] for r in levels],
-                           [r["VM/host"] for r in levels])
-    fits = [{"Benchmark": bench, "Metric": "throughput_mbps",
-             "Fitted": "ratio", "Slope": fit["slope"],
-             "Intercept": fit["intercept"],
-             "Slope std err": fit["slope_stderr"], "Levels": fit["n"],
-             "Slope 95% low": fit["slope_ci_low"],
-             "Slope 95% high": fit["slope_ci_high"]}]
+        levels.append({"benchmark": bench, "metric": "throughput_mbps",
+                       "active": k + 1, "vm_host_ratio": s["mean"],
+                       "ratio_ci_low": s["ci_low"],
+                       "ratio_ci_high": s["ci_high"]})
+    fit = stats.linear_fit([r["active"] for r in levels],
+                           [r["vm_host_ratio"] for r in levels])
+    fits = [{"benchmark": bench, "metric": "throughput_mbps",
+             "fitted": "ratio", "slope": fit["slope"],
+             "intercept": fit["intercept"],
+             "slope_stderr": fit["slope_stderr"], "levels": fit["n"],
+             "slope_ci_low": fit["slope_ci_low"],
+             "slope_ci_high": fit["slope_ci_high"]}]
     return levels, fits
 
 
@@ -390,8 +390,8 @@ def test_density_interval_holds_the_true_answer():
         levels, fits = _fitted_curve(
             "netperf:TCP_STREAM",
             1.001 - 0.05 * k + rng.normal(0, 0.03, (5, 8)))
-        found = density.answer([(r["Active"], r["VM/host"],
-                                 r["Ratio 95% low"], r["Ratio 95% high"])
+        found = density.answer([(r["active"], r["vm_host_ratio"],
+                                 r["ratio_ci_low"], r["ratio_ci_high"])
                                 for r in levels], 0.8)
         high = 99 if found["high"] is None else found["high"]
         held += found["low"] <= 4 <= high

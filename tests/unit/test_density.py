@@ -3,6 +3,7 @@ extrapolated beyond them, never reached, and no answer at all."""
 
 import pytest
 
+from rally_kvm_perf import columns
 from rally_kvm_perf.analysis import density
 
 
@@ -63,17 +64,17 @@ def test_threshold_is_the_users():
 
 
 def test_rows_from_a_record_take_the_headline_metrics():
-    levels = [{"Benchmark": "netperf:TCP_STREAM", "Metric": name,
-               "Active": k, "VM/host": r, "Ratio 95% low": r - 0.01,
-               "Ratio 95% high": r + 0.01}
+    levels = [{"benchmark": "netperf:TCP_STREAM", "metric": name,
+               "active": k, "vm_host_ratio": r, "ratio_ci_low": r - 0.01,
+               "ratio_ci_high": r + 0.01}
               for name in ("throughput_mbps", "local_cpu_pct")
               for k, r in ((1, 0.9), (2, 0.7))]
-    fits = [{"Benchmark": "netperf:TCP_STREAM", "Metric": "throughput_mbps",
-             "Fitted": "ratio", "Slope": -0.2, "Intercept": 1.1}]
+    fits = [{"benchmark": "netperf:TCP_STREAM", "metric": "throughput_mbps",
+             "fitted": "ratio", "slope": -0.2, "intercept": 1.1}]
     [row] = density.rows(levels, fits, threshold=0.8)
-    assert row["Metric"] == "throughput_mbps" and row["Instances"] == 1
-    assert row["Levels measured"] == [1, 2] and row["Threshold"] == 0.8
-    assert set(row) == set(density.COLUMNS)
+    assert row["metric"] == "throughput_mbps" and row["instances"] == 1
+    assert row["levels_measured"] == [1, 2] and row["threshold"] == 0.8
+    assert set(row) == set(columns.DENSITY)
 
 
 def test_no_ratio_no_answer():

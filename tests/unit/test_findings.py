@@ -13,16 +13,16 @@ HOLDS, FAILS, UNSURE = findings.HOLDS, findings.FAILS, findings.UNSURE
 def curve(bench, metric, ratios, half=0.02):
     """Level rows and the fit row of one ratio curve, the fit computed as
     the sweep computes it."""
-    levels = [{"Benchmark": bench, "Metric": metric, "Active": k,
-               "VM/host": r, "Ratio 95% low": r - half,
-               "Ratio 95% high": r + half}
+    levels = [{"benchmark": bench, "metric": metric, "active": k,
+               "vm_host_ratio": r, "ratio_ci_low": r - half,
+               "ratio_ci_high": r + half}
               for k, r in enumerate(ratios, 1)]
     fit = stats.linear_fit(list(range(1, len(ratios) + 1)), ratios)
-    fits = [{"Benchmark": bench, "Metric": metric, "Fitted": "ratio",
-             "Slope": fit["slope"], "Intercept": fit["intercept"],
-             "Slope std err": fit["slope_stderr"], "Levels": fit["n"],
-             "Slope 95% low": fit["slope_ci_low"],
-             "Slope 95% high": fit["slope_ci_high"]}]
+    fits = [{"benchmark": bench, "metric": metric, "fitted": "ratio",
+             "slope": fit["slope"], "intercept": fit["intercept"],
+             "slope_stderr": fit["slope_stderr"], "levels": fit["n"],
+             "slope_ci_low": fit["slope_ci_low"],
+             "slope_ci_high": fit["slope_ci_high"]}]
     return levels, fits
 
 
@@ -86,12 +86,12 @@ def test_udp_steeper_than_tcp():
 
 
 def test_cpu_within_ten_percent_at_every_level():
-    rows = [{"Benchmark": "bonnie++", "Metric": name, "Active": k,
-             "VM/host": 0.97, "Ratio 95% low": 0.95, "Ratio 95% high": 0.99}
+    rows = [{"benchmark": "bonnie++", "metric": name, "active": k,
+             "vm_host_ratio": 0.97, "ratio_ci_low": 0.95, "ratio_ci_high": 0.99}
             for name in metrics.PAPER_CPU for k in (1, 2)]
     assert findings.cpu(rows)["verdict"] == HOLDS
-    rows[-1] = dict(rows[-1], **{"VM/host": 0.55, "Ratio 95% low": 0.5,
-                                 "Ratio 95% high": 0.6})
+    rows[-1] = dict(rows[-1], **{"vm_host_ratio": 0.55, "ratio_ci_low": 0.5,
+                                 "ratio_ci_high": 0.6})
     verdict = findings.cpu(rows)
     assert verdict["verdict"] == FAILS and "0.55 [0.5, 0.6] at 2" in \
         verdict["statistic"]

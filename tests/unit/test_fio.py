@@ -122,8 +122,9 @@ def test_outputs_merges_the_jobs():
 
 
 def test_command_runs_the_jobs_one_after_the_other_and_removes_its_file():
-    argv = fio.build_command("/var/tmp", jobs=["randread", "seqwrite"],
-                             size_mb=64, runtime=2, ramp_time=1, iodepth=8)
+    argv = fio.build_command(fio.Options(
+        "/var/tmp", jobs=["randread", "seqwrite"], size_mb=64, runtime=2,
+        ramp_time=1, iodepth=8))
     assert argv[0] == "fio"
     assert "--output-format=json" in argv and "--direct=1" in argv
     assert "--time_based" in argv and "--runtime=2" in argv
@@ -137,7 +138,8 @@ def test_command_runs_the_jobs_one_after_the_other_and_removes_its_file():
 
 
 def test_extra_args_are_global_options():
-    argv = fio.build_command("/var/tmp", extra_args=["--numjobs=2"])
+    argv = fio.build_command(fio.Options("/var/tmp",
+                                         extra_args=["--numjobs=2"]))
     assert argv.index("--numjobs=2") < argv.index("--name=randread")
 
 
@@ -158,4 +160,4 @@ def test_extra_args_are_global_options():
 def test_bad_arguments_are_named(kwargs, match):
     kwargs.setdefault("directory", "/var/tmp")
     with pytest.raises(exceptions.InvalidArgument, match=match):
-        fio.build_command(**kwargs)
+        fio.build_command(fio.Options(**kwargs))

@@ -241,9 +241,9 @@ def test_skew_and_overlap_come_from_the_guests_own_times():
     assert ov["clock_uncertainty_s"] == 0.08
     from rally_kvm_perf import results
     [row] = results.overlap_rows(res, ["bonnie++"])
-    assert row["Measured in"] == "guests"
-    assert row["Start skew max s"] == pytest.approx(3.0)
-    assert row["Client start skew max s"] == 0.0
+    assert row["measured_in"] == "guests"
+    assert row["start_skew_max_s"] == pytest.approx(3.0)
+    assert row["client_start_skew_max_s"] == 0.0
 
 
 def test_aggregate_of_level_k_needs_all_k_instances():
@@ -263,8 +263,8 @@ def test_aggregate_of_level_k_needs_all_k_instances():
     from rally_kvm_perf import results
     [row] = results.level_rows(sweep.analyze(runs, HOST), "bonnie++",
                                neutral=("block_write_cpu_pct",))
-    assert row["Active"] == 3 and row["Aggregate mean"] is None, row
-    assert "aggregate: no repetition in which all 3 instances" in row["Note"]
+    assert row["active"] == 3 and row["aggregate_mean"] is None, row
+    assert "aggregate: no repetition in which all 3 instances" in row["note"]
 
 
 def test_no_interval_that_cannot_be_true():

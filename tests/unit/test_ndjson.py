@@ -3,9 +3,13 @@ them with their metadata, a failed run stays in as its error."""
 
 import json
 
+import pytest
+
+from rally_kvm_perf import columns
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.report import ndjson
+from rally_kvm_perf.task import charts
 
 RUNS = [{"benchmark": "bonnie++", "level": 1, "repetition": r,
          "instances": [{"instance": "vm-a", "hypervisor": "compute-1",
@@ -36,14 +40,44 @@ PINS = {"title": results.PINNING_TITLE, "chart_plugin": "Table", "data": {
               "4-5", ""]]}}
 
 
-def _task():
+# what the kvm_perf_hypervisors context and libvirt said (the same as the
+# display tables above)
+HYPERVISORS = {"compute-1": {
+    "ept": {"feature": "EPT", "enabled": True, "state": "kvm_intel.ept=Y"},
+    "facts": {"cpu_model": "Xeon", "cpus": 32, "ram_mb": 128000,
+              "kernel": "6.1.0-28-amd64"},
+    "hypervisor_type": "QEMU", "hypervisor_version": 7002000}}
+PINNING = {"instances": [{
+    "instance": "vm-a", "hypervisor": "compute-1",
+    "domain": "instance-00000001", "pinned": True,
+    "vcpupin": {"0": "4", "1": "5"}, "emulatorpin": "4-5",
+    "runtime_pinned": None}], "problems": []}
+
+
+def _schema_1(record):
+    """The record as rally-kvm-perf wrote it before schema 2: rows keyed
+    by the display titles, no hosts or pinning (the tables had them)."""
+    old = {k: v for k, v in record.items() if k not in ("hosts", "pinning")}
+    old["schema"] = results.SCHEMA_1
+    for key in ("levels", "fits", "overlap", "telemetry", "density"):
+        old[key] = [{columns.TITLES.get(k, k): v for k, v in row.items()}
+                    for row in record[key]]
+    return old
+
+
+def _task(schema_1=False):
     runs = RUNS + [FAILED]
     result = analysis.analyze(runs, {"compute-1": {"bonnie++": {
         "block_write_kBps": [100000.0, 100010.0, 99990.0]}}})
-    record = results.build(result, ["bonnie++"], notes=[
-        "tools in the instances: bonnie++ 2.00a, netperf 2.7.0"],
-        runs=runs, parameters=PARAMETERS)
-    complete = [HOSTS, PINS, results.to_chart(record)]
+    record = results.build(result, ["bonnie++"], runs, results.About(
+        notes=["tools in the instances: bonnie++ 2.00a, netperf 2.7.0"],
+        parameters=PARAMETERS, hosts=results.host_rows(HYPERVISORS),
+        pinning=results.pinning_rows(PINNING)))
+    if schema_1:
+        complete = [HOSTS, PINS, results.to_chart(_schema_1(record))]
+    else:
+        complete = charts.pinning_table(record["hosts"], record["pinning"]) \
+            + [results.to_chart(record)]
     return {"uuid": "task-1", "created_at": "2026-11-27T10:00:00",
             "subtasks": [{"title": "pinned", "workloads": [{
                 "name": "KVMPerf.bonnie", "args": {"password": "hunter2"},
@@ -68,8 +102,10 @@ def test_the_record_keeps_every_sample_at_full_precision():
         "hw:cpu_policy": "dedicated"}
 
 
-def test_bulk_ndjson_alternates_actions_and_documents_with_metadata():
-    text = ndjson.bulk([_task()])
+@pytest.mark.parametrize("schema_1", [False, True])
+def test_bulk_ndjson_alternates_actions_and_documents_with_metadata(
+        schema_1):
+    text = ndjson.bulk([_task(schema_1)])
     lines = text.splitlines()
     assert text.endswith("\n") and len(lines) == 2 * 7   # 3x2 values, 1 error
     actions, docs = lines[0::2], [json.loads(x) for x in lines[1::2]]
@@ -82,7 +118,10 @@ def test_bulk_ndjson_alternates_actions_and_documents_with_metadata():
     assert first["optimised"] == "pinned flavor"
     assert first["compute_host"]["state"] == "on"
     assert first["compute_host"]["kernel"] == "6.1.0-28-amd64"
-    assert first["pinning"]["vcpu_to_cpu"] == "0→4 1→5"
+    # the record's map of vCPU to host CPUs; an older task's table cell
+    assert first["pinning"]["vcpu_to_cpu"] == (
+        "0→4 1→5" if schema_1 else {"0": "4", "1": "5"})
+    assert first["pinning"]["pinned"] == ("yes" if schema_1 else True)
     assert first["parameters"]["flavor"]["extra_specs"] == {
         "hw:cpu_policy": "dedicated"}
     assert first["tools"] == "bonnie++ 2.00a, netperf 2.7.0"

@@ -195,16 +195,16 @@ def test_non_text_raises_parse_error_only(value):
 
 
 def test_build_tcp_stream():
-    assert netperf.build_command("TCP_STREAM", "10.0.0.5", port=12865,
-                                 duration=60) == [
+    assert netperf.build_command("TCP_STREAM", "10.0.0.5", netperf.Options(
+        port=12865, duration=60)) == [
         "netperf", "-H", "10.0.0.5", "-t", "TCP_STREAM", "-p", "12865",
         "-l", "60"]
 
 
 def test_build_udp_stream_with_message_size_confidence_and_data_port():
-    argv = netperf.build_command("udp_stream", "host-a", duration=30,
-                                 message_size=1472, confidence=(99, 5),
-                                 cpu=True, data_port=12866)
+    argv = netperf.build_command("udp_stream", "host-a", netperf.Options(
+        duration=30, message_size=1472, confidence=(99, 5), cpu=True,
+        data_port=12866))
     # -R 1: routed netservers too (netperf's UDP default is SO_DONTROUTE)
     assert argv == ["netperf", "-H", "host-a", "-t", "UDP_STREAM", "-l", "30",
                     "-I", "99,5", "-i", "10,3", "-c", "-C", "--", "-m",
@@ -212,8 +212,8 @@ def test_build_udp_stream_with_message_size_confidence_and_data_port():
 
 
 def test_build_tcp_rr_asks_for_latency_percentiles():
-    argv = netperf.build_command("TCP_RR", "::1", duration=10,
-                                 request_size=64, response_size=1024)
+    argv = netperf.build_command("TCP_RR", "::1", netperf.Options(
+        duration=10, request_size=64, response_size=1024))
     assert argv[-4:-2] == ["-r", "64,1024"]
     assert argv[-2] == "-k"
     for selector in ("P50_LATENCY", "P90_LATENCY", "P99_LATENCY",
@@ -236,7 +236,8 @@ def test_build_tcp_rr_asks_for_latency_percentiles():
 ])
 def test_build_rejects_bad_arguments(kwargs, message):
     with pytest.raises(exceptions.InvalidArgument) as e:
-        netperf.build_command(**kwargs)
+        test, host = kwargs.pop("test"), kwargs.pop("host")
+        netperf.build_command(test, host, netperf.Options(**kwargs))
     assert message in str(e.value)
 
 

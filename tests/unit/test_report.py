@@ -8,12 +8,12 @@ from rally_kvm_perf.report import render
 
 
 def row(bench, metric, k, mean, sd, n, ratio=None):
-    return {"Benchmark": bench, "Metric": metric, "Active": k, "n": n,
-            "Unmeasured": 0, "VM mean": mean, "VM stddev": sd,
-            "VM 95% low": None, "VM 95% high": None, "Host mean": None,
-            "Host stddev": None, "Host 95% low": None, "Host 95% high": None,
-            "VM/host": ratio, "Ratio 95% low": None, "Ratio 95% high": None,
-            "Iteration": 1}
+    return {"benchmark": bench, "metric": metric, "active": k, "n": n,
+            "unmeasured": 0, "vm_mean": mean, "vm_stddev": sd,
+            "vm_ci_low": None, "vm_ci_high": None, "host_mean": None,
+            "host_stddev": None, "host_ci_low": None, "host_ci_high": None,
+            "vm_host_ratio": ratio, "ratio_ci_low": None, "ratio_ci_high": None,
+            "iteration": 1}
 
 
 def ds(label, rows):
@@ -75,7 +75,7 @@ def test_compare_pairs_iteration_with_iteration():
     def two(label, first, second):
         r1 = row("bonnie++", "block_write_kBps", 1, first, 5.0, 10, 0.7)
         r2 = dict(row("bonnie++", "block_write_kBps", 1, second, 5.0, 10,
-                      0.7), Iteration=2)
+                      0.7), iteration=2)
         return ds(label, [r1, r2])
     rows = collect.compare(two("b", 100.0, 200.0), two("a", 110.0, 180.0))
     assert [(r["iteration"], r["before"], r["after"]) for r in rows] == [
@@ -118,10 +118,10 @@ def test_fig2_plots_the_papers_vm_over_host_cpu():
     paper's Fig. 2 plots VM CPU% / host CPU%: the inverse, interval
     inverted and swapped."""
     r = dict(row("bonnie++", "block_write_cpu_pct", 2, 40.0, 2.0, 10, 0.5),
-             **{"Ratio 95% low": 0.4, "Ratio 95% high": 0.625})
+             **{"ratio_ci_low": 0.4, "ratio_ci_high": 0.625})
     [(k, value, low, high)] = render._points([r], "bonnie++",
                                              "block_write_cpu_pct",
-                                             "VM/host", invert=True)
+                                             "vm_host_ratio", invert=True)
     assert (k, value) == (2, 2.0)
     assert (low, high) == (pytest.approx(1.6), pytest.approx(2.5))
     assert "VM CPU% / host CPU%" in render.FIGURES[0][1]
@@ -137,8 +137,8 @@ def test_times_above_one_draw_each_iteration_with_its_own_bars():
     def two(label, ratios):
         return dict(ds(label, [
             dict(row("bonnie++", "block_write_kBps", k, 100.0 * r, 5.0, 5,
-                     r), Iteration=i,
-                 **{"Ratio 95% low": r - 0.05, "Ratio 95% high": r + 0.05})
+                     r), iteration=i,
+                 **{"ratio_ci_low": r - 0.05, "ratio_ci_high": r + 0.05})
             for i, per in enumerate(ratios, 1)
             for k, r in per]), fits=[])
     sets = [two("w", [[(1, 0.9), (2, 0.8)], [(1, 0.7), (2, 0.6)]])]
@@ -198,12 +198,12 @@ def test_ratios_csv_keeps_full_precision_from_the_record():
 def _fio_task(telemetry_rows, explain):
     from rally_kvm_perf import results
     levels = [dict(row("fio", metric, k, 1000.0 / k, 10.0, 3, 0.9 / k),
-                   **{"Host mean": 1000.0})
+                   **{"host_mean": 1000.0})
               for metric in ("randread_iops", "seqwrite_bw_kBps",
                              "randread_lat_p99_us")
               for k in (1, 2)]
     for r in levels:
-        r.pop("Iteration")
+        r.pop("iteration")
     record = {"schema": results.SCHEMA, "benchmarks": ["fio"],
               "levels": levels, "fits": [], "overlap": [], "failures": [],
               "notes": [], "telemetry": telemetry_rows}
@@ -217,7 +217,7 @@ def _fio_task(telemetry_rows, explain):
 
 
 def test_report_shows_fio_figures_and_why_the_ratio_falls():
-    tel = [{"Benchmark": "fio", "Active": k, "Repetitions": 3,
+    tel = [{"benchmark": "fio", "active": k, "repetitions": 3,
             "guest_steal_pct": 1.5 * k, "host_cpu_busy_pct": 40.0 * k}
            for k in (1, 2)]
     html = render.build(_fio_task(tel, [
@@ -300,20 +300,21 @@ def test_report_says_how_many_instances_a_host_carries():
     # 0.85 at 2 (shown above 0.8), 0.70 at 3 (shown below)
     assert row[3:6] == [2, 2, 2], row
     # the task's threshold reaches the record, and the report reads it
-    assert [r["Instances"] for r in results.build(
-        result, ["bonnie++"], density_threshold=0.9)["density"]
-        if r["Metric"] == "block_write_kBps"] == [1]
+    assert [r["instances"] for r in results.build(
+        result, ["bonnie++"],
+        about=results.About(density_threshold=0.9))["density"]
+        if r["metric"] == "block_write_kBps"] == [1]
     record = results.build(result, ["bonnie++"])
     complete.append(results.to_chart(record))
-    assert [r["Instances"] for r in record["density"]
-            if r["Metric"] == "block_write_kBps"] == [2]
+    assert [r["instances"] for r in record["density"]
+            if r["metric"] == "block_write_kBps"] == [2]
     files = render.build([_bonnie_task(complete)])
     html = files["index.html"]
     # at the top: before the figures
     assert 0 < html.index("How many instances a host carries") < \
         html.index("figures, redrawn")
     dense = json.loads(files["ratios.json"])["density"]
-    assert {(r["Metric"], r["Instances"]) for r in dense} >= {
+    assert {(r["metric"], r["instances"]) for r in dense} >= {
         ("block_write_kBps", 2)}
     # the paper's findings judged above it: the disk's with 3 levels
     # cannot tell (linearity needs 5), and says what would settle it

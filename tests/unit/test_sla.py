@@ -30,11 +30,11 @@ def check(name, config, *fixtures):
 
 def test_recorded_values_are_what_the_tests_below_assume():
     from rally_kvm_perf import results
-    rows = {(r["Benchmark"], r["Metric"], r["Active"]): r
+    rows = {(r["benchmark"], r["metric"], r["active"]): r
             for r in results.iteration_levels(load(NETPERF))}
     tcp = "netperf:TCP_STREAM"
-    assert rows[(tcp, "throughput_mbps", 1)]["VM/host"] == 0.9631
-    assert rows[(tcp, "throughput_mbps", 2)]["VM/host"] == 0.7141
+    assert rows[(tcp, "throughput_mbps", 1)]["vm_host_ratio"] == 0.9631
+    assert rows[(tcp, "throughput_mbps", 2)]["vm_host_ratio"] == 0.7141
 
 
 @pytest.mark.parametrize("config, passed, detail", [

@@ -207,11 +207,11 @@ def test_a_netserver_saturated_before_its_clients_is_said():
     (netperf's remote CPU) is saturated and the clients' is not, the
     ratio measures the netserver: the contention lines say so."""
     from rally_kvm_perf import results
-    from rally_kvm_perf.task import charts
+    from rally_kvm_perf.task import contention_charts
 
     def rows(remote, local):
-        return [{"Benchmark": "netperf:TCP_STREAM", "Metric": m,
-                 "Active": k, "VM mean": v, "VM/host": None}
+        return [{"benchmark": "netperf:TCP_STREAM", "metric": m,
+                 "active": k, "vm_mean": v, "vm_host_ratio": None}
                 for m, per in (("remote_cpu_pct", remote),
                                ("local_cpu_pct", local))
                 for k, v in enumerate(per, 1)]
@@ -220,13 +220,13 @@ def test_a_netserver_saturated_before_its_clients_is_said():
     assert found["netserver"]["netperf:TCP_STREAM"] == {
         "active": 2, "remote_cpu_pct": 96.0, "netserver_cpu_busy_pct": None,
         "local_cpu_pct": 60.0}
-    lines = charts.contention_lines({"contention": found, "telemetry": []})
+    lines = contention_charts.lines({"contention": found, "telemetry": []})
     assert any("the netserver saturated before the clients: its CPU busy "
                "96% by netperf's remote CPU at 2 instance(s)" in line
                for line in lines), lines
     # without netperf's -C: the netserver instance's own counters say it
     # (the telemetry rows), against the clients' own
-    tel = [{"Benchmark": "netperf:TCP_STREAM", "Active": k,
+    tel = [{"benchmark": "netperf:TCP_STREAM", "active": k,
             "netserver_cpu_busy_pct": ns, "guest_cpu_busy_pct": cl}
            for k, ns, cl in ((1, 40.0, 30.0), (2, 70.0, 50.0),
                              (3, 93.0, 55.0))]
@@ -234,7 +234,7 @@ def test_a_netserver_saturated_before_its_clients_is_said():
     assert own["netserver"]["netperf:TCP_STREAM"] == {
         "active": 3, "remote_cpu_pct": None, "netserver_cpu_busy_pct": 93.0,
         "local_cpu_pct": 55.0}
-    lines = charts.contention_lines({"contention": own, "telemetry": []})
+    lines = contention_charts.lines({"contention": own, "telemetry": []})
     assert any("its CPU busy 93% by its own counters at 3" in line
                for line in lines), lines
     # both sides saturated, or no CPU measured: nothing to single out

@@ -9,18 +9,19 @@ import sys
 
 from scipy import stats as sst
 
+from rally_kvm_perf import columns
 from rally_kvm_perf import results
 from rally_kvm_perf.report import trends
 
 
 def level(metric, k, n, vm_mean, vm_sd, host_mean, ratio, lo=None, hi=None,
           bench="bonnie++"):
-    row = dict.fromkeys(results.LEVEL_COLUMNS)
-    row.update({"Metric": metric, "Active": k, "n": n, "Unmeasured": 0,
-                "VM mean": vm_mean, "VM stddev": vm_sd,
-                "Host mean": host_mean, "VM/host": ratio,
-                "Ratio 95% low": lo, "Ratio 95% high": hi,
-                "Benchmark": bench})
+    row = dict.fromkeys(columns.LEVEL)
+    row.update({"metric": metric, "active": k, "n": n, "unmeasured": 0,
+                "vm_mean": vm_mean, "vm_stddev": vm_sd,
+                "host_mean": host_mean, "vm_host_ratio": ratio,
+                "ratio_ci_low": lo, "ratio_ci_high": hi,
+                "benchmark": bench})
     return row
 
 

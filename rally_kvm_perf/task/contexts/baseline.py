@@ -168,20 +168,17 @@ class KVMPerfBaseline(context.OpenStackContext):
         return docs
 
     def _params(self, conf, b, n):
+        keep = ("directory", "size_mb", "files", "fast", "force",
+                "extra_args")
         params = baseline.make_params(
             conf, runs=self.config.get("repetitions"),
-            bonnie_directory=(b or {}).get("directory"),
-            bonnie_size_mb=(b or {}).get("size_mb"),
-            bonnie_files=(b or {}).get("files"),
-            bonnie_fast=(b or {}).get("fast", False),
-            force=(b or {}).get("force", False), skip_bonnie=b is None,
-            bonnie_extra_args=(b or {}).get("extra_args"),
-            netserver=(n or {}).get("netserver"),
-            tests=(n or {}).get("tests"),
-            duration=(n or {}).get("duration"),
-            message_size=(n or {}).get("message_size"),
-            cpu=(n or {}).get("cpu", True),
-            skip_netperf=n is None,
+            bonnie_options=None if b is None else {
+                k: b.get(k) for k in keep},
+            netperf_options=None if n is None else {
+                "netserver": n.get("netserver"), "tests": n.get("tests"),
+                "duration": n.get("duration"),
+                "message_size": n.get("message_size"),
+                "cpu": n.get("cpu", True)},
             drop_caches=self.config.get("drop_caches", True),
             fio_options=self.config.get("fio"))
         params.validate()

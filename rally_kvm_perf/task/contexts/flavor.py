@@ -33,6 +33,7 @@ class KVMPerfFlavor(context.OpenStackContext):
     """
 
     UNREPORTED_KEYS = ()   # task/reportable.py: every key may be shown
+    created_id = None      # the flavor setup created: cleanup deletes it
 
     CONFIG_SCHEMA = {
         "type": "object",
@@ -108,7 +109,7 @@ class KVMPerfFlavor(context.OpenStackContext):
         shared["pcpu_hosts"] = hosts
 
     def cleanup(self):
-        flavor_id = getattr(self, "created_id", None)
+        flavor_id = self.created_id
         if flavor_id is None:
             return
         from novaclient import exceptions as nova_exceptions

@@ -229,6 +229,7 @@ def runner_for(entry):
         runner.name = entry["name"]
         return runner
     return host_runner.SSHRunner(
-        access["address"], user=access["user"], port=access["port"],
-        key_filename=access.get("key_file"), name=entry["name"],
-        connect_timeout=60, known_hosts=access.get("known_hosts"))
+        access["address"], host_runner.Login(
+            access["user"], key_filename=access.get("key_file")),
+        port=access["port"], name=entry["name"], connect_timeout=60,
+        known_hosts=access.get("known_hosts"))

@@ -94,14 +94,14 @@ class RatioSLA(_SweepSLA):
         level = self.criterion_value.get("at_instances")
         found, bad = 0, []
         rows = [r for r in results.iteration_levels(iteration)
-                if r["Metric"] in limits
-                and (level is None or r["Active"] == level)]
+                if r["metric"] in limits
+                and (level is None or r["active"] == level)]
         for row in rows:
             found += 1
-            where = "%s %s at %d instance(s)" % (row["Benchmark"],
-                                                 row["Metric"], row["Active"])
-            bad += self._judge(where, row, limits[row["Metric"]])
-        seen = {r["Metric"] for r in rows}
+            where = "%s %s at %d instance(s)" % (row["benchmark"],
+                                                 row["metric"], row["active"])
+            bad += self._judge(where, row, limits[row["metric"]])
+        seen = {r["metric"] for r in rows}
         if results.iteration_levels(iteration):
             for metric in sorted(set(limits) - seen):
                 found += 1
@@ -110,11 +110,11 @@ class RatioSLA(_SweepSLA):
         return found, bad
 
     def _judge(self, where, row, limit):
-        ratio = row["VM/host"]
+        ratio = row["vm_host_ratio"]
         if ratio is None:
             return ["%s: no ratio (%s)" % (
-                where, row.get("Note") or "no host baseline or not measured")]
-        low, high = row.get("Ratio 95% low"), row.get("Ratio 95% high")
+                where, row.get("note") or "no host baseline or not measured")]
+        low, high = row.get("ratio_ci_low"), row.get("ratio_ci_high")
         # full precision: 0.79996 is below 0.8, and says so
         if low is not None and high is not None:
             interval = "95%% interval %.6g to %.6g" % (low, high)
@@ -125,16 +125,18 @@ class RatioSLA(_SweepSLA):
                                                    limit)]
             why = "%s reaches below %.6g" % (interval, limit)
         else:
-            why = "no interval: %s" % (row.get("Note") or "fewer than 3 "
+            why = "no interval: %s" % (row.get("note") or "fewer than 3 "
                                         "repetitions")
+        return self._inconclusive(where, ratio, limit, why)
+
+    def _inconclusive(self, where, ratio, limit, why):
+        """The interval reaches past the limit: on_inconclusive decides."""
         mode = self.criterion_value.get("on_inconclusive", "fail")
-        if mode == "pass":
+        if mode == "pass" or (mode == "estimate" and ratio >= limit):
             return []
         if mode == "estimate":
-            if ratio < limit:
-                return ["%s: %.6g < %.6g (the estimate alone; %s)"
-                        % (where, ratio, limit, why)]
-            return []
+            return ["%s: %.6g < %.6g (the estimate alone; %s)"
+                    % (where, ratio, limit, why)]
         return ["%s: cannot tell whether the ratio %.6g is at least %.6g "
                 "(%s); more repetitions would settle it (or "
                 "on_inconclusive: pass or estimate)"
@@ -173,26 +175,26 @@ class ScalingSLA(_SweepSLA):
     def _check(self, iteration):
         found, bad = 0, []
         fits = results.iteration_fits(iteration)
-        rows = [r for r in fits if r["Metric"] in self.criterion_value]
+        rows = [r for r in fits if r["metric"] in self.criterion_value]
         for row in rows:
-            limits = self.criterion_value[row["Metric"]]
+            limits = self.criterion_value[row["metric"]]
             found += 1
-            where = "%s %s" % (row["Benchmark"], row["Metric"])
-            if row["Fitted"] != "ratio":
+            where = "%s %s" % (row["benchmark"], row["metric"])
+            if row["fitted"] != "ratio":
                 bad.append("%s: no ratio to fit (no host baseline)" % where)
                 continue
             if "max_loss_per_instance" in limits:
                 bad += self._loss(where, row, limits)
-            high = row.get("Slope 95% high")
+            high = row.get("slope_ci_high")
             falls = high is not None and high < 0
             if "min_r2" in limits and falls and (
-                    row["R²"] is None or row["R²"] < limits["min_r2"]):
+                    row["r2"] is None or row["r2"] < limits["min_r2"]):
                 bad.append("%s: R² %s < %.3f" % (
-                    where, "n/a" if row["R²"] is None else "%.3f" % row["R²"],
+                    where, "n/a" if row["r2"] is None else "%.3f" % row["r2"],
                     limits["min_r2"]))
         if fits:
             for metric in sorted(set(self.criterion_value)
-                                 - {r["Metric"] for r in rows}):
+                                 - {r["metric"] for r in rows}):
                 found += 1
                 bad.append("%s: not measured (no fit)" % metric)
         return found, bad
@@ -200,19 +202,19 @@ class ScalingSLA(_SweepSLA):
     @staticmethod
     def _loss(where, row, limits):
         limit = -limits["max_loss_per_instance"]
-        low, high = row.get("Slope 95% low"), row.get("Slope 95% high")
+        low, high = row.get("slope_ci_low"), row.get("slope_ci_high")
         if low is not None and high is not None:
             interval = "95%% interval %.4f to %.4f" % (low, high)
             if high < limit:
                 return ["%s: slope %.4f per instance (%s) < %.4f: a loss "
-                        "beyond the limit" % (where, row["Slope"], interval,
+                        "beyond the limit" % (where, row["slope"], interval,
                                               limit)]
             if low >= limit:
                 return []
             why = "%s reaches past %.4f" % (interval, limit)
         else:
             why = ("%d levels: no interval for the slope %.4f"
-                   % (row["Levels"], row["Slope"]))
+                   % (row["levels"], row["slope"]))
         if limits.get("on_inconclusive") == "pass":
             return []
         return ["%s: cannot tell whether the loss is within %.4f per "
@@ -243,26 +245,26 @@ class OverlapSLA(_SweepSLA):
     def _check(self, iteration):
         found, bad = 0, []
         for row in results.iteration_overlap(iteration):
-            if row["Active"] < 2:
+            if row["active"] < 2:
                 continue   # one run overlaps itself
             found += 1
             where = "%s at %d instances (%s)" % (
-                row["Benchmark"], row["Active"],
-                "in the guests" if row.get("Measured in") == "guests"
+                row["benchmark"], row["active"],
+                "in the guests" if row.get("measured_in") == "guests"
                 else "client side")
             low = self.criterion_value.get("min_overlap")
-            if low is not None and (row["Overlap min"] or 0) < low:
+            if low is not None and (row["overlap_min"] or 0) < low:
                 # the start skew says whether the runs began apart or
                 # ended apart (one ran longer)
                 bad.append("%s: overlap %.3f < %.3f (start skew up to %s s)"
-                           % (where, row["Overlap min"] or 0, low,
-                              "?" if row["Start skew max s"] is None
-                              else "%.2f" % row["Start skew max s"]))
+                           % (where, row["overlap_min"] or 0, low,
+                              "?" if row["start_skew_max_s"] is None
+                              else "%.2f" % row["start_skew_max_s"]))
             skew = self.criterion_value.get("max_start_skew_s")
-            if skew is not None and row["Start skew max s"] is not None \
-                    and row["Start skew max s"] > skew:
+            if skew is not None and row["start_skew_max_s"] is not None \
+                    and row["start_skew_max_s"] > skew:
                 bad.append("%s: start skew %.3f s > %.3f s"
-                           % (where, row["Start skew max s"], skew))
+                           % (where, row["start_skew_max_s"], skew))
         return found, bad
 
 
@@ -329,22 +331,22 @@ class ConfidenceSLA(_SweepSLA):
         found, bad, seen = 0, [], set()
         rows = results.iteration_levels(iteration)
         for row in rows:
-            limit = self.criterion_value.get(row["Metric"])
+            limit = self.criterion_value.get(row["metric"])
             if limit is None:
                 continue
             found += 1
-            seen.add(row["Metric"])
-            where = "%s %s at %d instance(s)" % (row["Benchmark"],
-                                                 row["Metric"], row["Active"])
+            seen.add(row["metric"])
+            where = "%s %s at %d instance(s)" % (row["benchmark"],
+                                                 row["metric"], row["active"])
             if not row["n"]:
                 bad.append("%s: not measured (%s)" % (
-                    where, row.get("Note") or "no repetition gave a value"))
+                    where, row.get("note") or "no repetition gave a value"))
                 continue
-            low, high, mean = (row["VM 95% low"], row["VM 95% high"],
-                               row["VM mean"])
+            low, high, mean = (row["vm_ci_low"], row["vm_ci_high"],
+                               row["vm_mean"])
             if low is None or high is None or not mean:
                 bad.append("%s: no interval (%s)" % (
-                    where, row.get("Note") or "fewer than 3 repetitions"))
+                    where, row.get("note") or "fewer than 3 repetitions"))
                 continue
             half = (high - low) / 2.0 / abs(mean)
             if half > limit:

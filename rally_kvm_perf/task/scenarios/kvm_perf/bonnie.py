@@ -99,10 +99,10 @@ class Bonnie(utils.KVMPerfScenario):
 
     def _bonnie_argv(self, flavor_ram_mb, user=None):
         o = self.bonnie_options
-        return bonnie.build_command(
-            o["directory"], size_mb=o["size_mb"],
-            machine_ram_mb=flavor_ram_mb, files=o["files"], user=user,
-            fast=o["fast"], force=o["force"], extra_args=o["extra_args"])
+        return bonnie.build_command(o["directory"], bonnie.Options(
+            size_mb=o["size_mb"], files=o["files"], user=user,
+            fast=o["fast"], force=o["force"], extra_args=o["extra_args"]),
+            machine_ram_mb=flavor_ram_mb)
 
     def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         # as root (sudo for other users): the same privileges as on the

@@ -102,8 +102,9 @@ class Guests:
                 target.broken = instance.error
             else:
                 target.runner = host_runner.SSHRunner(
-                    instance.ip, user=username, port=port, pkey=pkey,
-                    password=password, connect_timeout=self.timeout,
+                    instance.ip, host_runner.Login(
+                        username, pkey=pkey, password=password),
+                    port=port, connect_timeout=self.timeout,
                     name=instance.name)
             instance.target = target
             targets.append(target)

@@ -99,14 +99,15 @@ class HostBaseline(scenario.Scenario):
         """
         conf = CONF.kvm_perf
         params = baseline.make_params(
-            conf, runs=repetitions, bonnie_directory=bonnie_directory,
-            bonnie_size_mb=bonnie_size_mb, bonnie_ram_mb=bonnie_ram_mb,
-            bonnie_files=bonnie_files, bonnie_fast=bonnie_fast, force=force,
-            bonnie_extra_args=bonnie_extra_args,
-            skip_bonnie=skip_bonnie, netserver=netserver, tests=tests,
-            duration=duration, message_size=message_size,
-            skip_netperf=skip_netperf, drop_caches=drop_caches,
-            timeout=command_timeout)
+            conf, runs=repetitions, bonnie_options=None if skip_bonnie else {
+                "directory": bonnie_directory, "size_mb": bonnie_size_mb,
+                "ram_mb": bonnie_ram_mb, "files": bonnie_files,
+                "fast": bonnie_fast, "force": force,
+                "extra_args": bonnie_extra_args},
+            netperf_options=None if skip_netperf else {
+                "netserver": netserver, "tests": tests, "duration": duration,
+                "message_size": message_size},
+            drop_caches=drop_caches, timeout=command_timeout)
         runner = baseline.make_runner(conf, host, ssh_key_file)
         try:
             doc = baseline.measure(

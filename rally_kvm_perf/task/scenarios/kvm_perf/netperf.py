@@ -154,10 +154,10 @@ class Netperf(utils.KVMPerfScenario):
         def argv(test, target):
             host, port = netperf.parse_netserver(
                 target, CONF.kvm_perf.netperf_port)
-            return netperf.build_command(
-                test, host, port=port, duration=o["duration"],
+            return netperf.build_command(test, host, netperf.Options(
+                port=port, duration=o["duration"],
                 message_size=(o["message_size"] if test != "TCP_RR"
-                              else None), cpu=o["cpu"])
+                              else None), cpu=o["cpu"]))
         out = []
         for test in o["tests"]:
             if not peers:

@@ -40,6 +40,7 @@ from rally_kvm_perf.sweep import plan as plan_mod
 from rally_kvm_perf.sweep import schedule
 from rally_kvm_perf.sweep import status
 from rally_kvm_perf.task import charts
+from rally_kvm_perf.task import contention_charts
 from rally_kvm_perf.task.contexts import common
 from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
 from rally_kvm_perf.task.scenarios.kvm_perf import baselines as base_mod
@@ -294,9 +295,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
                                            self.TOOLS)
         warnings = list(it.notes) + (sw.warnings if sw else [])
         names = [b.name for b in benchmarks]
-        record = results.build(result, names, charts.NEUTRAL, warnings,
-                               runs, it.parameters,
-                               it.plan.args.density_threshold)
+        record = results.build(result, names, runs, results.About(
+            notes=warnings, parameters=it.parameters,
+            hosts=results.host_rows(
+                self.context.get(common.KEY, {}).get("hypervisors")),
+            pinning=results.pinning_rows(it.pinning.report),
+            density_threshold=it.plan.args.density_threshold),
+            neutral=charts.NEUTRAL)
         self._report(it, result, runs, names, warnings, record)
         stopped = sw.stopped if sw else None
         self._save(it, runs, result, warnings, record,
@@ -345,13 +350,12 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 result, runs, it.targets, benchmarks,
                 bool(it.baselines.samples), warnings, record["density"]):
             self.add_output(complete=complete)
-        for complete in charts.contention_charts(record):
+        for complete in contention_charts.charts(record):
             self.add_output(complete=complete)
         # what the SLAs and the exporter read: full precision
         self.add_output(complete=results.to_chart(record))
-        for complete in charts.pinning_table(
-                it.pinning.report,
-                self.context.get(common.KEY, {}).get("hypervisors")):
+        for complete in charts.pinning_table(record["hosts"],
+                                             record["pinning"]):
             self.add_output(complete=complete)
         for additive in charts.sweep_additive(result, benchmarks):
             self.add_output(additive=additive)
