@@ -7,7 +7,6 @@ the record, were keyed by the titles: ``identifiers`` renames them.
 """
 
 from collections.abc import Iterable
-from collections.abc import Sequence
 
 # identifier -> title, for every table of the record
 TITLES = {
@@ -92,6 +91,15 @@ def identifiers(row: dict) -> dict:
     return {BY_TITLE.get(k, k): v for k, v in row.items()}
 
 
-def cells(row: dict, keys: Sequence[str]) -> list:
-    """A row's values in the order of ``keys`` (None where absent)."""
-    return [row.get(k) for k in keys]
+def shown(value: object) -> object:
+    """A host or pinning cell as a person reads it: "n/a" for nothing,
+    yes/no, a vCPU map as "0→1, 1→2" ("none" when empty)."""
+    if value is None or value == "":
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join("%s→%s" % kv for kv in sorted(value.items())) \
+            or "none"
+    return value
+

@@ -346,15 +346,6 @@ def _density_rows(sets):
              row["how"]] for ds in sets for row in ds["density"]]
 
 
-def _shown(value):
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join("%s→%s" % kv for kv in sorted(value.items())) \
-            or "none"
-    return value
-
-
 def _dict_table(rows, keys):
     """{cols, rows} of the record's rows (hosts, pinning), or None for
     none; a key that a row lacks (an older record's table) is left out."""
@@ -362,7 +353,7 @@ def _dict_table(rows, keys):
         return None
     keys = [k for k in keys if any(k in r for r in rows)]
     return {"cols": columns.titles(keys),
-            "rows": [[_shown(r.get(k)) for k in keys] for r in rows]}
+            "rows": [[columns.shown(r.get(k)) for k in keys] for r in rows]}
 
 
 def _dataset(ds):

@@ -346,18 +346,6 @@ def sweep_additive(result, benchmarks):
              "data": rows}]
 
 
-def _shown(value):
-    """A host or pinning cell as a person reads it."""
-    if value is None or value == "":
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        return ", ".join("%s→%s" % kv for kv in sorted(value.items())) \
-            or "none"
-    return value
-
-
 def pinning_table(hosts, pinning):
     """Two tables: the compute hosts (EPT/NPT, facts) and the instances'
     CPU pinning as their libvirt domains show it, from the record's
@@ -377,7 +365,7 @@ def pinning_table(hosts, pinning):
                         "kvm_amd.npt and the CPU flags." + why,
          "chart_plugin": "Table",
          "data": {"cols": columns.titles(columns.HOSTS),
-                  "rows": [[_shown(row[k]) for k in columns.HOSTS]
+                  "rows": [[columns.shown(row[k]) for k in columns.HOSTS]
                            for row in hosts or []]}},
         {"title": results.PINNING_TITLE,
          "description": "Each instance's <vcpupin> (vCPU→host CPUs) and "
@@ -386,5 +374,5 @@ def pinning_table(hosts, pinning):
                         + ("; ".join(problems) if problems else "none") + why,
          "chart_plugin": "Table",
          "data": {"cols": columns.titles(columns.PINNING),
-                  "rows": [[_shown(row[k]) for k in columns.PINNING]
+                  "rows": [[columns.shown(row[k]) for k in columns.PINNING]
                            for row in pins]}}]

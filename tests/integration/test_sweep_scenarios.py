@@ -895,12 +895,12 @@ def test_the_guests_boot_is_over_before_anything_is_measured(sshd, tmp_path,
         "sh", "-c", "sleep 2; touch %s; echo '....'; "
         "echo 'status: done'; echo 'detail:'" % done])
     started = []
-    measure = scen._benchmarks
+    measure = bonnie.BonnieWork.benchmarks
 
     def benchmarks(*args):
         started.append(done.exists())
         return measure(*args)
-    scen._benchmarks = benchmarks
+    monkeypatch.setattr(bonnie.BonnieWork, "benchmarks", benchmarks)
     out = tmp_path / "sweep.json"
     scen.run("image-1", "flavor-1", instances=2, repetitions=1,
              bonnie_directory=str(tmp_path), output_file=str(out), **BONNIE,

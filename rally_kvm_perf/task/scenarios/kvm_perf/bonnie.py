@@ -1,5 +1,6 @@
 """KVMPerf.bonnie: bonnie++ in 1..N instances at once, vs the host."""
 
+import dataclasses
 import typing as t
 
 from rally.task import types
@@ -91,31 +92,38 @@ class Bonnie(utils.KVMPerfScenario):
         """
         # before anything boots
         bonnie.check_direct_io(bonnie_fast, bonnie_extra_args)
-        self.bonnie_options = {
-            "directory": bonnie_directory, "size_mb": bonnie_size_mb,
-            "files": bonnie_files, "fast": bonnie_fast, "force": force,
-            "extra_args": list(bonnie_extra_args or [])}
-        self._sweep(**arguments.sweep_args(locals()))
+        work = BonnieWork(
+            bonnie_directory, bonnie.Options(
+                size_mb=bonnie_size_mb, files=bonnie_files, fast=bonnie_fast,
+                force=force, extra_args=tuple(bonnie_extra_args or ())))
+        self._sweep(work, **arguments.sweep_args(locals()))
 
-    def _bonnie_argv(self, flavor_ram_mb, user=None):
-        o = self.bonnie_options
-        return bonnie.build_command(o["directory"], bonnie.Options(
-            size_mb=o["size_mb"], files=o["files"], user=user,
-            fast=o["fast"], force=o["force"], extra_args=o["extra_args"]),
+
+@dataclasses.dataclass(frozen=True)
+class BonnieWork:
+    """bonnie++ in the instances: its directory and options; the file
+    size, where not given, twice the flavor's RAM."""
+
+    directory: str
+    options: bonnie.Options
+
+    def argv(self, flavor_ram_mb, user=None):
+        return bonnie.build_command(
+            self.directory, dataclasses.replace(self.options, user=user),
             machine_ram_mb=flavor_ram_mb)
 
-    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
+    def benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         # as root (sudo for other users): the same privileges as on the
         # host, and bonnie++ then needs -u root
         return [engine.Benchmark(outputs.BONNIE,
-                                 self._bonnie_argv(flavor_ram_mb, "root"),
+                                 self.argv(flavor_ram_mb, "root"),
                                  as_root=True)]
 
-    def _baseline_params(self, flavor_ram_mb):
-        argv = self._bonnie_argv(flavor_ram_mb)
-        o = self.bonnie_options
+    def wanted(self, flavor_ram_mb):
+        argv = self.argv(flavor_ram_mb)
+        o = self.options
         size = int(argv[argv.index("-s") + 1].split(":")[0])
         return params.Wanted(bonnie=params.BonnieParams(
-            directory=o["directory"], size_mb=size,
-            files=None if o["files"] is None else str(o["files"]),
-            fast=o["fast"], extra_args=tuple(o["extra_args"])))
+            directory=self.directory, size_mb=size,
+            files=None if o.files is None else str(o.files),
+            fast=o.fast, extra_args=tuple(o.extra_args)))

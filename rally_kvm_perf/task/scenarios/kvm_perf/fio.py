@@ -1,6 +1,7 @@
 """KVMPerf.fio: fio's IOPS, bandwidth and latency in 1..N instances at
 once, vs the host."""
 
+import dataclasses
 import typing as t
 
 from rally.task import types
@@ -97,18 +98,26 @@ class Fio(utils.KVMPerfScenario):
         :param fio_extra_args: further global fio options, e.g.
             ["--numjobs=2"]; the host baseline must use the same
         """
-        self.fio_params = params.FioParams(
+        options = params.FioParams(
             directory=fio_directory, jobs=fio.parse_jobs(fio_jobs),
             size_mb=fio_size_mb, runtime=fio_runtime,
             ramp_time=fio_ramp_time, iodepth=fio_iodepth,
             ioengine=fio_ioengine, extra_args=tuple(fio_extra_args or ()))
-        self.fio_params.argv()  # a bad option fails before anything boots
-        self._sweep(**arguments.sweep_args(locals()))
+        options.argv()  # a bad option fails before anything boots
+        self._sweep(FioWork(options), **arguments.sweep_args(locals()))
 
-    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
+
+@dataclasses.dataclass(frozen=True)
+class FioWork:
+    """fio in the instances, with its options (the same as a host
+    baseline's)."""
+
+    options: params.FioParams
+
+    def benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         # as root (sudo for other users): the same privileges as on the host
-        return [engine.Benchmark(outputs.FIO, self.fio_params.argv(),
+        return [engine.Benchmark(outputs.FIO, self.options.argv(),
                                  as_root=True)]
 
-    def _baseline_params(self, flavor_ram_mb):
-        return params.Wanted(fio=self.fio_params)
+    def wanted(self, flavor_ram_mb):
+        return params.Wanted(fio=self.options)

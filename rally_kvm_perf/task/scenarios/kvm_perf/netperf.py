@@ -1,5 +1,6 @@
 """KVMPerf.netperf: netperf in 1..N instances at once, vs the host."""
 
+import dataclasses
 import typing as t
 
 from rally.task import types
@@ -124,12 +125,10 @@ class Netperf(utils.KVMPerfScenario):
             kvm_perf_hypervisors context (to reach the hosts); excludes
             host_baseline and the kvm_perf_baseline context
         """
-        self.netperf_options = {
-            "netserver": netserver,
-            "tests": [x.upper() for x in (tests or ["TCP_STREAM",
-                                                    "UDP_STREAM"])],
-            "duration": duration, "message_size": message_size,
-            "cpu": bool(cpu)}
+        work = NetperfWork(
+            netserver,
+            tuple(x.upper() for x in (tests or ["TCP_STREAM", "UDP_STREAM"])),
+            duration=duration, message_size=message_size, cpu=bool(cpu))
         if netserver not in PEER_KINDS:
             netperf.parse_netserver(netserver)  # fail before booting
         if peer_baseline:
@@ -139,50 +138,59 @@ class Netperf(utils.KVMPerfScenario):
                     "instance: it needs netserver \"peer\" or \"peers\", "
                     "not %r" % netserver)
             baselines.check_peer_baseline(self.context, host_baseline)
-        self._sweep(**arguments.sweep_args(locals()),
+        self._sweep(work, **arguments.sweep_args(locals()),
                     peer=netserver in PEER_KINDS,
                     peer_each=netserver == "peers",
                     peer_placement=peer_placement,
                     peer_baseline=bool(peer_baseline))
 
-    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
+
+@dataclasses.dataclass(frozen=True)
+class NetperfWork:
+    """netperf in the instances: against which netserver ("HOST[:PORT]",
+    "peer" or "peers"), the tests and their options."""
+
+    netserver: str
+    tests: tuple
+    duration: int
+    message_size: t.Optional[int] = None
+    cpu: bool = True
+
+    def argv(self, test, target):
+        host, port = netperf.parse_netserver(
+            target, CONF.kvm_perf.netperf_port)
+        return netperf.build_command(test, host, netperf.Options(
+            port=port, duration=self.duration,
+            message_size=(self.message_size if test != "TCP_RR" else None),
+            cpu=self.cpu))
+
+    def benchmarks(self, flavor_ram_mb, peers=None, watched=None):
         """The tests, each against the given netserver or, with peer(s),
         each instance against its peer's ({instance: "address:port"});
         the peers' counters are read while their clients run."""
-        o = self.netperf_options
-
-        def argv(test, target):
-            host, port = netperf.parse_netserver(
-                target, CONF.kvm_perf.netperf_port)
-            return netperf.build_command(test, host, netperf.Options(
-                port=port, duration=o["duration"],
-                message_size=(o["message_size"] if test != "TCP_RR"
-                              else None), cpu=o["cpu"]))
         out = []
-        for test in o["tests"]:
+        for test in self.tests:
             if not peers:
                 out.append(engine.Benchmark(outputs.netperf_name(test),
-                                            argv(test, o["netserver"])))
+                                            self.argv(test, self.netserver)))
                 continue
-            each = {name: argv(test, address)
+            each = {name: self.argv(test, address)
                     for name, address in peers.items()}
             shared = len(set(peers.values())) == 1
             out.append(engine.Benchmark(
                 outputs.netperf_name(test), next(iter(each.values())),
                 argv_by_target=None if shared else each,
-                watched=watched or None, seconds=o["duration"]))
+                watched=watched or None, seconds=self.duration))
         return out
 
-    def _baseline_params(self, flavor_ram_mb):
-        o = self.netperf_options
-        if o["netserver"] in PEER_KINDS:
+    def wanted(self, flavor_ram_mb):
+        if self.netserver in PEER_KINDS:
             # one peer or one per client: a host baseline against an
             # instance of the same flavor either way
             host, port = "peer", CONF.kvm_perf.netperf_port
         else:
-            host, port = netperf.parse_netserver(o["netserver"],
+            host, port = netperf.parse_netserver(self.netserver,
                                                  CONF.kvm_perf.netperf_port)
         return params.Wanted(netperf=params.NetperfParams(
-            host=host, port=port, tests=tuple(o["tests"]),
-            duration=o["duration"], message_size=o["message_size"],
-            cpu=o["cpu"]))
+            host=host, port=port, tests=self.tests, duration=self.duration,
+            message_size=self.message_size, cpu=self.cpu))

@@ -34,6 +34,7 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf import opts
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
+from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.host import probe as probe_mod
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.sweep import plan as plan_mod
@@ -56,12 +57,30 @@ progress = progress_mod.say
 SweepFailed = exceptions.SweepFailed
 
 
+class Work(t.Protocol):
+    """What the instances run, each scenario's own (BonnieWork,
+    NetperfWork, FioWork): built by its run() from its arguments."""
+
+    def benchmarks(self, flavor_ram_mb: int,
+                   peers: t.Optional[t.Dict[str, str]] = None,
+                   watched: t.Optional[t.Dict[str, engine.Target]] = None,
+                   ) -> t.List[engine.Benchmark]:
+        """The benchmarks of one run, in order; ``peers``: each measured
+        instance's netserver instance, ``watched`` those read around the
+        runs (netperf only)."""
+
+    def wanted(self, flavor_ram_mb: int) -> params.Wanted:
+        """The benchmark parameters the instances run: what a host
+        baseline must have measured alike."""
+
+
 @dataclasses.dataclass
 class _Iteration:
     """One iteration's state, handed from step to step (never kept on
     the scenario, whose methods would then depend on their order)."""
 
     plan: plan_mod.Plan
+    work: Work
     flavor_ram: int
     vcpus: int
     parameters: dict
@@ -90,21 +109,14 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     TOOLS: t.Tuple[str, ...] = ()
 
-    def _benchmarks(self, flavor_ram_mb, peers=None, watched=None):
-        raise NotImplementedError()
-
-    def _baseline_params(self, flavor_ram_mb):
-        """params.Wanted: the benchmark parameters the instances run, for
-        comparing with a host baseline."""
-        raise NotImplementedError()
-
     # -- the whole iteration --
 
-    def _sweep(self, **kwargs):
-        """The whole iteration; the scenarios pass their run() arguments
-        on as keywords (plan.SweepArgs)."""
+    def _sweep(self, work: Work, **kwargs) -> None:
+        """The whole iteration: ``work`` is what the instances run; the
+        scenarios pass their run() arguments on as keywords
+        (plan.SweepArgs)."""
         plan = plan_mod.make_plan(plan_mod.SweepArgs(**kwargs))
-        it = self._begin(plan)
+        it = self._begin(plan, work)
         shared = self.context.get(common.KEY, {})
         plan_mod.check_host_count(shared.get("hypervisors"), plan)
         plan_mod.check_runtime_pinning(shared.get("runtime_pinning"), plan,
@@ -148,7 +160,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
             disk_gb=int(obj.disk), extra_specs=dict(specs or {}))
         return flavor, shape, specs, note
 
-    def _begin(self, plan):
+    def _begin(self, plan, work):
         """Everything before the boot: flavor, parameters, the sweep to
         resume, baselines, notes, and the parts that will do the work."""
         args = plan.args
@@ -156,7 +168,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         flavor, shape, specs, note = self._flavor(args.flavor)
         plan = dataclasses.replace(plan, args=dataclasses.replace(
             args, flavor=flavor))
-        wanted = self._baseline_params(shape.ram_mb)
+        wanted = work.wanted(shape.ram_mb)
         parameters = plan_mod.parameters(
             plan, self._name(), shape, wanted._asdict())
         done, resumed = (self._resumable(args.output_file, parameters)
@@ -179,7 +191,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
             self, fleet, notes, args.ssh_timeout,
             after_reboot=lambda targets, n: pinning.after_reboot(
                 fleet, targets, n))
-        return _Iteration(plan=plan, flavor_ram=shape.ram_mb,
+        return _Iteration(plan=plan, work=work, flavor_ram=shape.ram_mb,
                           vcpus=shape.vcpus,
                           parameters=parameters, done=done,
                           baselines=loaded, notes=notes, fleet=fleet,
@@ -203,7 +215,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
         if args.peer_baseline:
             it.baselines = base_mod.measure_peer(
                 self, peer_ip, healthy, args.repetitions,
-                self._baseline_params(it.flavor_ram).netperf)
+                it.work.wanted(it.flavor_ram).netperf)
             notes += it.baselines.notes
             if args.peer_each:
                 notes.append(
@@ -217,7 +229,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                 "only %d of %d instances answered: levels %s were not run"
                 % (len(healthy), args.instances,
                    [k for k in it.plan.levels if k > len(healthy)]))
-        benchmarks = self._benchmarks(it.flavor_ram, peer_ips, it.watched)
+        benchmarks = it.work.benchmarks(it.flavor_ram, peer_ips, it.watched)
         runs, sw = self._run_levels(it, healthy, benchmarks, levels_run)
         self._finish(it, runs, sw, benchmarks, healthy, levels_run)
 
