@@ -280,3 +280,19 @@ def parse_ssh_target(target, default_user="root", default_port=22):
         raise exceptions.InvalidArgument(
             "SSH target must be [USER@]HOST[:PORT], got %r" % target)
     return user, host, port
+
+
+def for_host(entry):
+    """A runner for a compute host as the kvm_perf_hypervisors context
+    records it (``context["kvm_perf"]["hypervisors"][name]``: its
+    ``name`` and ``access``): this machine, or SSH."""
+    access = entry["access"]
+    if access.get("local"):
+        runner = LocalRunner()
+        runner.name = entry["name"]
+        return runner
+    return SSHRunner(
+        access["address"], Login(access["user"],
+                                 key_filename=access.get("key_file")),
+        port=access["port"], name=entry["name"], connect_timeout=60,
+        known_hosts=access.get("known_hosts"))

@@ -11,8 +11,8 @@ from rally_kvm_perf import opts
 from rally_kvm_perf.benchmarks import fio
 from rally_kvm_perf.benchmarks import netperf
 from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task.contexts import common
-from rally_kvm_perf.task.contexts import hypervisors
 
 CONF = opts.CONF
 
@@ -154,7 +154,7 @@ class KVMPerfBaseline(context.OpenStackContext):
                                      or conf.baseline_directory)
         docs = {}
         for name in names:
-            runner = hypervisors.runner_for(found[name])
+            runner = host_runner.for_host(found[name])
             path = os.path.join(out_dir, "%s-%s.json"
                                 % (name, self.get_owner_id()))
             try:

@@ -150,7 +150,7 @@ class KVMPerfHypervisors(context.OpenStackContext):
                  "state": getattr(hv, "state", None),
                  "status": getattr(hv, "status", None),
                  "facts": None, "ept": None, "error": None}
-        runner = runner_for(entry)
+        runner = host_runner.for_host(entry)
         try:
             out = host_runner.check(runner, host_facts.FACTS_COMMAND,
                                     timeout=120)
@@ -219,17 +219,3 @@ def _with_known_hosts(uri, known_hosts):
                                    urllib.parse.quote(os.path.expanduser(
                                        known_hosts), safe="/"))
 
-
-def runner_for(entry):
-    """A runner for a compute host entry of ``context["kvm_perf"]
-    ["hypervisors"]``: this machine or SSH."""
-    access = entry["access"]
-    if access.get("local"):
-        runner = host_runner.LocalRunner()
-        runner.name = entry["name"]
-        return runner
-    return host_runner.SSHRunner(
-        access["address"], host_runner.Login(
-            access["user"], key_filename=access.get("key_file")),
-        port=access["port"], name=entry["name"], connect_timeout=60,
-        known_hosts=access.get("known_hosts"))

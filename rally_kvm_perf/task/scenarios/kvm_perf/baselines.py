@@ -18,8 +18,8 @@ from rally_kvm_perf import exceptions
 from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.host import baseline
+from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.task.contexts import common
-from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
 from rally_kvm_perf.task.scenarios.kvm_perf import progress
 
 NO_BASELINE = ("no host baseline (give host_baseline, a file from "
@@ -141,7 +141,7 @@ def _hosts_of(targets, hypervisors) -> t.List[str]:
 
 
 def _measure_one(name, hypervisor, wanted, peer_ip):
-    runner = hyper_ctx.runner_for(hypervisor)
+    runner = host_runner.for_host(hypervisor)
     try:
         doc = baseline.measure(runner, wanted)
     except exceptions.KVMPerfError as e:

@@ -36,6 +36,7 @@ from rally_kvm_perf import results
 from rally_kvm_perf.analysis import levels as analysis
 from rally_kvm_perf.benchmarks import params
 from rally_kvm_perf.host import probe as probe_mod
+from rally_kvm_perf.host import runner as host_runner
 from rally_kvm_perf.sweep import engine
 from rally_kvm_perf.sweep import plan as plan_mod
 from rally_kvm_perf.sweep import schedule
@@ -43,7 +44,6 @@ from rally_kvm_perf.sweep import status
 from rally_kvm_perf.task import charts
 from rally_kvm_perf.task import contention_charts
 from rally_kvm_perf.task.contexts import common
-from rally_kvm_perf.task.contexts import hypervisors as hyper_ctx
 from rally_kvm_perf.task.scenarios.kvm_perf import baselines as base_mod
 from rally_kvm_perf.task.scenarios.kvm_perf import domains
 from rally_kvm_perf.task.scenarios.kvm_perf import fleet as fleet_mod
@@ -351,7 +351,7 @@ class KVMPerfScenario(vm_utils.VMScenario):
                          "needs an admin"))
             return None
         return probe_mod.HostProbe(
-            lambda host: (hyper_ctx.runner_for(hypervisors[host])
+            lambda host: (host_runner.for_host(hypervisors[host])
                           if host in hypervisors else None),
             {i["instance"]: i["domain"] for i in found})
 
