@@ -167,3 +167,13 @@ PAPER_IO = tuple("%s_%s" % (stem, rate)
                  for stem, rate, _t, paper in BONNIE_OPERATIONS if paper)
 PAPER_CPU = tuple("%s_cpu_pct" % stem
                   for stem, _r, _t, paper in BONNIE_OPERATIONS if paper)
+
+
+# the benchmarks in report order: the paper's first
+BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
+               "netperf:TCP_RR", "fio")
+
+
+def bench_order(names: Iterable[str]) -> list[str]:
+    return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
+                                        if b in BENCH_ORDER else 99, b))

@@ -21,6 +21,7 @@ import dataclasses
 import json
 
 from rally_kvm_perf import columns
+from rally_kvm_perf import contention
 from rally_kvm_perf import exceptions
 from rally_kvm_perf import metrics
 from rally_kvm_perf import telemetry
@@ -42,13 +43,6 @@ TELEMETRY_TITLE = ("Contention per level: means over the repetitions of "
                    "what the kernels counted during the runs")
 EXPLAIN_TITLE = "Why the ratio falls: saturation and knees"
 
-BENCH_ORDER = ("bonnie++", "netperf:TCP_STREAM", "netperf:UDP_STREAM",
-               "netperf:TCP_RR", "fio")
-
-
-def bench_order(names: Iterable[str]) -> list[str]:
-    return sorted(names, key=lambda b: (BENCH_ORDER.index(b)
-                                        if b in BENCH_ORDER else 99, b))
 
 
 def _summary(summary):
@@ -93,7 +87,7 @@ def telemetry_rows(runs: Sequence[dict],
     the repetitions (telemetry.level_means); "Repetitions": how many had
     any. Empty where nothing was counted (a sweep before telemetry)."""
     rows = []
-    for bench in bench_order(benchmarks):
+    for bench in metrics.bench_order(benchmarks):
         for level in sorted({r["level"] for r in runs
                              if r.get("benchmark") == bench}):
             means = telemetry.level_means(runs, bench, level)
@@ -107,95 +101,9 @@ def telemetry_rows(runs: Sequence[dict],
     return rows
 
 
-def contention(levels: list[dict], telemetry_table: list[dict],
-               benchmarks: Iterable[str]) -> dict:
-    """What explains the curve, per benchmark: the first resource that
-    saturates (telemetry.saturation) and where each summary metric's ratio
-    (the VM mean without a baseline) stops following one line
-    (telemetry.knee, at least MIN_KNEE_LEVELS levels)."""
-    out: dict = {"saturation": {}, "knees": [], "highest": {},
-                 "netserver": {}}
-    for bench in bench_order(benchmarks):
-        per_level = {r["active"]: r for r in telemetry_table
-                     if r["benchmark"] == bench}
-        if bench.startswith("netperf:"):
-            out["netserver"][bench] = netserver_saturation(
-                [r for r in levels if r["benchmark"] == bench], per_level)
-        found = telemetry.saturation(per_level)
-        if found:
-            key, threshold, what, level = found
-            out["saturation"][bench] = {
-                "field": key, "resource": what, "threshold": threshold,
-                "active": level, "mean": per_level[level][key]}
-        else:
-            out["saturation"][bench] = None
-        out["highest"][bench] = {}
-        for key, _threshold, _what in telemetry.SATURATION:
-            values = [(row[key], level) for level, row in per_level.items()
-                      if row.get(key) is not None]
-            if values:
-                mean, level = max(values)
-                out["highest"][bench][key] = {"mean": mean, "active": level}
-        rows = [r for r in levels if r["benchmark"] == bench]
-        for name in sorted({r["metric"] for r in rows}):
-            metric = metrics.METRICS.get(name)
-            if metric is None or not metric.summary:
-                continue
-            mine = [r for r in rows if r["metric"] == name]
-            field = ("vm_host_ratio" if any(r["vm_host_ratio"] is not None
-                                            for r in mine) else "vm_mean")
-            of = "ratio" if field == "vm_host_ratio" else "VM mean"
-            k = telemetry.knee([(r["active"], r[field]) for r in mine])
-            if k:
-                out["knees"].append(dict(zip(columns.KNEE, [
-                    bench, name, of, k["level"], k["p_value"],
-                    k["slopes"][0], k["slopes"][1]])))
-    return out
-
-
-# the netserver's CPU busy (% of all its CPUs: netperf's -C, or the
-# netserver instance's own counters) at which it is saturated
-NETSERVER_SATURATED_PCT = 90.0
-
-
-def netserver_saturation(rows: list[dict],
-                         per_level: dict | None = None) -> dict | None:
-    """The first level whose netserver side is saturated while the
-    clients' is not: its CPU at NETSERVER_SATURATED_PCT or more by
-    netperf's remote CPU (the clients' mean) or by the netserver
-    instance's own counters (``per_level``: the telemetry rows by level),
-    the clients' own CPU (netperf's local CPU, else their counters) below
-    it. There the k clients share one netserver, and the ratio measures
-    its capacity as much as theirs. None where no level is, or no CPU was
-    measured on the netserver's side."""
-    by: dict = {}
-    for row in rows:
-        if row["metric"] in ("local_cpu_pct", "remote_cpu_pct"):
-            by.setdefault(row["active"], {})[row["metric"]] = row["vm_mean"]
-    for level, tel in (per_level or {}).items():
-        for key in ("netserver_cpu_busy_pct", "guest_cpu_busy_pct"):
-            if tel.get(key) is not None:
-                by.setdefault(level, {})[key] = tel[key]
-    for level, cpu in sorted(by.items()):
-        server = [v for v in (cpu.get("remote_cpu_pct"),
-                              cpu.get("netserver_cpu_busy_pct"))
-                  if v is not None]
-        client = next((v for v in (cpu.get("local_cpu_pct"),
-                                   cpu.get("guest_cpu_busy_pct"))
-                       if v is not None), None)
-        if server and max(server) >= NETSERVER_SATURATED_PCT and (
-                client is None or client < NETSERVER_SATURATED_PCT):
-            return {"active": level,
-                    "remote_cpu_pct": cpu.get("remote_cpu_pct"),
-                    "netserver_cpu_busy_pct": cpu.get(
-                        "netserver_cpu_busy_pct"),
-                    "local_cpu_pct": client}
-    return None
-
-
 def fit_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
     rows = []
-    for bench in bench_order(benchmarks):
+    for bench in metrics.bench_order(benchmarks):
         data = result["benchmarks"].get(bench, {})
         for name, m in data.get("metrics", {}).items():
             fit, what = ((m["fit"], "ratio") if m["fit"]
@@ -210,7 +118,7 @@ def fit_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
 
 def overlap_rows(result: dict, benchmarks: Iterable[str]) -> list[dict]:
     rows = []
-    for bench in bench_order(benchmarks):
+    for bench in metrics.bench_order(benchmarks):
         for k, o in sorted(result["overlap"].get(bench, {}).items()):
             # the in-guest figures where the guests timed their runs; the
             # client's (barrier) figures kept beside them, labelled
@@ -270,7 +178,7 @@ def _samples(runs):
 def all_level_rows(result: dict, benchmarks: Iterable[str],
                    neutral: Iterable[str] = ()) -> list[dict]:
     """level_rows of every benchmark, each row naming its benchmark."""
-    return [dict(row, benchmark=bench) for bench in bench_order(benchmarks)
+    return [dict(row, benchmark=bench) for bench in metrics.bench_order(benchmarks)
             for row in level_rows(result, bench, neutral)]
 
 
@@ -322,12 +230,18 @@ class About:
         kvm_perf_hypervisors context
     :param pinning: the instances' pinning (pinning_rows)
     :param density_threshold: the VM/host ratio of the density answer
+    :param instances: the measured instances: ``instance``, the
+        ``hypervisor`` it ran on (None: unknown, no admin), ``broken`` (why
+        it could not be measured, or None)
+    :param host_baseline: whether a host baseline gave the ratios
     """
     notes: Sequence[str] = ()
     parameters: dict | None = None
     hosts: list[dict] | None = None
     pinning: dict | None = None
     density_threshold: float = density.DEFAULT_THRESHOLD
+    instances: Sequence[dict] = ()
+    host_baseline: bool = False
 
 
 def build(result: dict, benchmarks: Iterable[str], runs: Sequence[dict] = (),
@@ -345,7 +259,7 @@ def build(result: dict, benchmarks: Iterable[str], runs: Sequence[dict] = (),
             "hosts": about.hosts,
             "pinning": about.pinning or pinning_rows(None),
             "unit_of_replication": result.get("unit_of_replication"),
-            "benchmarks": bench_order(benchmarks),
+            "benchmarks": metrics.bench_order(benchmarks),
             "levels": levels,
             "fits": fits,
             # instances per host at VM/host >= the threshold
@@ -353,10 +267,27 @@ def build(result: dict, benchmarks: Iterable[str], runs: Sequence[dict] = (),
             "overlap": overlap_rows(result, benchmarks),
             "failures": list(result.get("failures") or []),
             "notes": list(about.notes),
+            "instances": [dict(i) for i in about.instances],
+            "host_baseline": about.host_baseline,
             "parameters": about.parameters,
             "telemetry": table,
-            "contention": contention(levels, table, benchmarks),
+            "contention": contention.find(levels, table, benchmarks),
             "samples": samples(runs)}
+
+
+def note_lines(record: dict) -> list[str]:
+    """The notes a person reads: where each instance ran (and why one
+    could not be measured), the failed runs and the sweep's notes."""
+    lines = ["instance %s on %s%s" % (
+        i["instance"], i["hypervisor"] or "unknown hypervisor (no admin)",
+        " — %s" % i["broken"] if i.get("broken") else "")
+        for i in record.get("instances") or []]
+    if not record.get("host_baseline"):
+        lines.append("ratios: absent (no host baseline)")
+    lines += ["failed: %s at %d active, repetition %d, %s: %s"
+              % (f["benchmark"], f["level"], f["repetition"], f["instance"],
+                 f["error"]) for f in record.get("failures") or []]
+    return lines + ["note: %s" % w for w in record.get("notes") or []]
 
 
 def to_chart(record: dict) -> dict:
@@ -377,17 +308,19 @@ class RecordError(exceptions.ParseError):
 
 def upgrade(record: dict) -> dict:
     """A record of schema 1 (rows keyed by display titles) as schema 2;
-    a record of schema 2 as it is. Schema 1 has no hosts or pinning
-    (None: read them from the display tables)."""
+    a record of schema 2 as it is. Schema 1 has no hosts, pinning or
+    instances (None: the display tables and the notes chart have them)."""
     if record.get("schema") != SCHEMA_1:
         return record
-    out = dict(record, schema=SCHEMA, hosts=None, pinning=None)
+    out = dict(record, schema=SCHEMA, hosts=None, pinning=None,
+               instances=None)
     for key in ("levels", "fits", "overlap", "telemetry", "density"):
         out[key] = [columns.identifiers(r) for r in record.get(key) or []]
-    found = dict(record.get("contention") or {})
-    found["knees"] = [columns.identifiers(r)
-                      for r in found.get("knees") or []]
-    out["contention"] = found
+    if record.get("contention") is not None:   # since the telemetry
+        found = dict(record["contention"])
+        found["knees"] = [columns.identifiers(r)
+                          for r in found.get("knees") or []]
+        out["contention"] = found
     return out
 
 

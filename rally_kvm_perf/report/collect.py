@@ -3,6 +3,7 @@ kvm-perf report shows: per-level ratios of every KVMPerf sweep workload and
 before/after comparisons (pure functions)."""
 
 from rally_kvm_perf import columns
+from rally_kvm_perf import contention
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
 from rally_kvm_perf.analysis import density
@@ -114,11 +115,8 @@ def _dataset(wl):
                   for f in findings.from_record(levels, its_fits)]
         hosts += results.iteration_hosts(iteration)
         pins += results.iteration_pinning(iteration)
-        for chart in (iteration.get("output") or {}).get("complete", []):
-            if chart.get("title") == results.NOTES_TITLE:
-                notes += chart["data"]
-            if chart.get("title") == results.EXPLAIN_TITLE:
-                explain += chart["data"]
+        notes += _notes(record, iteration)
+        explain += _explain(record, iteration)
         contention += [dict(r, iteration=i)
                        for r in record.get("telemetry") or []]
         if iteration.get("error"):
@@ -133,6 +131,29 @@ def _dataset(wl):
             "density": dense, "findings": found,
             "pass_sla": wl.get("pass_sla"),
             "sla": wl.get("sla_results", {}).get("sla", [])}
+
+
+def _chart_text(iteration, title):
+    for chart in (iteration.get("output") or {}).get("complete", []):
+        if chart.get("title") == title:
+            return list(chart["data"])
+    return []
+
+
+def _notes(record, iteration):
+    """The record's notes; a record from before it kept its instances:
+    the notes chart's."""
+    if record.get("instances") is not None:
+        return results.note_lines(record)
+    return _chart_text(iteration, results.NOTES_TITLE)
+
+
+def _explain(record, iteration):
+    """Why the ratio falls, from the record's contention; an iteration
+    without one: that chart's, if any."""
+    if record.get("contention") is not None:
+        return contention.sentences(record)
+    return _chart_text(iteration, results.EXPLAIN_TITLE)
 
 
 RECORD_FIELDS = (

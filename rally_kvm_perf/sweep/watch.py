@@ -1,7 +1,7 @@
 """The netserver instances' side of a netperf run (netserver "peer" or
 "peers"): their kernel counters read over the same moments as their
 clients' run, so that a netserver that sets the pace is seen, not guessed
-(results.netserver_saturation)."""
+(contention.netserver_saturation)."""
 
 import typing as t
 

@@ -7,7 +7,6 @@ chart_plugin, data, and optionally description, label, axis_label).
 from rally_kvm_perf import columns
 from rally_kvm_perf import metrics
 from rally_kvm_perf import results
-from rally_kvm_perf.analysis import density
 
 
 def label(bench, name):
@@ -79,7 +78,6 @@ SWEEP_GROUPS = {
          _fio("lat_mean_us", "lat_p50_us", "lat_p99_us", "lat_p99_9_us")),
         ("CPU utilisation", _fio("cpu_pct"))),
 }
-BENCH_ORDER = results.BENCH_ORDER
 
 RATIO_LABEL = "VM/host (1.0 = parity, < 1 = VM worse)"
 # titles the SLAs and the exporter look tables up by
@@ -92,7 +90,7 @@ NEUTRAL = ("elapsed_s",)
 AXIS = "instances running at once"
 
 
-_bench_order = results.bench_order
+_bench_order = metrics.bench_order
 
 
 def _ratio_of(level_data):
@@ -125,14 +123,16 @@ def _fit_text(data, group):
     return ("Fitted lines: " + "; ".join(parts) + ".") if parts else ""
 
 
-def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings,
-                   density_rows=None):
-    """The complete (per-iteration) charts of one sweep.
+def sweep_complete(result, runs, benchmarks, record):
+    """The complete (per-iteration) charts of one sweep: of its analysis
+    (``result``), its ``runs`` (their raw outputs) and its results
+    ``record`` (density, instances and notes).
 
     The same charts come in the same order for the same ``benchmarks``,
     whatever was measured: a chart without data says why in its
     description.
     """
+    has_baseline = record["host_baseline"]
     out = []
     for bench in _bench_order(benchmarks):
         data = result["benchmarks"].get(bench, {})
@@ -165,15 +165,11 @@ def sweep_complete(result, runs, targets, benchmarks, has_baseline, warnings,
                 "label": unit, "axis_label": AXIS})
         out.append(_level_table(bench, result))
     out.append(_fit_table(result, benchmarks))
-    if density_rows is None:    # the record's, where it was built
-        density_rows = density.rows(
-            results.all_level_rows(result, benchmarks, NEUTRAL),
-            results.fit_rows(result, benchmarks))
-    out.append(_density_table(density_rows))
+    out.append(_density_table(record["density"]))
     out.append(_overlap_table(result, benchmarks))
     out.append({"title": results.NOTES_TITLE,
                 "chart_plugin": "TextArea",
-                "data": _notes(result, targets, has_baseline, warnings)})
+                "data": results.note_lines(record)})
     out.append({"title": "Raw benchmark outputs",
                 "description": "stdout of every run in every instance "
                                "(stderr too where it failed)",
@@ -282,20 +278,6 @@ def _overlap_table(result, benchmarks):
                            "contention.",
             "chart_plugin": "Table",
             "data": _table_data(rows, columns.OVERLAP)}
-
-
-def _notes(result, targets, has_baseline, warnings):
-    lines = ["instance %s on %s%s" % (t.name, t.hypervisor or
-                                      "unknown hypervisor (no admin)",
-                                      " — %s" % t.broken if t.broken else "")
-             for t in targets]
-    if not has_baseline:
-        lines.append("ratios: absent (no host baseline)")
-    lines += ["failed: %s at %d active, repetition %d, %s: %s"
-              % (f["benchmark"], f["level"], f["repetition"], f["instance"],
-                 f["error"]) for f in result["failures"]]
-    lines += ["note: %s" % w for w in warnings]
-    return lines
 
 
 def raw_lines(runs):

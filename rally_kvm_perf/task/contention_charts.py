@@ -3,67 +3,13 @@ its percentage curves and the sentences that say why the ratio falls (pure
 functions over the results record)."""
 
 from rally_kvm_perf import columns
+from rally_kvm_perf import contention
 from rally_kvm_perf import results
 from rally_kvm_perf import telemetry
 from rally_kvm_perf.task.charts import AXIS
 from rally_kvm_perf.task.charts import rounded
 
 EXPLAIN_TITLE = results.EXPLAIN_TITLE
-
-
-def _pct(value):
-    return "n/a" if value is None else "%.3g%%" % value
-
-
-def lines(record):
-    """Sentences on what explains the curve (record["contention"])."""
-    found = record.get("contention") or {}
-    levels = sorted({r["active"] for r in record.get("telemetry") or []})
-    out = []
-    for bench, sat in sorted((found.get("saturation") or {}).items()):
-        if sat:
-            out.append(
-                "%s: the first resource to saturate is %s: %s %s (>= %g%%) "
-                "at %d instance(s) at once" % (
-                    bench, sat["resource"], telemetry.TITLES[sat["field"]],
-                    _pct(sat["mean"]), sat["threshold"], sat["active"]))
-            continue
-        highest = (found.get("highest") or {}).get(bench) or {}
-        out.append("%s: no resource saturated%s (highest means: %s)" % (
-            bench, " up to %d instance(s) at once" % max(levels)
-            if levels else "",
-            "; ".join("%s %s at %d" % (telemetry.TITLES[k], _pct(v["mean"]),
-                                       v["active"])
-                      for k, v in sorted(highest.items())) or "none read"))
-    for bench, sat in sorted((found.get("netserver") or {}).items()):
-        if sat:
-            seen = "; ".join(
-                "%s %s" % (_pct(sat.get(key)), what) for key, what in (
-                    ("remote_cpu_pct", "by netperf's remote CPU"),
-                    ("netserver_cpu_busy_pct", "by its own counters"))
-                if sat.get(key) is not None)
-            out.append(
-                "%s: the netserver saturated before the clients: its CPU "
-                "busy %s at %d instance(s) at once, the clients' %s; from "
-                "there the ratio measures the netserver as much as the "
-                "clients (netserver \"peers\" gives each client its own)"
-                % (bench, seen, sat["active"], _pct(sat["local_cpu_pct"])))
-    for knee in found.get("knees") or []:
-        out.append(
-            "%s %s: the %s follows one line, then another from %d "
-            "instance(s) at once (slope %.3g then %.3g per instance; "
-            "sup-F test p = %.3g)" % (
-                knee["benchmark"], knee["metric"], knee["of"],
-                knee["knee_at"], knee["slope_before"], knee["slope_after"],
-                knee["p_value"]))
-    if len(levels) < telemetry.MIN_KNEE_LEVELS:
-        out.append("knees: not looked for; that needs at least %d levels "
-                     "(this sweep has %d)" % (telemetry.MIN_KNEE_LEVELS,
-                                              len(levels)))
-    elif not found.get("knees"):
-        out.append("knees: none; every summary metric's curve is "
-                     "described by one straight line (sup-F test, p >= 0.05)")
-    return out
 
 
 def charts(record):
@@ -114,5 +60,5 @@ def charts(record):
                                   "%s >= %g%%" % (telemetry.TITLES[k], t)
                                   for k, t, _w in telemetry.SATURATION),
                "chart_plugin": "TextArea",
-               "data": lines(record) or ["nothing read"]}
+               "data": contention.sentences(record) or ["nothing read"]}
     return [table, curves, explain]

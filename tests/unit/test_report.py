@@ -183,7 +183,10 @@ def test_ratios_csv_keeps_full_precision_from_the_record():
             for r, v in ((1, 79990.0), (2, 80001.0), (3, 79997.0))]
     result = analysis.analyze(runs, {"h": {"bonnie++": {
         "block_write_kBps": [100000.0, 100010.0, 99990.0]}}})
-    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True, [])
+    complete = charts.sweep_complete(result, runs, ["bonnie++"],
+                                     results.build(result, ["bonnie++"], runs,
+                                                   results.About(
+                                                       host_baseline=True)))
     complete.append(results.to_chart(results.build(result, ["bonnie++"])))
     files = render.build([_bonnie_task(complete)])
     import csv as csv_mod
@@ -293,7 +296,10 @@ def test_report_says_how_many_instances_a_host_carries():
             for k, v in values.items() for r in range(3)]
     result = analysis.analyze(runs, {"h": {"bonnie++": {
         "block_write_kBps": [100.0, 100.5, 99.5]}}})
-    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True, [])
+    complete = charts.sweep_complete(result, runs, ["bonnie++"],
+                                     results.build(result, ["bonnie++"], runs,
+                                                   results.About(
+                                                       host_baseline=True)))
     [table] = [c for c in complete if c["title"] == charts.DENSITY_TITLE]
     [row] = [r for r in table["data"]["rows"]
              if r[1] == "block_write_kBps"]

@@ -173,3 +173,49 @@ def test_a_record_of_another_schema_is_an_error_naming_it(schema):
                        match="task t-1, workload KVMPerf.bonnie"):
         with results.reading({"uuid": "t-1"}, {"name": "KVMPerf.bonnie"}):
             results.from_iteration(_iteration(record))
+
+
+def test_notes_and_why_the_ratio_falls_come_from_the_record():
+    """The report's notes and its "why the ratio falls" are the record's,
+    not read back from the charts; a task from before they were in the
+    record: its charts."""
+    from rally_kvm_perf.report import collect
+    result = analysis.analyze(_runs(), {})
+    record = results.build(result, ["bonnie++"], _runs(), results.About(
+        notes=["a note"], instances=[
+            {"instance": "vm-0", "hypervisor": "compute-1", "broken": None},
+            {"instance": "vm-9", "hypervisor": None,
+             "broken": "no SSH after 600 s"}]))
+    lines = results.note_lines(record)
+    assert lines == ["instance vm-0 on compute-1",
+                     "instance vm-9 on unknown hypervisor (no admin) — no "
+                     "SSH after 600 s",
+                     "ratios: absent (no host baseline)", "note: a note"]
+    iteration = _iteration(record)
+    # a stale chart of another text: the record wins
+    iteration["output"]["complete"].append(
+        {"title": results.NOTES_TITLE, "chart_plugin": "TextArea",
+         "data": ["stale"]})
+    task = {"uuid": "t", "subtasks": [{"title": "x", "workloads": [{
+        "name": "KVMPerf.bonnie", "args": {}, "contexts": {},
+        "data": [iteration]}]}]}
+    [ds] = collect.datasets([task])
+    assert ds["notes"] == lines
+    assert ds["explain"] and ds["explain"][-1].startswith("knees: ")
+    # schema 1: no instances in the record; the charts say it
+    old = _iteration(_schema_1(json.loads(json.dumps(record))))
+    old["output"]["complete"].append(
+        {"title": results.NOTES_TITLE, "chart_plugin": "TextArea",
+         "data": ["from the chart"]})
+    task["subtasks"][0]["workloads"][0]["data"] = [old]
+    [ds] = collect.datasets([task])
+    assert ds["notes"] == ["from the chart"]
+
+
+def test_a_schema_1_record_from_before_the_telemetry_has_no_contention():
+    old = _schema_1(json.loads(json.dumps(_record())))
+    del old["contention"], old["telemetry"]
+    got = results.upgrade(old)
+    assert "contention" not in got and got["instances"] is None
+    assert got["levels"] and all(set(r) <= set(columns.TITLES)
+                                 for r in got["levels"])

@@ -208,8 +208,10 @@ def test_ratio_gate_reads_the_full_precision_record_not_the_display():
             for r in (1, 2, 3)]
     host = {"h": {"bonnie++": {"block_write_kBps": [100000.0] * 3}}}
     result = analysis.analyze(runs, host)
-    complete = charts.sweep_complete(result, runs, [], ["bonnie++"], True,
-                                     [])
+    complete = charts.sweep_complete(result, runs, ["bonnie++"],
+                                     results.build(result, ["bonnie++"], runs,
+                                                   results.About(
+                                                       host_baseline=True)))
     table = [c for c in complete if c["title"] == results.LEVEL_TITLE
              % "bonnie++"][0]["data"]
     shown = dict(zip(table["cols"], table["rows"][0]))["VM/host"]

@@ -206,8 +206,7 @@ def test_a_netserver_saturated_before_its_clients_is_said():
     """netserver "peer": k clients share one netserver. Where its CPU
     (netperf's remote CPU) is saturated and the clients' is not, the
     ratio measures the netserver: the contention lines say so."""
-    from rally_kvm_perf import results
-    from rally_kvm_perf.task import contention_charts
+    from rally_kvm_perf import contention
 
     def rows(remote, local):
         return [{"benchmark": "netperf:TCP_STREAM", "metric": m,
@@ -215,12 +214,12 @@ def test_a_netserver_saturated_before_its_clients_is_said():
                 for m, per in (("remote_cpu_pct", remote),
                                ("local_cpu_pct", local))
                 for k, v in enumerate(per, 1)]
-    found = results.contention(rows([50.0, 96.0, 99.0], [40.0, 60.0, 70.0]),
+    found = contention.find(rows([50.0, 96.0, 99.0], [40.0, 60.0, 70.0]),
                                [], ["netperf:TCP_STREAM"])
     assert found["netserver"]["netperf:TCP_STREAM"] == {
         "active": 2, "remote_cpu_pct": 96.0, "netserver_cpu_busy_pct": None,
         "local_cpu_pct": 60.0}
-    lines = contention_charts.lines({"contention": found, "telemetry": []})
+    lines = contention.sentences({"contention": found, "telemetry": []})
     assert any("the netserver saturated before the clients: its CPU busy "
                "96% by netperf's remote CPU at 2 instance(s)" in line
                for line in lines), lines
@@ -230,16 +229,16 @@ def test_a_netserver_saturated_before_its_clients_is_said():
             "netserver_cpu_busy_pct": ns, "guest_cpu_busy_pct": cl}
            for k, ns, cl in ((1, 40.0, 30.0), (2, 70.0, 50.0),
                              (3, 93.0, 55.0))]
-    own = results.contention([], tel, ["netperf:TCP_STREAM"])
+    own = contention.find([], tel, ["netperf:TCP_STREAM"])
     assert own["netserver"]["netperf:TCP_STREAM"] == {
         "active": 3, "remote_cpu_pct": None, "netserver_cpu_busy_pct": 93.0,
         "local_cpu_pct": 55.0}
-    lines = contention_charts.lines({"contention": own, "telemetry": []})
+    lines = contention.sentences({"contention": own, "telemetry": []})
     assert any("its CPU busy 93% by its own counters at 3" in line
                for line in lines), lines
     # both sides saturated, or no CPU measured: nothing to single out
-    both = results.contention(rows([95.0, 99.0], [95.0, 99.0]), [],
+    both = contention.find(rows([95.0, 99.0], [95.0, 99.0]), [],
                               ["netperf:TCP_STREAM"])
     assert both["netserver"]["netperf:TCP_STREAM"] is None
-    none = results.contention([], [], ["netperf:TCP_RR", "bonnie++"])
+    none = contention.find([], [], ["netperf:TCP_RR", "bonnie++"])
     assert none["netserver"] == {"netperf:TCP_RR": None}

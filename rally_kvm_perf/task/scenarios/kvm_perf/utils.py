@@ -312,9 +312,13 @@ class KVMPerfScenario(vm_utils.VMScenario):
             hosts=results.host_rows(
                 self.context.get(common.KEY, {}).get("hypervisors")),
             pinning=results.pinning_rows(it.pinning.report),
-            density_threshold=it.plan.args.density_threshold),
+            density_threshold=it.plan.args.density_threshold,
+            instances=[{"instance": tg.name, "hypervisor": tg.hypervisor,
+                        "broken": str(tg.broken) if tg.broken else None}
+                       for tg in it.targets],
+            host_baseline=bool(it.baselines.samples)),
             neutral=charts.NEUTRAL)
-        self._report(it, result, runs, names, warnings, record)
+        self._report(it, result, runs, names, record)
         stopped = sw.stopped if sw else None
         self._save(it, runs, result, warnings, record,
                    status="stopped" if stopped else "complete")
@@ -357,10 +361,9 @@ class KVMPerfScenario(vm_utils.VMScenario):
 
     # -- report --
 
-    def _report(self, it, result, runs, benchmarks, warnings, record):
-        for complete in charts.sweep_complete(
-                result, runs, it.targets, benchmarks,
-                bool(it.baselines.samples), warnings, record["density"]):
+    def _report(self, it, result, runs, benchmarks, record):
+        for complete in charts.sweep_complete(result, runs, benchmarks,
+                                              record):
             self.add_output(complete=complete)
         for complete in contention_charts.charts(record):
             self.add_output(complete=complete)
