@@ -414,17 +414,17 @@ def iteration_overlap(iteration: dict) -> list[dict]:
     return iteration_table(iteration, OVERLAP_TITLE)
 
 
-def iteration_hosts(iteration: dict) -> list[dict]:
-    """The compute hosts: the record's, else the display table's."""
-    record = from_iteration(iteration) or {}
-    if record.get("hosts") is not None:
+def iteration_hosts(iteration: dict, record: dict | None) -> list[dict]:
+    """The compute hosts: the iteration's ``record``'s (from_iteration,
+    parsed once by the caller), else the display table's."""
+    if record and record.get("hosts") is not None:
         return [dict(row) for row in record["hosts"]]
     return iteration_table(iteration, HOSTS_TITLE)
 
 
-def iteration_pinning(iteration: dict) -> list[dict]:
-    """The instances' pinning: the record's, else the display table's."""
-    record = from_iteration(iteration) or {}
-    if record.get("pinning") is not None:
+def iteration_pinning(iteration: dict, record: dict | None) -> list[dict]:
+    """The instances' pinning: the iteration's ``record``'s, else the
+    display table's."""
+    if record and record.get("pinning") is not None:
         return [dict(row) for row in record["pinning"]["instances"]]
     return iteration_table(iteration, PINNING_TITLE)

@@ -113,8 +113,8 @@ def _dataset(wl):
         # the paper's findings 1-4 on this iteration's sweep
         found += [dict(f, iteration=i)
                   for f in findings.from_record(levels, its_fits)]
-        hosts += results.iteration_hosts(iteration)
-        pins += results.iteration_pinning(iteration)
+        hosts += results.iteration_hosts(iteration, record)
+        pins += results.iteration_pinning(iteration, record)
         notes += _notes(record, iteration)
         explain += _explain(record, iteration)
         contention += [dict(r, iteration=i)

@@ -60,10 +60,10 @@ def _iteration(iteration, workload, prefix):
     if record is None:
         return
     hosts = {}
-    for row in results.iteration_hosts(iteration):
+    for row in results.iteration_hosts(iteration, record):
         hosts.setdefault(row.get("host"), row)
     pins = {row.get("instance"): row
-            for row in results.iteration_pinning(iteration)}
+            for row in results.iteration_pinning(iteration, record)}
     tools = [note[len(TOOLS_NOTE):] for note in record.get("notes") or []
              if note.startswith(TOOLS_NOTE)]
     levels = {(r["benchmark"], r["metric"], r["active"]): r

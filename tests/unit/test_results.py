@@ -141,9 +141,10 @@ def test_schema_1_reads_as_schema_2():
     iteration = _iteration(old)
     iteration["output"]["complete"] += charts.pinning_table(
         record["hosts"], record["pinning"])
-    [host] = results.iteration_hosts(iteration)
+    parsed = results.from_iteration(iteration)
+    [host] = results.iteration_hosts(iteration, parsed)
     assert host["state"] == "OFF" and host["evidence"] == "KVM module absent"
-    [pin] = results.iteration_pinning(iteration)
+    [pin] = results.iteration_pinning(iteration, parsed)
     assert pin["runtime_pinned_to"] == "0-1" and pin["pinned"] == "no"
 
 
