@@ -117,6 +117,29 @@ def test_paper_samples_take_a_smaller_bonnie_file_forced_on_both_sides():
         assert "bonnie_size_mb" not in args and "force" not in args, sample
 
 
+def test_paper_samples_skip_the_file_tests_unless_asked_on_both_sides():
+    """The paper reads bonnie++'s sequential columns only: -n 0 by default
+    in the instances and in the measured host baseline alike; 16 (or a
+    bonnie++ n:max:min:dirs) reaches both when asked."""
+    for sample in ("kvm-perf-paper-baseline.yaml",
+                   "kvm-perf-paper-optimized.yaml",
+                   "kvm-perf-compare.yaml"):
+        path = os.path.join(ROOT, "samples", "tasks", sample)
+        for given, wanted in ((None, "0"), (16, "16"), ("4:100:10", "4:100:10")):
+            kwargs = {} if given is None else {"bonnie_files": given}
+            task = render(path, measure_baseline=True,
+                          netserver="192.0.2.10", **kwargs)
+            found = [(a, w) for n, a, w in workloads(task)
+                     if n == "KVMPerf.bonnie"]
+            assert found, sample
+            for args, w in found:
+                assert args["bonnie_files"] == wanted, (sample, given)
+                assert check_workload("KVMPerf.bonnie", args,
+                                      w["contexts"]) == []
+                if "kvm_perf_baseline" in w["contexts"]:
+                    assert w["contexts"]["kvm_perf_baseline"]["bonnie"][
+                        "files"] == wanted, (sample, given)
+
 def test_paper_samples_measure_the_disk_with_o_direct():
     """2 x the flavor's RAM is the disk in the instance, but the page cache
     on a host with far more RAM: O_DIRECT on both sides by default."""
