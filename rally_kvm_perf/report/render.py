@@ -8,17 +8,12 @@ import io
 import json
 
 import jinja2
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 (the backend comes first)
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from rally_kvm_perf import columns  # noqa: E402
-from rally_kvm_perf import metrics  # noqa: E402
-from rally_kvm_perf import telemetry  # noqa: E402
-from rally_kvm_perf.report import collect  # noqa: E402
-from rally_kvm_perf.report import templates  # noqa: E402
+from rally_kvm_perf import columns
+from rally_kvm_perf import metrics
+from rally_kvm_perf import telemetry
+from rally_kvm_perf.report import collect
+from rally_kvm_perf.report import templates
 
 _IO = metrics.PAPER_IO
 _CPU = metrics.PAPER_CPU
@@ -49,10 +44,27 @@ EXTRA_FIGURES = (
 STYLES = ("-", "--", ":", "-.")
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, imported at the first
+    figure, not with this module: Rally imports every plugin (the kvm-perf
+    exporters among them) at each start of its command line, where pyplot
+    cost about 0.4 s of the 2.8 (python -X importtime)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def integer_ticks(axis):
+    """Whole numbers only on ``axis`` (instance counts, run ranks)."""
+    from matplotlib.ticker import MaxNLocator
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _svg(fig):
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]
     # the RDF metadata block only names matplotlib; keep pages lean
@@ -125,7 +137,7 @@ def figure(sets, bench, names, title, paper_cpu=False):
                     for ds in sets for n in names)
     field = "vm_host_ratio" if has_ratio else "vm_mean"
     invert = paper_cpu and has_ratio
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = pyplot().subplots(figsize=(7.5, 4.2))
     drawn = 0
     series = [(d_index, ds, it, rows) for d_index, ds in enumerate(sets)
               for it, rows in _iterations(ds)]
@@ -150,7 +162,7 @@ def figure(sets, bench, names, title, paper_cpu=False):
                                   [b[3] - b[1] for b in bars]],
                             fmt="none", ecolor=line.get_color(), capsize=3,
                             linewidth=0.8)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_ticks(ax.xaxis)
     if invert:
         ax.axhline(1.0, color="grey", linewidth=0.8)
         ax.set_ylabel("VM CPU% / host CPU% (1.0 = same CPU use)")
@@ -181,7 +193,7 @@ def comparison_figure(comp):
         return None
     top = max(r["active_instances"] for r in rows)
     rows = [r for r in rows if r["active_instances"] == top]
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.5))
+    fig, ax = pyplot().subplots(figsize=(7.5, 0.45 * len(rows) + 1.5))
     # with times > 1, one bar per iteration, each named
     several = len({r.get("iteration", 1) for r in rows}) > 1
     labels = ["%s %s%s" % (r["benchmark"], r["metric"],

@@ -156,8 +156,7 @@ def _figure(group, title):
     """Ratio vs run (oldest first) for one sweep, benchmark and metric: one
     line per instance count, 95% intervals as bars, the newest run's
     verdict beside its level in the legend."""
-    plt = render.plt
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    fig, ax = render.pyplot().subplots(figsize=(7.5, 4.0))
     for index, row in enumerate(group):
         pts = [p for p in row["points"] if p["ratio"] is not None]
         if not pts:
@@ -180,7 +179,7 @@ def _figure(group, title):
         if row["verdict"]["verdict"] == REGRESSION:
             ax.plot([xs[-1]], [pts[-1]["ratio"]], "x", color="#a00",
                     markersize=12, markeredgewidth=2)
-    ax.xaxis.set_major_locator(render.MaxNLocator(integer=True))
+    render.integer_ticks(ax.xaxis)
     ax.set_xlabel("run (oldest first)")
     ax.set_ylabel("VM/host (1.0 = parity, below = worse)")
     ax.set_title(title, fontsize=10)
