@@ -46,6 +46,11 @@ SMALL_FIO_ARGS = dict(
     local_host=True, instances=1, repetitions=2, vcpus=1, ram=512, disk=3,
     use_floating_ip=False, fio_jobs=["randread", "seqwrite"], fio_size_mb=64,
     fio_runtime=3, fio_ramp_time=1, fio_iodepth=8,
+    # a run takes seconds: a guest whose disk stopped answering (seen once
+    # on a volume under TCG, 2026-12-03: the guest's writeback blocked for
+    # minutes, qemu idle) fails the case in minutes, not at the default's
+    # 4 hours, past CI's own limit
+    command_timeout=600,
     # 2 repetitions give the ratio no interval: its gate judges the estimate
     ratio_on_inconclusive="estimate")
 
