@@ -1195,6 +1195,43 @@ def test_a_floating_ip_that_cannot_be_deleted_fails_the_iteration(
     assert outputs(scen)["bonnie++ per level: instances, host and ratio"]
 
 
+def test_servers_are_deleted_at_once_and_a_failed_delete_is_named(
+        sshd, tmp_path, monkeypatch):
+    """Every deletion is asked for before any is waited for (one after
+    another they took 2.5-4.5 s each on the local cloud); a server nova
+    will not delete fails the iteration naming it, the others go."""
+    nova = fakes.FakeNova()
+    events = []
+    real_delete, real_get = fakes.FakeServer.delete, nova.servers.get
+
+    def delete(server):
+        events.append(("delete", server.id))
+        if server.id == "server-2":
+            raise RuntimeError("nova said no")
+        real_delete(server)
+
+    def get(server_id):
+        events.append(("get", getattr(server_id, "id", server_id)))
+        return real_get(server_id)
+
+    monkeypatch.setattr(fakes.FakeServer, "delete", delete)
+    monkeypatch.setattr(nova.servers, "get", get)
+    scen = make(bonnie.Bonnie, sshd, nova)
+    with pytest.raises(utils.SweepFailed) as e:
+        scen.run("image-1", "flavor-1", instances=3, active_counts=[1],
+                 repetitions=1, bonnie_directory=str(tmp_path), **BONNIE,
+                 **ssh(sshd))
+    first = events.index(("delete", "server-1"))
+    kinds = [kind for kind, _ in events[first:]]
+    assert kinds[:3] == ["delete"] * 3, events[first:]
+    assert "get" in kinds[3:], events[first:]
+    assert sorted(nova.servers.deleted) == ["server-1", "server-3"]
+    assert "cleanup failed: could not delete server" in str(e.value)
+    assert "nova said no" in str(e.value)
+    # measured and reported all the same
+    assert outputs(scen)["bonnie++ per level: instances, host and ratio"]
+
+
 def test_netperf_peer_instance_runs_the_netserver(sshd):
     port = netserver.free_port()
     CONF.set_override("netperf_port", port, group="kvm_perf")

@@ -395,8 +395,17 @@ class Fleet:
                     pass
         leaks = []
         with atomic.ActionTimer(self.sc, "kvm_perf.delete_servers"):
+            leaks += self._delete_servers()
+            # by ID: rally-openstack's helper skips a floating IP its
+            # server no longer lists (a server in ERROR)
             for instance in self.instances:
-                leaks += self._delete(instance)
+                if not instance.fip:
+                    continue
+                try:
+                    self.sc.neutron.delete_floatingip(instance.fip["id"])
+                except Exception as e:
+                    leaks.append("could not delete floating IP %s of %s: %s"
+                                 % (instance.fip["ip"], instance.name, e))
         leaks += self._volumes_gone()
         if self.server_group is not None:
             try:
@@ -408,23 +417,33 @@ class Fleet:
                              % (self.server_group.id, e))
         return leaks
 
-    def _delete(self, instance: Instance) -> t.List[str]:
-        # every server and floating IP created goes, also on failure;
-        # Rally's cleanup context is only the safety net
-        leaks = []
-        try:
-            self.sc._delete_server(instance.server)
-        except Exception as e:
-            leaks.append("could not delete server %s: %s"
-                         % (instance.name, e))
-        if instance.fip:
-            # by ID: rally-openstack's helper skips a floating IP its
-            # server no longer lists (a server in ERROR)
+    def _delete_servers(self) -> t.List[str]:
+        """Every server and floating IP created goes, also on failure
+        (Rally's cleanup context is only the safety net): all deletions
+        asked for at once, then waited for. One after another (Rally's
+        _delete_server) they took 2.5-4.5 s each on the local cloud, a
+        sweep's 10 instances half a minute. Returns what could not be
+        deleted, server by server."""
+        leaks, asked = [], []
+        for instance in self.instances:
             try:
-                self.sc.neutron.delete_floatingip(instance.fip["id"])
+                instance.server.delete()
+                asked.append(instance)
             except Exception as e:
-                leaks.append("could not delete floating IP %s of %s: %s"
-                             % (instance.fip["ip"], instance.name, e))
+                leaks.append("could not delete server %s: %s"
+                             % (instance.name, e))
+        for instance in asked:
+            try:
+                task_utils.wait_for_status(
+                    instance.server, ready_statuses=["deleted"],
+                    check_deletion=True,
+                    update_resource=task_utils.get_from_manager(),
+                    timeout=CONF.openstack.nova_server_delete_timeout,
+                    check_interval=(
+                        CONF.openstack.nova_server_delete_poll_interval))
+            except Exception as e:
+                leaks.append("could not delete server %s: %s"
+                             % (instance.name, e))
         return leaks
 
     VOLUME_DELETE_TIMEOUT_S = 300
