@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import time
 
@@ -31,6 +32,15 @@ DROP_CACHES = ["sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches"]
 TIMEOUT_EXIT_CODES = (124, 137)
 REMOTE_KILL_AFTER_S = 10
 CLIENT_GRACE_S = 20
+# A connection whose host went away without a word (a guest rebooted or
+# powered off under it) never answers a channel request, and paramiko
+# waits for that answer without a limit: a reboot's boot-id check once
+# waited 7 minutes and on. SSH keepalives every KEEPALIVE_S make such a
+# connection fail: the rebooted host answers them with a reset, and
+# TCP_USER_TIMEOUT aborts it once what was sent is unacknowledged for
+# DEAD_PEER_S (a host that is gone).
+KEEPALIVE_S = 5
+DEAD_PEER_S = 60
 
 
 @dataclasses.dataclass
@@ -103,6 +113,7 @@ class SSHRunner:
                                  password=login.password)
         self._connect_timeout = connect_timeout
         self._connected = False
+        self._kept_alive = None   # the transport _client() set up
 
     def wait(self, timeout=None, check=None, interval=2):
         """Return when the host answers SSH; HostUnreachable after
@@ -115,6 +126,7 @@ class SSHRunner:
         self.last_error = None
         while not self._connected:
             try:
+                self._client()
                 self._ssh.execute("uname", timeout=30)
                 self._check_host_key()
                 self._connected = True
@@ -156,6 +168,22 @@ class SSHRunner:
                 "differs from the one filed in" if known else "is not in",
                 self.known_hosts))
 
+    def _client(self):
+        """Rally's paramiko client, connected, with keepalives on and the
+        dead-peer limit on its socket (see KEEPALIVE_S)."""
+        client = self._ssh._get_client()
+        transport = client.get_transport()
+        if transport is not None and transport is not self._kept_alive:
+            transport.set_keepalive(KEEPALIVE_S)
+            try:
+                transport.sock.setsockopt(socket.IPPROTO_TCP,
+                                          socket.TCP_USER_TIMEOUT,
+                                          DEAD_PEER_S * 1000)
+            except (AttributeError, OSError):  # not TCP, not Linux
+                pass
+            self._kept_alive = transport
+        return client
+
     def _drop_client(self):
         # rally's SSH keeps a failed client as False; a half-open one must
         # not be reused for the next attempt
@@ -183,6 +211,13 @@ class SSHRunner:
     def run(self, argv, timeout=None, stdin=None):
         self._ensure_connected()
         command = shlex.join(str(a) for a in argv)
+        try:
+            self._client()
+        except rally_exceptions.SSHError as e:
+            self._connected = False
+            raise exceptions.HostUnreachable(
+                "SSH to %s failed before running %r: %s"
+                % (self.name, command, e)) from None
         wrapped = command
         if timeout:
             # The limit is enforced where the command runs: an SSH channel
@@ -215,6 +250,14 @@ class SSHRunner:
             raise exceptions.HostUnreachable(
                 "SSH to %s failed while running %r: %s"
                 % (self.name, command, e)) from None
+        except (paramiko.SSHException, EOFError, OSError) as e:
+            # the connection died under the command (a keepalive found
+            # its host gone): the next command connects anew
+            self._drop_client()
+            self._connected = False
+            raise exceptions.HostUnreachable(
+                "SSH to %s lost while running %r: %s"
+                % (self.name, command, _short(e))) from None
         if timeout and status in TIMEOUT_EXIT_CODES:
             raise exceptions.CommandFailed(
                 self.name, command, "timeout",

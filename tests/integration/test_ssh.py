@@ -2,8 +2,10 @@
 Rally's SSH client, and the baseline command with --host."""
 
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -84,6 +86,86 @@ def test_no_answer_after_the_limit_drops_the_connection(sshd, monkeypatch):
         assert runner._ssh._client is not given_up
     finally:
         subprocess.run(["pkill", "-KILL", "-f", marker], capture_output=True)
+        runner.close()
+
+
+class VanishingHost:
+    """A TCP relay to the test sshd that can play a host rebooted under
+    its connection: ``vanish()`` and from then on what the client sends
+    gets no answer -- the first burst (a request the host took before it
+    went down) is swallowed, anything sent after QUIET_S is answered with
+    a reset, as the host's new boot answers a connection it never had."""
+
+    QUIET_S = 1.0
+
+    def __init__(self, port):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.target = port
+        self.gone = None          # monotonic time of vanish()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def vanish(self):
+        self.gone = time.monotonic()
+
+    def _accept(self):
+        client, _ = self.listener.accept()
+        server = socket.create_connection(("127.0.0.1", self.target))
+        threading.Thread(target=self._pipe, args=(server, client, False),
+                         daemon=True).start()
+        self._pipe(client, server, True)
+
+    def _pipe(self, src, dst, from_client):
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            if self.gone is None:
+                dst.sendall(data)
+            elif from_client and time.monotonic() - self.gone > self.QUIET_S:
+                # SO_LINGER 0: close() sends a reset
+                src.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                               b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                src.close()
+                return
+
+
+def test_a_host_gone_under_its_connection_fails_the_command(sshd,
+                                                            monkeypatch):
+    """A guest that reboots while a command is being started on it never
+    answers the request: paramiko would wait for it without a limit (a
+    reboot's check once waited 7 minutes and on). Keepalives make the
+    rebooted host reset the connection: the command fails as unreachable
+    within seconds, and the next one connects anew."""
+    monkeypatch.setattr(host_runner, "KEEPALIVE_S", 1)
+    host = VanishingHost(sshd["port"])
+    runner = host_runner.SSHRunner("127.0.0.1", host_runner.Login(
+        "root", key_filename=sshd["key"]), port=host.port)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = runner.run(["true"], timeout=30)
+        except Exception as e:  # what the test checks
+            outcome["error"] = e
+
+    try:
+        assert runner.run(["true"], timeout=30).exit_code == 0
+        host.vanish()
+        t0 = time.monotonic()
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(30)
+        assert not worker.is_alive(), "the command waited on a host gone"
+        assert isinstance(outcome.get("error"),
+                          exceptions.HostUnreachable), outcome
+        assert "lost while running 'true'" in str(outcome["error"])
+        assert time.monotonic() - t0 < 15
+        assert runner._ssh._client is False    # dropped: the next connects
+    finally:
         runner.close()
 
 
