@@ -35,12 +35,17 @@ FILES = ("boot/extlinux/ldlinux.sys", "boot/extlinux/ldlinux.c32",
          "usr/bin/fio", "usr/sbin/sfdisk", "usr/bin/partx",
          "usr/local/sbin/kvm-perf-guest-init", "usr/bin/jq", "usr/bin/curl",
          "etc/systemd/system/kvm-perf-guest-init-local.service",
-         "etc/systemd/system/kvm-perf-guest-init-net.service")
-# the guest init's units, enabled as systemctl enable links them
+         "etc/systemd/system/kvm-perf-guest-init-net.service",
+         "etc/systemd/network/50-kvm-perf-dhcp.network")
+# the guest init's units and DHCP's, enabled as systemctl enable links them
 LINKS = ("etc/systemd/system/sysinit.target.wants/"
          "kvm-perf-guest-init-local.service",
          "etc/systemd/system/multi-user.target.wants/"
-         "kvm-perf-guest-init-net.service")
+         "kvm-perf-guest-init-net.service",
+         "etc/systemd/system/multi-user.target.wants/"
+         "systemd-networkd.service",
+         "etc/systemd/system/network-online.target.wants/"
+         "systemd-networkd-wait-online.service")
 
 
 def newc_cpio(names):
@@ -189,6 +194,12 @@ def test_guest_init_not_enabled_is_refused(tmp_path):
     """Installed but not linked into sysinit.target: no SSH key at boot."""
     refused(make_disk(tmp_path / "d.raw", skip=(LINKS[0],)), "contents",
             "the guest init is not enabled", LINKS[0].split("/", 3)[-1])
+
+
+def test_dhcp_not_enabled_is_refused(tmp_path):
+    """systemd-networkd installed but not enabled: no address at boot."""
+    refused(make_disk(tmp_path / "d.raw", skip=(LINKS[2],)), "contents",
+            "DHCP is not enabled", LINKS[2].split("/", 3)[-1])
 
 
 def test_no_boot_code_is_refused(tmp_path):

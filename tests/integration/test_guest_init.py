@@ -1,9 +1,10 @@
 """tools/aio/guest-init.sh, the guest image's init, run for real here on a
 directory standing in for the guest's root: the metadata from a config
 drive or from a metadata service (a real HTTP server on loopback), the
-instance's SSH key, a host key per instance kept across reboots, DHCP
-stanzas for the Ethernet NICs only, and, with no metadata anywhere, the
-console line that the sweep's evidence reads as such.
+instance's SSH key, a host key per instance kept across reboots, the
+DNS servers of systemd-networkd's DHCP lease in resolv.conf, and, with no
+metadata anywhere, the console line that the sweep's evidence reads as
+such.
 """
 
 import http.server
@@ -34,8 +35,7 @@ def meta(uuid="1b4e28ba-2fa1-11d2-883f-0016d3cca427", name="s-rally-1"):
 
 @pytest.fixture
 def guest(tmp_path):
-    """A guest's root (passwd with the login user, hosts) and a /sys with
-    an Ethernet NIC, the loopback and a bridge-like virtual device."""
+    """A guest's root: passwd with the login user, hosts."""
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     (root / "etc/passwd").write_text(
@@ -44,19 +44,11 @@ def guest(tmp_path):
                                                       os.getgid()))
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n"
                                     "127.0.1.1\tkvm-perf-guest\n")
-    sys_net = tmp_path / "sys" / "class" / "net"
-    for name, kind, device in (("ens3", "1", True), ("lo", "772", False),
-                               ("br0", "1", False)):
-        (sys_net / name).mkdir(parents=True)
-        (sys_net / name / "type").write_text(kind + "\n")
-        if device:
-            (sys_net / name / "device").mkdir()
     return root
 
 
 def run(guest, phase, drive=None, url="http://127.0.0.1:9/none", wait=0):
     env = dict(os.environ, KVM_PERF_GUEST_ROOT=str(guest),
-               KVM_PERF_GUEST_SYS=str(guest.parent / "sys"),
                KVM_PERF_METADATA_URL=url, KVM_PERF_METADATA_WAIT=str(wait),
                KVM_PERF_GROW="0", KVM_PERF_CONFIG_DRIVE=str(drive or
                                                            guest / "none"))
@@ -75,7 +67,7 @@ def host_key(guest):
     return (guest / "etc/ssh/ssh_host_ed25519_key.pub").read_text()
 
 
-def test_config_drive_gives_key_name_host_key_and_dhcp(guest, tmp_path):
+def test_config_drive_gives_key_name_and_host_key(guest, tmp_path):
     proc = run(guest, "local", drive_with(tmp_path, meta()))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     keys = guest / "home/debian/.ssh/authorized_keys"
@@ -85,10 +77,6 @@ def test_config_drive_gives_key_name_host_key_and_dhcp(guest, tmp_path):
     hosts = (guest / "etc/hosts").read_text()
     assert "127.0.1.1\ts-rally-1\n" in hosts and "kvm-perf-guest" not in hosts
     assert "localhost" in hosts
-    # DHCP on the NIC with a device only (not lo, not a virtual bridge)
-    stanza = (guest / "etc/network/interfaces.d/"
-              "50-kvm-perf-guest-init").read_text()
-    assert stanza == "auto ens3\niface ens3 inet dhcp\n"
     # a real key, printed between the markers the console evidence reads
     pub = host_key(guest)
     assert pub.startswith("ssh-ed25519 ")
@@ -97,6 +85,26 @@ def test_config_drive_gives_key_name_host_key_and_dhcp(guest, tmp_path):
     # the net phase has nothing left to do
     net = run(guest, "net")
     assert net.returncode == 0 and net.stdout == "", net.stdout
+
+
+def test_dns_servers_of_the_dhcp_lease_go_into_resolv_conf(guest,
+                                                          tmp_path):
+    """systemd-networkd keeps what DHCP gave in its lease files; without
+    systemd-resolved nothing else writes resolv.conf. No DNS in any lease
+    leaves the file alone."""
+    (guest / "etc/resolv.conf").write_text("nameserver 192.0.2.53\n")
+    leases = guest / "run/systemd/netif/leases"
+    leases.mkdir(parents=True)
+    (leases / "2").write_text("# This is private data. Do not parse.\n"
+                              "ADDRESS=10.0.0.5\nROUTER=10.0.0.1\n")
+    assert run(guest, "net").returncode == 1   # no metadata: said below
+    assert (guest / "etc/resolv.conf").read_text() == \
+        "nameserver 192.0.2.53\n"
+    (leases / "3").write_text("ADDRESS=10.0.1.5\nDNS=10.0.1.2 10.0.1.3\n")
+    assert run(guest, "local", drive_with(tmp_path, meta())).returncode == 0
+    assert run(guest, "net").returncode == 0
+    assert (guest / "etc/resolv.conf").read_text() == \
+        "nameserver 10.0.1.2\nnameserver 10.0.1.3\n"
 
 
 def test_a_reboot_keeps_the_host_key_a_new_instance_gets_its_own(guest,

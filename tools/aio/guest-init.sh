@@ -5,11 +5,15 @@
 # more (doc/source/local-cloud.rst); this costs well under one.
 #
 #   kvm-perf-guest-init local   before the network (systemd, see below):
-#       the metadata from a config drive (label config-2), DHCP on every
-#       Ethernet NIC, the root filesystem grown to the disk, and, when the
-#       drive was there, the instance's SSH key, host keys and name
-#   kvm-perf-guest-init net     after the network, before sshd: where no
-#       config drive held the metadata, OpenStack's metadata service
+#       the metadata from a config drive (label config-2), the root
+#       filesystem grown to the disk, and, when the drive was there, the
+#       instance's SSH key, host keys and name
+#   kvm-perf-guest-init net     after the network, before sshd: the DNS
+#       servers DHCP gave into resolv.conf; where no config drive held the
+#       metadata, OpenStack's metadata service
+#
+# DHCP itself is systemd-networkd's, on every Ethernet NIC (the image's
+# /etc/systemd/network: build-guest-image.sh).
 #
 # Per instance (a new uuid): new SSH host keys. Per boot: the rest. The host
 # keys are printed to the console between cloud-init's own markers, which
@@ -17,13 +21,12 @@
 # metadata at all ends with "No datasource found" there.
 #
 # For tests, every path can be moved: KVM_PERF_GUEST_ROOT (a directory
-# standing in for /), KVM_PERF_GUEST_SYS (for /sys), KVM_PERF_CONFIG_DRIVE (a
+# standing in for /), KVM_PERF_CONFIG_DRIVE (a
 # directory holding the drive's files instead of a device to mount),
 # KVM_PERF_METADATA_URL, KVM_PERF_METADATA_WAIT (seconds, default 60), and
 # KVM_PERF_GROW=0 leaves the disk alone.
 set -u
 ROOT=${KVM_PERF_GUEST_ROOT:-}
-SYS=${KVM_PERF_GUEST_SYS:-/sys}
 URL=${KVM_PERF_METADATA_URL:-http://169.254.169.254/openstack/latest}
 WAIT=${KVM_PERF_METADATA_WAIT:-60}
 USER_NAME=debian
@@ -77,20 +80,24 @@ config_drive() {
 # get VAR FILE: the first line of FILE into VAR (empty when unreadable)
 get() { eval "$1=" && { read -r "$1" < "$2"; } 2>/dev/null; :; }
 
-# dhcp_everywhere: ifupdown stanzas for every Ethernet NIC (a device, type 1)
-dhcp_everywhere() {
-    dir=$ROOT/etc/network/interfaces.d
-    [ -d "$dir" ] || mkdir -p "$dir"
-    stanzas=""
-    for nic in "$SYS"/class/net/*; do
-        get type "$nic/type"
-        [ -e "$nic/device" ] && [ "$type" = 1 ] || continue
-        name=${nic##*/}
-        stanzas="${stanzas}auto $name
-iface $name inet dhcp
+# resolv_conf: the DNS servers of systemd-networkd's DHCP leases into
+# /etc/resolv.conf (without systemd-resolved nothing else writes it; the
+# image's own came from the machine that built it)
+resolv_conf() {
+    servers=""
+    for lease in "$ROOT"/run/systemd/netif/leases/*; do
+        [ -f "$lease" ] || continue
+        while IFS== read -r key value; do
+            [ "$key" = DNS ] && servers="$servers $value"
+        done < "$lease"
+    done
+    [ -n "$servers" ] || return 0
+    lines=""
+    for server in $servers; do
+        lines="${lines}nameserver $server
 "
     done
-    printf '%s' "$stanzas" > "$dir/50-kvm-perf-guest-init"
+    printf '%s' "$lines" > "$ROOT/etc/resolv.conf"
 }
 
 # grow_root: the root partition and filesystem to the end of the flavor's
@@ -191,13 +198,13 @@ apply() {
 [ -d "$RUN" ] || mkdir -p "$RUN"
 case "${1:-}" in
 local)
-    dhcp_everywhere
     grow_root
     if config_drive; then
         apply || exit 1
     fi
     ;;
 net)
+    resolv_conf
     [ -e "$RUN/done" ] && exit 0
     deadline=$(( $(date +%s) + WAIT ))
     while ! curl -fsS --max-time 5 -o "$META" "$URL/meta_data.json" \

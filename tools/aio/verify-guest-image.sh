@@ -19,7 +19,8 @@
 #   contents    a program the benchmark needs is missing (sshd, bonnie++,
 #               netperf, netserver, fio; the guest init, its units, jq and
 #               curl; dbus for a soft reboot; sfdisk and partx to grow
-#               the root filesystem to the flavor's disk)
+#               the root filesystem to the flavor's disk; systemd-networkd
+#               enabled with the image's .network, for DHCP)
 set -uo pipefail
 log() { echo "guest-image: $*" >&2; }
 fail() { log "verify FAILED [$1]: $2 (image $image)"; exit 1; }
@@ -124,6 +125,14 @@ for f in sysinit.target.wants/kvm-perf-guest-init-local.service \
     debugfs -R "stat \"/etc/systemd/system/$f\"" "$fs" 2>/dev/null \
         | grep -q 'Type: symlink' \
         || fail contents "the guest init is not enabled: /etc/systemd/system/$f is missing"
+done
+# DHCP: systemd-networkd, enabled, with the image's .network for every NIC
+need contents /etc/systemd/network/50-kvm-perf-dhcp.network "DHCP needs"
+for f in multi-user.target.wants/systemd-networkd.service \
+         network-online.target.wants/systemd-networkd-wait-online.service; do
+    debugfs -R "stat \"/etc/systemd/system/$f\"" "$fs" 2>/dev/null \
+        | grep -q 'Type: symlink' \
+        || fail contents "DHCP is not enabled: /etc/systemd/system/$f is missing"
 done
 # systemd-logind runs on dbus: without it the guest ignores the ACPI power
 # button, so nova's soft reboot ends as a power cut after 120 s
