@@ -86,10 +86,7 @@ want=$(cat requirements.txt test-requirements.txt upper-constraints.txt setup.cf
     | sha256sum | cut -d' ' -f1)
 if [ "$(cat $stamp 2>/dev/null)" != "$want" ]; then
     log "pip install (rally-openstack, libvirt-python, ...) within upper-constraints.txt"
-    # --no-compile: Python compiles what is imported, at its first import
-    # (and keeps it); byte-compiling every installed module up front took
-    # 44 of the 78 s of this install on the project's 2-core machine
-    pip=(.venv/bin/pip install -q --no-compile -c upper-constraints.txt)
+    pip=(.venv/bin/pip install -q -c upper-constraints.txt)
     "${pip[@]}" --upgrade pip
     "${pip[@]}" -r requirements.txt -r test-requirements.txt tox
     "${pip[@]}" -e .
