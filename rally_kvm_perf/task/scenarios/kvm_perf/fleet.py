@@ -418,12 +418,12 @@ class Fleet:
         return leaks
 
     def _delete_servers(self) -> t.List[str]:
-        """Every server and floating IP created goes, also on failure
-        (Rally's cleanup context is only the safety net): all deletions
-        asked for at once, then waited for. One after another (Rally's
-        _delete_server) they took 2.5-4.5 s each on the local cloud, a
-        sweep's 10 instances half a minute. Returns what could not be
-        deleted, server by server."""
+        """Every server created goes, also on failure (Rally's cleanup
+        context is only the safety net; cleanup() then deletes the
+        floating IPs): all deletions asked for at once, then waited for.
+        One after another (Rally's _delete_server) they took 2.5-4.5 s
+        each on the local cloud, a sweep's 10 instances half a minute.
+        Returns what could not be deleted, server by server."""
         leaks, asked = [], []
         for instance in self.instances:
             try:
