@@ -7,7 +7,11 @@
 #                            single-node cloud it stands up (tools/aio);
 #                            Rally's HTML report + the kvm-perf report
 #   bash tools/run.sh test   install everything, then run the tests (the
-#                            functional ones against the local cloud)
+#                            functional ones against the local cloud): CI's
+#                            set, every functional case but the periodic ones
+#   bash tools/run.sh test full
+#                            the same with the periodic functional cases too
+#                            (pytest -m periodic: before a release, weekly)
 #   bash tools/run.sh host-baseline
 #                            only this machine's host baseline through Rally
 set -euo pipefail
@@ -28,7 +32,17 @@ test)
     #     netperf, Rally, libvirt, Chromium), the docs (sphinx -W);
     #   once the cloud is up, still beside the checks: the functional cases
     #     that must run alone (pytest -m alone);
-    #   then the other functional cases on two pytest-xdist workers.
+    #   then the other functional cases on two pytest-xdist workers: in
+    #     CI's set at once, still beside the checks; with "full", once the
+    #     checks are done (the periodic cases double the guests' work).
+    # CI's set leaves out the periodic cases (tests/functional/conftest.py:
+    # the paths they prove, CI's cases or the integration tests prove too);
+    # "full" runs them all, the second compute node's cases among them.
+    case "${2:-}" in
+    "") full=0 ;;
+    full) full=1 ;;
+    *) echo "usage: $0 test [full]" >&2; exit 2 ;;
+    esac
     #
     # A cache must never be why CI is green: every run starts from no cloud
     # state (databases, configs, glance, instances: purged) and an empty
@@ -97,20 +111,27 @@ test)
     "$py3/python" -m tests.functional.aio snapshot "$logs/cloud-before.json" \
         || rc=1
     t1=$(date +%s)
-    # the second compute node starts beside the pinned case (about 65 s on
-    # an idle machine, 144 s beside the checks): the two-node tests' own
-    # `node2 up` then finds it up (cloud.sh takes one node2 up at a time).
-    # It is stopped after the cases that must run alone, whatever they did:
-    # every other case runs on one node.
-    bash tools/aio/cloud.sh node2 up > "$logs/node2-up.log" 2>&1 &
-    n2_pid=$!
-    functional alone -m alone
-    wait $n2_pid || { echo "=== node2 up (in the background)"; cat "$logs/node2-up.log"; }
-    bash tools/aio/cloud.sh node2 down > /dev/null || rc=1
-    wait $checks_pid || true
+    if [ $full = 1 ]; then
+        # the second compute node starts beside the pinned case (about 65 s
+        # on an idle machine, 144 s beside the checks): the two-node tests'
+        # own `node2 up` then finds it up (cloud.sh takes one node2 up at a
+        # time). It is stopped after the cases that must run alone,
+        # whatever they did: every other case runs on one node.
+        bash tools/aio/cloud.sh node2 up > "$logs/node2-up.log" 2>&1 &
+        n2_pid=$!
+        functional alone -m alone
+        wait $n2_pid || { echo "=== node2 up (in the background)"; cat "$logs/node2-up.log"; }
+        bash tools/aio/cloud.sh node2 down > /dev/null || rc=1
+        wait $checks_pid || true
+        KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 2 --dist loadgroup
+    else
+        functional alone -m "alone and not periodic"
+        KVM_PERF_AIO_SHARED=1 functional shared \
+            -m "not alone and not periodic" -n 2 --dist loadgroup
+        wait $checks_pid || true
+    fi
     echo "=== checks"; cat "$logs/checks.log"
     grep -q "^pep8, mypy, py3, docs: exit 0 " "$logs/checks.log" || rc=1
-    KVM_PERF_AIO_SHARED=1 functional shared -m "not alone" -n 2 --dist loadgroup
     "$py3/python" -m tests.functional.aio compare "$logs/cloud-before.json" \
         || rc=1
     echo "=== timeline (seconds since the start; checks and cloud up first)"

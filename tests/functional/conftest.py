@@ -37,6 +37,11 @@ def pytest_configure(config):
         "sets, a second compute node): CI runs these before the others, "
         "never beside one")
     config.addinivalue_line(
+        "markers", "periodic: in the full suite only (bash tools/run.sh test "
+        "full), not in every CI run: what CI's cases already prove through "
+        "the same cloud paths, or a path CI proves with real tools against "
+        "a stand-in cloud (tests/integration)")
+    config.addinivalue_line(
         "markers", "long(minutes=N): boots and measures for minutes: handed "
         "to a worker before the short cases, the longest first, so that the "
         "two workers end together")

@@ -20,6 +20,7 @@ from tests.functional import aio
 
 EXTERNAL = ipaddress.ip_network("10.99.3.0/24")   # tools/aio/lib.sh
 
+@pytest.mark.periodic
 @pytest.mark.long
 def test_an_aborted_sweep_keeps_its_runs_and_resumes(rally, tmp_path):
     """'rally task abort' mid-sweep: the runs measured so far are in the
@@ -86,6 +87,7 @@ def _reached_over_a_floating_ip(doc):
     assert ipaddress.ip_address(inst["fixed_ip"]) not in EXTERNAL, inst
 
 
+@pytest.mark.periodic
 def test_a_run_over_its_command_timeout_is_stopped_in_the_instance(
         rally, tmp_path):
     """netperf asked for 20 s with a 5-s command_timeout: each run is
@@ -169,6 +171,7 @@ INSTALL = ("mkdir -p /var/tmp/kvm-perf-ok && python3 -c 'import socket,sys;"
            "!= b\"F\")' 2>/dev/null && rmdir /var/tmp/kvm-perf-ok; true")
 
 
+@pytest.mark.periodic
 def test_one_failing_instance_keeps_the_others_results(rally, tmp_path):
     port = 12900
     server = subprocess.Popen(
@@ -212,6 +215,7 @@ def test_one_failing_instance_keeps_the_others_results(rally, tmp_path):
     assert good.pop() in level_table
 
 
+@pytest.mark.periodic
 def test_instance_that_cannot_boot_fails_with_console_evidence(rally,
                                                                tmp_path):
     """An image with no boot loader: the sweep gives up after ssh_timeout

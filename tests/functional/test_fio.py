@@ -13,6 +13,7 @@ from tests.functional import aio
 JOBS = aio.SMALL_FIO_ARGS["fio_jobs"]
 
 
+@pytest.mark.periodic
 @pytest.mark.long
 def test_fio_sweep_with_its_host_baseline_and_ratios(rally, tmp_path):
     out = tmp_path / "fio.json"

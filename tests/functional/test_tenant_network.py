@@ -23,6 +23,7 @@ SMALL = dict(instances=1, repetitions=1, vcpus=1, ram=512, disk=3,
              duration=2, bonnie_size_mb=64)
 
 
+@pytest.mark.periodic
 @pytest.mark.long
 def test_papers_sample_runs_on_a_tenant_network_over_floating_ips(
         rally, tmp_path):

@@ -21,7 +21,7 @@ import pytest
 from rally_kvm_perf import metrics
 from tests.functional import aio
 
-pytestmark = pytest.mark.alone
+pytestmark = [pytest.mark.alone, pytest.mark.periodic]
 
 NODE2 = "kvmperf-n2"                       # tools/aio/lib.sh: AIO_N2
 NODE2_IP = "10.99.2.2"                     # AIO_N2_IP

@@ -29,6 +29,7 @@ cmp /tmp/pattern /tmp/back && echo "written and read back"
 """
 
 
+@pytest.mark.periodic
 @pytest.mark.long
 def test_rallys_boot_runcommand_delete_runs_with_a_volume(rally, tmp_path):
     task = {"version": 2, "title": "VMTasks on the local cloud",
