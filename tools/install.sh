@@ -3,11 +3,21 @@
 # Debian packages (bonnie++ and fio from main, netperf from non-free, what
 # libvirt-python builds against) and a virtualenv at .venv with the package
 # and its test tools. Idempotent: a second run only checks.
+#   bash tools/install.sh            both, the local cloud's packages beside
+#                                    the pip install (KVM_PERF_WITH_CLOUD=1)
+#   bash tools/install.sh packages   the Debian packages only
+#   bash tools/install.sh python     the virtualenv only (CI: beside the
+#                                    cloud's start, tools/run.sh test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { echo "install: $*" >&2; }
 [ "$(id -u)" = 0 ] || { log "run as root (apt-get needs it)"; exit 1; }
+phase=${1:-all}
+case $phase in
+all|packages|python) ;;
+*) log "usage: $0 [packages|python]"; exit 2 ;;
+esac
 
 # netperf lives in Debian's non-free component: add it to every Debian
 # source that lacks it (deb822 .sources and classic .list files alike).
@@ -41,6 +51,7 @@ enable_non_free() {
 DEBS="bonnie++ netperf fio libvirt-dev pkg-config gcc python3-venv python3-dev git
 openssh-server openssh-client chromium debootstrap qemu-system-x86 qemu-utils
 extlinux syslinux-common genisoimage fdisk e2fsprogs zstd ansible-core jq curl"
+if [ "$phase" != python ]; then
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $DEBS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
 installed_count=$(dpkg-query -W -f='${Status}\n' $DEBS 2>/dev/null | grep -c ' installed$' || true)
 if [ -n "$missing" ] || [ "$installed_count" -lt "$(echo $DEBS | wc -w)" ]; then
@@ -61,15 +72,24 @@ fi
 command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v netserver >/dev/null \
     && command -v fio >/dev/null \
     || { log "bonnie++/netperf/fio not on PATH after apt-get install"; exit 1; }
+fi
 
 # KVM_PERF_WITH_CLOUD=1 (tools/run.sh, when it will stand up the local
 # cloud): the cloud's ~410 Debian packages install beside the pip install
 # below (apt waits on the network and dpkg, pip on PyPI and compilers);
 # cloud.sh up then finds them installed
 cloud_pkgs=""
-if [ -n "${KVM_PERF_WITH_CLOUD:-}" ]; then
+if [ -n "${KVM_PERF_WITH_CLOUD:-}" ] && [ "$phase" != python ]; then
     bash tools/aio/install-packages.sh &
     cloud_pkgs=$!
+fi
+if [ "$phase" = packages ]; then
+    if [ -n "$cloud_pkgs" ] && ! wait "$cloud_pkgs"; then
+        log "the local cloud's packages did not install (above)"
+        exit 1
+    fi
+    log "ready: the Debian packages"
+    exit 0
 fi
 
 PY=${PYTHON:-python3}

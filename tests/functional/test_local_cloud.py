@@ -238,6 +238,7 @@ def dedicated_cpu():
         _cpus("shared")
 
 
+@pytest.mark.periodic
 @pytest.mark.alone
 def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
     """hw:cpu_policy=dedicated on the host's one dedicated CPU (CPU 1):

@@ -67,6 +67,7 @@ def _job_vars():
     return [e["job"] for e in entries if "job" in e][0]["vars"]
 
 
+@pytest.mark.periodic
 @pytest.mark.long
 def test_gate_playbooks_build_upload_measure_and_report(cloud, tmp_path):
     if not shutil.which("ansible-playbook"):
