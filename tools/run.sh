@@ -11,7 +11,7 @@
 #                            set, every functional case but the periodic ones
 #   bash tools/run.sh test full
 #                            the same with the periodic functional cases too
-#                            (pytest -m periodic: before a release, weekly)
+#                            (marked periodic: before a release, weekly)
 #   bash tools/run.sh host-baseline
 #                            only this machine's host baseline through Rally
 set -euo pipefail
@@ -21,6 +21,11 @@ if [ "${1:-main}" = test ] || { [ "${1:-main}" = main ] && [ -z "${OS_AUTH_URL:-
     export KVM_PERF_WITH_CLOUD=1
 fi
 if [ "${1:-main}" = test ]; then
+    case "${2:-}" in
+    "") full=0 ;;
+    full) full=1 ;;
+    *) echo "usage: $0 test [full]" >&2; exit 2 ;;
+    esac
     # CI's clock starts here; the Debian packages first, the virtualenv
     # below, beside the local cloud's start (neither needs the other)
     t0=$(date +%s)
@@ -46,11 +51,6 @@ test)
     # the paths they prove, CI's cases or the integration tests prove too);
     # "full" runs them all: the pinned flavor, the second compute node's
     # cases, the Zuul playbooks, the failure cases among them.
-    case "${2:-}" in
-    "") full=0 ;;
-    full) full=1 ;;
-    *) echo "usage: $0 test [full]" >&2; exit 2 ;;
-    esac
     #
     # A cache must never be why CI is green: every run starts from no cloud
     # state (databases, configs, glance, instances: purged) and an empty
