@@ -87,3 +87,28 @@ def test_the_longest_case_is_handed_out_first(tmp_path):
     names = [line.split("::")[-1] for line in proc.stdout.splitlines()
              if "::" in line]
     assert names == ["test_longest", "test_long", "test_short"], names
+
+
+def test_cis_set_keeps_the_main_job_and_the_tenant_network():
+    """CI's functional set (tools/run.sh test: "not periodic") still runs
+    the README's main job, a task on Rally's tenant network over floating
+    IPs, and the paper's path; the full set adds the periodic cases."""
+    def collected(marks):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "--collect-only",
+             "-p", "no:cacheprovider", "-m", marks, "tests/functional"],
+            capture_output=True, text=True, cwd=ROOT, timeout=300,
+            env=dict(os.environ, KVM_PERF_AIO_NS="kvmperf-absent"))
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        return {line.split("::")[-1] for line in proc.stdout.splitlines()
+                if "::" in line}
+    ci = collected("not periodic")
+    assert {"test_smoke_task_finishes_with_every_sla_passing",
+            "test_netperf_before_after_on_a_tenant_network_judges_its_"
+            "findings",
+            "test_papers_path_peer_baseline_reboots_and_runtime_pinning",
+            "test_volume_backed_fio_sweep_with_its_baseline_on_the_volumes_"
+            "disk"} <= ci, ci
+    periodic = collected("periodic")
+    assert periodic and not periodic & ci
+    assert "test_pinned_flavor_instance_shows_vcpupin" in periodic
