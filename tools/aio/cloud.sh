@@ -717,7 +717,9 @@ down() {
 
 purge() {
     down
-    if [ -d /var/lib/mysql ]; then
+    # (no mariadb installed, as before a fresh machine's first up: no
+    # databases of ours either)
+    if [ -d /var/lib/mysql ] && command -v mariadb > /dev/null; then
         load_secrets
         ns_up
         start_mariadb > /dev/null
