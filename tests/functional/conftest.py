@@ -42,6 +42,10 @@ def pytest_configure(config):
         "the same cloud paths, or a path CI proves with real tools against "
         "a stand-in cloud (tests/integration)")
     config.addinivalue_line(
+        "markers", "light: boots no guest (checks of the built image, tasks "
+        "refused before booting): CI runs these beside the checks once the "
+        "cloud is up, in a pytest of their own, one node only")
+    config.addinivalue_line(
         "markers", "long(minutes=N): boots and measures for minutes: handed "
         "to a worker before the short cases, the longest first, so that the "
         "two workers end together")

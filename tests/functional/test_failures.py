@@ -111,6 +111,7 @@ def test_a_run_over_its_command_timeout_is_stopped_in_the_instance(
     assert doc["instances"][0]["broken"] is None
 
 
+@pytest.mark.light
 def test_spread_on_one_compute_node_fails_before_booting(rally, tmp_path):
     """placement spread with 2 instances on one compute node: the workload
     fails before it boots anything, naming the one host nova has."""
@@ -129,6 +130,7 @@ def test_spread_on_one_compute_node_fails_before_booting(rally, tmp_path):
                    for a in iteration["atomic_actions"])
 
 
+@pytest.mark.light
 def test_peer_on_another_host_of_a_one_node_cloud_fails_before_measuring(
         rally, tmp_path):
     """peer_placement other_host on one compute node: the workload fails

@@ -28,7 +28,8 @@ BUILD = os.path.join(ROOT, "tools", "aio", "build-guest-image.sh")
 VERIFY = os.path.join(ROOT, "tools", "aio", "verify-guest-image.sh")
 NS = "kvmperf-imgtest"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+              pytest.mark.light]
 
 
 def _verify(path):

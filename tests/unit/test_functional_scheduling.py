@@ -92,7 +92,10 @@ def test_the_longest_case_is_handed_out_first(tmp_path):
 def test_cis_set_keeps_the_main_job_and_the_tenant_network():
     """CI's functional set (tools/run.sh test: "not periodic") still runs
     the README's main job, a task on Rally's tenant network over floating
-    IPs, and the paper's path; the full set adds the periodic cases."""
+    IPs (with runtime pinning in its "after" half) and the volume-backed
+    sweep; the full set adds the periodic cases, the paper's path (peer
+    baseline, reboots) among them. The cases CI runs beside the checks
+    ("light") boot nothing and none of them must run alone."""
     def collected(marks):
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "--collect-only",
@@ -106,9 +109,15 @@ def test_cis_set_keeps_the_main_job_and_the_tenant_network():
     assert {"test_smoke_task_finishes_with_every_sla_passing",
             "test_netperf_before_after_on_a_tenant_network_judges_its_"
             "findings",
-            "test_papers_path_peer_baseline_reboots_and_runtime_pinning",
             "test_volume_backed_fio_sweep_with_its_baseline_on_the_volumes_"
             "disk"} <= ci, ci
     periodic = collected("periodic")
     assert periodic and not periodic & ci
-    assert "test_pinned_flavor_instance_shows_vcpupin" in periodic
+    assert {"test_pinned_flavor_instance_shows_vcpupin",
+            "test_papers_path_peer_baseline_reboots_and_runtime_pinning"} \
+        <= periodic
+    light = collected("light and not periodic")
+    assert {"test_spread_on_one_compute_node_fails_before_booting",
+            "test_image_built_beside_netns_exec_verifies"} <= light, light
+    assert not light & collected("alone")
+    assert not light & collected("long")
