@@ -263,7 +263,7 @@ def test_pinned_flavor_instance_shows_vcpupin(rally, tmp_path, dedicated_cpu):
 # compare case's "after" half, and reboots between repetitions and the
 # peer baseline with real SSH, netperf and libvirt's test driver against a
 # stand-in nova (tests/integration/test_sweep_scenarios.py); its 150-190
-# s were what kept CI's functional phase over 10 minutes
+# s ran after the before/after on the same worker, the last to finish
 @pytest.mark.periodic
 @pytest.mark.long
 def test_papers_path_peer_baseline_reboots_and_runtime_pinning(rally,
