@@ -3,11 +3,11 @@
 # Debian packages (bonnie++ and fio from main, netperf from non-free, what
 # libvirt-python builds against) and a virtualenv at .venv with the package
 # and its test tools. Idempotent: a second run only checks.
-#   bash tools/install.sh            both, the local cloud's packages beside
-#                                    the pip install (KVM_PERF_WITH_CLOUD=1)
+#   bash tools/install.sh            both
 #   bash tools/install.sh packages   the Debian packages only
-#   bash tools/install.sh python     the virtualenv only (CI: beside the
-#                                    cloud's start, tools/run.sh test)
+#   bash tools/install.sh python     the virtualenv only (tools/run.sh:
+#                                    beside the local cloud's start, which
+#                                    installs the cloud's own packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,20 +74,7 @@ command -v bonnie++ >/dev/null && command -v netperf >/dev/null && command -v ne
     || { log "bonnie++/netperf/fio not on PATH after apt-get install"; exit 1; }
 fi
 
-# KVM_PERF_WITH_CLOUD=1 (tools/run.sh, when it will stand up the local
-# cloud): the cloud's ~410 Debian packages install beside the pip install
-# below (apt waits on the network and dpkg, pip on PyPI and compilers);
-# cloud.sh up then finds them installed
-cloud_pkgs=""
-if [ -n "${KVM_PERF_WITH_CLOUD:-}" ] && [ "$phase" != python ]; then
-    bash tools/aio/install-packages.sh &
-    cloud_pkgs=$!
-fi
 if [ "$phase" = packages ]; then
-    if [ -n "$cloud_pkgs" ] && ! wait "$cloud_pkgs"; then
-        log "the local cloud's packages did not install (above)"
-        exit 1
-    fi
     log "ready: the Debian packages"
     exit 0
 fi
@@ -121,8 +108,4 @@ fi
 # 12,000 lines again (0.8 of the 2.7 CPU seconds a rally command takes to
 # load its plugins)
 .venv/bin/python -m compileall -q rally_kvm_perf
-if [ -n "$cloud_pkgs" ] && ! wait "$cloud_pkgs"; then
-    log "the local cloud's packages did not install (above)"
-    exit 1
-fi
 log "ready: $(.venv/bin/rally-kvm-perf --help >/dev/null && echo rally-kvm-perf OK)"

@@ -33,7 +33,8 @@ if [ -n "${OS_AUTH_URL:-}" ]; then
     echo "target: the cloud at $OS_AUTH_URL"
 else
     [ "$(id -u)" = 0 ] || { echo "the local cloud needs root" >&2; exit 1; }
-    bash tools/aio/cloud.sh up
+    # tools/run.sh has stood it up already, beside its pip install
+    [ -n "${KVM_PERF_AIO_UP:-}" ] || bash tools/aio/cloud.sh up
     runin=(bash tools/aio/cloud.sh exec)
     spec=$AIO_ETC/rally-env.json
     # a new cloud (after purge) has new credentials: a new environment
@@ -42,7 +43,9 @@ else
         rally env create --name "$envname" --spec "$spec" > /dev/null
     args=$(printf '{"netserver": "%s:%s", "measure_baseline": true, "local_host": true, "output_dir": "%s"}' \
         "$AIO_NETSERVER" "$AIO_NETSERVER_PORT" "$OUT")
-    echo "target: the local cloud (namespace $AIO_NS), up after $(( $(date +%s) - t0 )) s"
+    up_after=", up after $(( $(date +%s) - t0 )) s"
+    [ -z "${KVM_PERF_AIO_UP:-}" ] || up_after=""
+    echo "target: the local cloud (namespace $AIO_NS)$up_after"
 fi
 
 rc=0
@@ -50,7 +53,7 @@ rally task start samples/tasks/kvm-perf-smoke.yaml --env "$envname" \
     --task-args "$args" || rc=$?
 rally task report --html-static --out "$OUT/rally-report.html" > /dev/null
 rally task export --type kvm-perf --to "$OUT/kvm-perf" > /dev/null
-echo "smoke sweep: exit $rc after $(( $(date +%s) - t0 )) s"
+echo "smoke sweep: exit $rc after $(( $(date +%s) - t0 )) s${KVM_PERF_T0:+ ($(( $(date +%s) - KVM_PERF_T0 )) s since tools/run.sh started)}"
 echo "report:      $OUT/rally-report.html"
 echo "kvm-perf:    $OUT/kvm-perf/index.html (ratios.csv, ratios.json beside it)"
 [ -z "${runin[*]}" ] || echo "local cloud: still up; 'bash tools/aio/cloud.sh down' stops it"

@@ -404,15 +404,35 @@ build_image_bg() {
         "$AIO_STATE/image-path" ) > /dev/null 2>&1 &
 }
 
+# what build-guest-image.sh and its verifier run (tools/install.sh's
+# packages; the cloud's own list has them too)
+image_tools_here() {
+    local c
+    for c in debootstrap extlinux qemu-img sfdisk mkfs.ext4 debugfs zstd cpio; do
+        command -v "$c" > /dev/null || return 1
+    done
+    [ -e /usr/lib/EXTLINUX/mbr.bin ]
+}
+
 up() {
-    local t0 image_pid
+    local t0 image_pid=""
     t0=$(date +%s)
+    mkdir -p "$AIO_STATE" "$AIO_LOGS"
+    rm -f "$AIO_STATE/image-path"
+    # the guest image needs none of the cloud's packages: where its tools
+    # are here, it builds beside their install (on a fresh machine the
+    # build took 164 s and the install 143 s, one after the other)
+    if image_tools_here; then
+        build_image_bg
+        image_pid=$!
+    fi
     bash "$here/install-packages.sh"
     load_secrets
     write_configs
-    rm -f "$AIO_STATE/image-path"
-    build_image_bg
-    image_pid=$!
+    if [ -z "$image_pid" ]; then
+        build_image_bg
+        image_pid=$!
+    fi
     ns_up
     start_mariadb
     start_rabbitmq
