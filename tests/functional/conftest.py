@@ -46,6 +46,10 @@ def pytest_configure(config):
         "refused before booting): CI runs these beside the checks once the "
         "cloud is up, in a pytest of their own, one node only")
     config.addinivalue_line(
+        "markers", "early: boots one guest, no more: CI runs it after the "
+        "light cases, beside the checks' last minutes (on two cores they "
+        "leave about half the CPU idle), not on the workers' phase")
+    config.addinivalue_line(
         "markers", "long(minutes=N): boots and measures for minutes: handed "
         "to a worker before the short cases, the longest first, so that the "
         "two workers end together")

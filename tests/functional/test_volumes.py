@@ -65,6 +65,7 @@ def test_rallys_boot_runcommand_delete_runs_with_a_volume(rally, tmp_path):
     assert "written and read back" in out, out
 
 
+@pytest.mark.early
 def test_volume_backed_fio_sweep_with_its_baseline_on_the_volumes_disk(
         rally, tmp_path):
     out = tmp_path / "fio-volume.json"

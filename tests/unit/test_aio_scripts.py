@@ -112,6 +112,27 @@ def test_a_service_that_dies_is_named_with_its_log_tail(namespace, tmp_path):
     assert "cannot bind: address in use" in proc.stderr  # the log's tail
 
 
+def test_a_setup_steps_log_never_holds_a_secret(namespace, tmp_path):
+    """The step's log names the command; a password passed to it (as the
+    keystone bootstrap's once was, on its command line) is never written
+    there, nor printed when the step fails."""
+    proc = _lib(namespace, tmp_path,
+                "setup_step boot env OS_BOOTSTRAP_PASSWORD=s3cr3t-pw "
+                "sh -c 'echo step ran'; "
+                "setup_step sync env DB_PASS=s3cr3t-db sh -c 'echo cannot "
+                "connect; exit 4'")
+    assert proc.returncode == 1
+    logs = tmp_path / "state" / "logs"
+    boot = (logs / "boot.log").read_text()
+    assert "env OS_BOOTSTRAP_PASSWORD=..." in boot and "step ran" in boot
+    sync = (logs / "sync.log").read_text()
+    assert "DB_PASS=..." in sync
+    assert "setup step 'sync' failed" in proc.stderr
+    assert "cannot connect" in proc.stderr  # the failed step's log tail
+    for text in (boot, sync, proc.stdout, proc.stderr):
+        assert "s3cr3t" not in text
+
+
 def test_daemons_run_in_the_namespace_and_stop_with_their_group(
         namespace, tmp_path):
     # a listener on the namespace's loopback only, with a child of its own

@@ -95,7 +95,8 @@ def test_cis_set_keeps_the_main_job_and_the_tenant_network():
     IPs (with runtime pinning in its "after" half) and the volume-backed
     sweep; the full set adds the periodic cases, the paper's path (peer
     baseline, reboots) among them. The cases CI runs beside the checks
-    ("light") boot nothing and none of them must run alone."""
+    ("light") boot nothing and none of them must run alone; the one
+    "early" case after them boots one guest."""
     def collected(marks):
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "--collect-only",
@@ -121,3 +122,8 @@ def test_cis_set_keeps_the_main_job_and_the_tenant_network():
             "test_image_built_beside_netns_exec_verifies"} <= light, light
     assert not light & collected("alone")
     assert not light & collected("long")
+    # beside the checks too, after the light ones: one guest, no more
+    early = collected("early and not periodic")
+    assert early == {"test_volume_backed_fio_sweep_with_its_baseline_on_"
+                     "the_volumes_disk"}, early
+    assert not early & (light | collected("alone") | collected("long"))

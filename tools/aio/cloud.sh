@@ -45,18 +45,6 @@ load_secrets() {
 
 step_done() { [ -e "$AIO_DONE/$1" ]; }
 
-# setup_step NAME CMD...: a one-off setup command (database sync, catalog),
-# logged to logs/NAME.log; a failure names the step and shows its log
-setup_step() {
-    local name=$1
-    shift
-    echo "=== $(date -Is) $1 ${2:-} ${3:-} ..." >> "$AIO_LOGS/$name.log"
-    if ! "$@" >> "$AIO_LOGS/$name.log" 2>&1; then
-        aio_log "setup step '$name' failed"
-        log_tail "$name" 40
-        exit 1
-    fi
-}
 mark_done() { touch "$AIO_DONE/$1"; }
 
 # openstack CLI as admin inside the namespace (credentials from the file,
@@ -166,11 +154,12 @@ start_rabbitmq() {
     rabbitctl() { in_ns env "${renv[@]}" \
         setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups \
         /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
+    # the password on stdin, never on a command line (ps)
     if ! rabbitctl list_users 2>/dev/null | grep -q '^openstack'; then
-        rabbitctl add_user openstack "$AIO_RABBIT_PASS" > /dev/null
+        rabbitctl add_user openstack <<< "$AIO_RABBIT_PASS" > /dev/null
         rabbitctl set_permissions openstack '.*' '.*' '.*' > /dev/null
     else
-        rabbitctl change_password openstack "$AIO_RABBIT_PASS" > /dev/null
+        rabbitctl change_password openstack <<< "$AIO_RABBIT_PASS" > /dev/null
     fi
 }
 
@@ -198,12 +187,15 @@ start_keystone() {
     uwsgi_app keystone 5000 /usr/bin/keystone-wsgi-public OS_KEYSTONE_CONFIG_FILES="$conf"
     wait_port keystone 5000 60
     if ! step_done keystone-bootstrap; then
-        setup_step keystone-bootstrap in_ns env OS_BOOTSTRAP_PASSWORD="$AIO_ADMIN_PASS" \
+        # the admin password in the environment, never on a command line
+        # (ps) nor in the step's log
+        ( export OS_BOOTSTRAP_PASSWORD="$AIO_ADMIN_PASS"
+          setup_step keystone-bootstrap in_ns \
             keystone-manage --config-file "$conf" bootstrap \
             --bootstrap-admin-url "http://$AIO_API:5000/v3/" \
             --bootstrap-internal-url "http://$AIO_API:5000/v3/" \
             --bootstrap-public-url "http://$AIO_API:5000/v3/" \
-            --bootstrap-region-id "$AIO_REGION"
+            --bootstrap-region-id "$AIO_REGION" ) || exit 1
         mark_done keystone-bootstrap
     fi
     wait_for keystone 60 api token

@@ -117,6 +117,22 @@ log_tail() {
     echo "-----" >&2
 }
 
+# setup_step NAME CMD...: a one-off setup command (database sync, catalog),
+# logged to logs/NAME.log; a failure names the step and shows its log
+setup_step() {
+    local name=$1
+    shift
+    # the command's first words, a secret's value left out
+    echo "=== $(date -Is) $(printf '%s\n' "${@:1:3}" \
+        | sed -E 's/^([A-Za-z_]*(PASS|SECRET|TOKEN|KEY)[A-Za-z_]*)=.*/\1=.../' \
+        | tr '\n' ' ')..." >> "$AIO_LOGS/$name.log"
+    if ! "$@" >> "$AIO_LOGS/$name.log" 2>&1; then
+        aio_log "setup step '$name' failed"
+        log_tail "$name" 40
+        exit 1
+    fi
+}
+
 service_failed() {
     local name=$1 why=$2
     aio_log "service '$name' failed to start: $why"
