@@ -4,6 +4,8 @@ against a stand-in ebtables that records its calls)."""
 
 import glob
 import os
+import re
+import shutil
 import subprocess
 
 import pytest
@@ -19,6 +21,30 @@ def test_script_parses(script):
     proc = subprocess.run(["bash", "-n", script], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_guest_images_tools_are_the_installs():
+    """cloud.sh up builds the guest image beside the cloud's packages only
+    where image_tools_here finds the build's tools, which tools/install.sh
+    installs: every command it asks for must be there after that install
+    (one that never is, as cpio was, silently puts the build back after
+    the cloud's apt) and be one the build or its verifier runs."""
+    text = open(os.path.join(ROOT, "tools", "aio", "cloud.sh")).read()
+    body = text[text.index("image_tools_here() {"):]
+    tools = re.search(r"for c in ([^;]+); do", body).group(1).split()
+    scripts = "".join(
+        open(os.path.join(ROOT, "tools", "aio", name)).read()
+        for name in ("build-guest-image.sh", "verify-guest-image.sh"))
+    for tool in tools:
+        assert shutil.which(tool), "%s: not installed by tools/install.sh" % tool
+        assert re.search(r"(^|[\s(|])%s\s" % re.escape(tool), scripts,
+                         re.M), "%s: not run by the image build" % tool
+    assert os.path.exists("/usr/lib/EXTLINUX/mbr.bin")
+    proc = subprocess.run(
+        ["bash", "-c", 'eval "$(sed -n "/^image_tools_here() {/,/^}/p" '
+         '"$0")"; image_tools_here',
+         os.path.join(ROOT, "tools", "aio", "cloud.sh")])
+    assert proc.returncode == 0
 
 
 def test_cloud_without_a_command_prints_its_usage():

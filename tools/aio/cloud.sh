@@ -400,7 +400,7 @@ build_image_bg() {
 # packages; the cloud's own list has them too)
 image_tools_here() {
     local c
-    for c in debootstrap extlinux qemu-img sfdisk mkfs.ext4 debugfs zstd cpio; do
+    for c in debootstrap extlinux qemu-img sfdisk mkfs.ext4 debugfs zstdcat; do
         command -v "$c" > /dev/null || return 1
     done
     [ -e /usr/lib/EXTLINUX/mbr.bin ]
