@@ -157,6 +157,16 @@ def test_a_setup_steps_log_never_holds_a_secret(namespace, tmp_path):
     assert "cannot connect" in proc.stderr  # the failed step's log tail
     for text in (boot, sync, proc.stdout, proc.stderr):
         assert "s3cr3t" not in text
+    # a daemon's start line the same way; a name that only contains such
+    # a word keeps its value
+    proc = _lib(namespace, tmp_path,
+                "start_daemon svc env AIO_SERVICE_PASS=s3cr3t-svc "
+                "OS_KEYSTONE_CONFIG_FILES=/etc/k.conf true; sleep 0.5")
+    assert proc.returncode == 0, proc.stderr
+    svc = (logs / "svc.log").read_text()
+    assert "start: env AIO_SERVICE_PASS=... " \
+        "OS_KEYSTONE_CONFIG_FILES=/etc/k.conf true" in svc, svc
+    assert "s3cr3t" not in svc
 
 
 def test_daemons_run_in_the_namespace_and_stop_with_their_group(

@@ -117,15 +117,20 @@ log_tail() {
     echo "-----" >&2
 }
 
+# ARGS as a log shows them: a secret's value (NAME=VALUE where a word of
+# NAME is PASS, PASSWORD, SECRET, TOKEN or KEY) left out
+shown() {
+    printf '%s\n' "$@" \
+        | sed -E 's/^(([A-Za-z0-9]+_)*(PASS|PASSWORD|SECRET|TOKEN|KEY)(_[A-Za-z0-9]+)*)=.*/\1=.../' \
+        | tr '\n' ' '
+}
+
 # setup_step NAME CMD...: a one-off setup command (database sync, catalog),
 # logged to logs/NAME.log; a failure names the step and shows its log
 setup_step() {
     local name=$1
     shift
-    # the command's first words, a secret's value left out
-    echo "=== $(date -Is) $(printf '%s\n' "${@:1:3}" \
-        | sed -E 's/^([A-Za-z_]*(PASS|SECRET|TOKEN|KEY)[A-Za-z_]*)=.*/\1=.../' \
-        | tr '\n' ' ')..." >> "$AIO_LOGS/$name.log"
+    echo "=== $(date -Is) $(shown "${@:1:3}")..." >> "$AIO_LOGS/$name.log"
     if ! "$@" >> "$AIO_LOGS/$name.log" 2>&1; then
         aio_log "setup step '$name' failed"
         log_tail "$name" 40
@@ -149,7 +154,7 @@ start_daemon() {
     if alive "$name"; then
         return 0
     fi
-    echo "=== $(date -Is) start: $*" >> "$AIO_LOGS/$name.log"
+    echo "=== $(date -Is) start: $(shown "$@")" >> "$AIO_LOGS/$name.log"
     # ip netns exec and setsid both exec: $! is the daemon's own PID
     # (AIO_DAEMON_NS: another namespace, the second compute node's)
     # (8>&-: never the node2 lock, cloud.sh n2_lock, which would then be
